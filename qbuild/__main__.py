@@ -1,0 +1,41 @@
+"""`python -m qbuild <command> ...`: each command lives in the module that owns the concern."""
+import importlib
+import sys
+
+from qbuild.errors import QbuildError
+
+# command -> (module, one-line help). Each module defines `cli_main(argv) -> int`.
+COMMANDS = {
+    "build": ("qbuild.build", "build model artifacts without SCons (for Make/CMake)"),
+    "params": ("qbuild.params", "print the model parameters (SL_PARAMSv1) of a .tflite as JSON"),
+    "plan": ("qbuild.plan", "print the op list and planned arena size of a .tflite"),
+    "size": ("qbuild.footprint", "flash/RAM footprint of an ELF against a board's budget"),
+    "advise": ("qbuild.advise", "run the quantization advisor checks alone"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: python -m qbuild <command> [args...]", "", "commands:"]
+    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"qbuild: unknown command '{name}'; valid: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        return int(module.cli_main(rest) or 0)
+    except QbuildError as e:
+        print(f"qbuild {name}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
