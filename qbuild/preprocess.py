@@ -1,0 +1,61 @@
+"""The one definition of input preprocessing, driven by the `samplewise_norm.*` model parameters.
+
+The firmware (runtime/include/qbuild/preprocess.h, used by the generated main.cc) does the same float32 arithmetic in the
+same order, so the Python reference and the device agree bit for bit:
+
+    rescale:       dst[i] = (float)x[i] * scale
+    mean_and_std:  sum += (float)x[i]  (sequentially);  mean = sum / n
+                   acc += d * d with d = (float)x[i] - mean  (sequentially);  var = acc / n;  std = sqrtf(var)
+                   dst[i] = ((float)x[i] - mean) / (std + 1e-6f)
+    none:          dst[i] = (float)x[i]
+
+numpy's `sum` uses pairwise summation, so sequential float32 accumulation is done with `np.add.accumulate`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from qbuild.errors import QbuildError
+
+EPSILON = np.float32(1e-6)
+RESCALE = "samplewise_norm.rescale"
+MEAN_STD = "samplewise_norm.mean_and_std"
+
+
+def norm_mode(params: dict) -> tuple[str, float | None]:
+    """('rescale', scale) | ('mean_std', None) | ('none', None) from the model parameters."""
+    mean_std = bool(params.get(MEAN_STD, False))
+    scale = params.get(RESCALE)
+    if mean_std and scale not in (None, 0, 0.0):
+        raise QbuildError(f"model parameters set both '{RESCALE}' and '{MEAN_STD}'; keep one of them")
+    if mean_std:
+        return "mean_std", None
+    if scale not in (None, 0, 0.0):
+        return "rescale", float(scale)
+    return "none", None
+
+
+def _sequential_sum(a: np.ndarray) -> np.ndarray:
+    """Row-wise float32 sum accumulated left to right (like a C loop), for a 2-D float32 array."""
+    return np.add.accumulate(a, axis=1, dtype=np.float32)[:, -1]
+
+
+def preprocess(params: dict, raw: np.ndarray) -> np.ndarray:
+    """Raw samples (N, ...) in the device's dtype -> float32 model input, exactly as the firmware computes it."""
+    raw = np.asarray(raw)
+    if raw.ndim < 1 or raw.shape[0] == 0:
+        raise QbuildError("raw data is empty; provide at least one sample (array 'x' of shape (N, ...))")
+    mode, scale = norm_mode(params)
+    x = raw.astype(np.float32)
+    if mode == "rescale":
+        return x * np.float32(scale)
+    if mode == "none":
+        return x
+    flat = x.reshape(x.shape[0], -1)
+    n = np.float32(flat.shape[1])
+    mean = _sequential_sum(flat) / n
+    d = flat - mean[:, None]
+    var = _sequential_sum(d * d) / n
+    std = np.sqrt(var, dtype=np.float32)
+    out = d / (std + EPSILON)[:, None]
+    return out.astype(np.float32).reshape(x.shape)

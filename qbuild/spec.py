@@ -1,0 +1,256 @@
+"""Model specs: `models/<name>/model.py` defines `my_model = ModelSpec(...)` in the MLTK vocabulary.
+
+    my_model = ModelSpec(name="digits", classes=[...])
+    my_model.tflite_converter['representative_dataset_max_samples'] = 500
+    my_model.model_parameters['samplewise_norm.rescale'] = 1.0 / 16.0
+
+    @my_model.dataset            # -> dict(x_train, y_train, x_test, y_test); x raw, in the device's dtype
+    def load(): ...
+    @my_model.build              # (input_shape, num_classes) -> keras.Model (compiled or not)
+    def build(input_shape, num_classes): ...
+    @my_model.train              # optional: (model, x_train, y_train, x_val, y_val) -> model; x already preprocessed
+    def train(model, x, y, xv, yv): ...
+
+Spec files must not import TensorFlow/keras at module level: import inside the functions (no-op builds never pay for TF).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qbuild.errors import QbuildError
+
+CONVERTER_DEFAULTS = {
+    "inference_input_type": np.float32,
+    "inference_output_type": np.float32,
+    "generate_quantization_report": True,
+    "representative_dataset_max_samples": 500,
+    "denylisted_nodes": [],
+    "denylisted_ops": [],
+    "report_rmse_scale_threshold": 0.5,
+    "report_range_threshold": 255.0,
+}
+IO_TYPES = {"float32": np.float32, "int8": np.int8}
+
+
+def dtype_name(t) -> str:
+    """np.float32 / 'float32' / np.dtype('int8') -> 'float32' | 'int8'."""
+    try:
+        name = np.dtype(t).name
+    except TypeError:
+        name = str(t)
+    if name not in IO_TYPES:
+        raise QbuildError(f"inference input/output type {t!r} is not supported; use np.float32 or np.int8")
+    return name
+
+
+class ConverterSettings(dict):
+    """`tflite_converter[...]`: the MLTK keys qbuild understands; an unknown key is an error, not a silent no-op."""
+
+    def __init__(self):
+        super().__init__(CONVERTER_DEFAULTS)
+        self["denylisted_nodes"] = []
+        self["denylisted_ops"] = []
+
+    def __setitem__(self, key, value):
+        if key not in CONVERTER_DEFAULTS:
+            raise QbuildError(f"unknown tflite_converter key '{key}'; valid keys: {', '.join(sorted(CONVERTER_DEFAULTS))}")
+        if key in ("inference_input_type", "inference_output_type"):
+            dtype_name(value)
+        super().__setitem__(key, value)
+
+    def canonical(self) -> dict:
+        """JSON-able, deterministic view (drives rebuilds)."""
+        out = {}
+        for k in sorted(self):
+            v = self[k]
+            if k in ("inference_input_type", "inference_output_type"):
+                v = dtype_name(v)
+            elif isinstance(v, (list, tuple)):
+                v = list(v)
+            out[k] = v
+        return out
+
+
+class ModelSpec:
+    def __init__(self, name: str | None = None, version: int = 1, description: str = "", classes=None):
+        self.name = name
+        self.version = version
+        self.description = description
+        self.classes = list(classes) if classes else []
+        self.tflite_converter = ConverterSettings()
+        self.model_parameters: dict = {}
+        self.epochs = 10
+        self.batch_size = 32
+        self.seed = 0
+        # Files (relative to the spec file) the dataset depends on besides the one defining the @dataset function.
+        self.data_sources: list[str] = []
+        self.path: Path | None = None
+        self._dataset = None
+        self._build = None
+        self._train = None
+
+    # decorators ----------------------------------------------------------------------------------------------------------
+    def dataset(self, fn):
+        self._dataset = fn
+        return fn
+
+    def build(self, fn):
+        self._build = fn
+        return fn
+
+    def train(self, fn):
+        self._train = fn
+        return fn
+
+    # used by the build ---------------------------------------------------------------------------------------------------
+    def load_dataset(self) -> dict:
+        if self._dataset is None:
+            raise QbuildError(f"{self.path}: no @my_model.dataset function; define one returning dict(x_train=..., ...)")
+        return self._dataset()
+
+    def build_model(self, input_shape, num_classes):
+        if self._build is None:
+            raise QbuildError(f"{self.path}: no @my_model.build function; define one returning a keras.Model")
+        return self._build(tuple(input_shape), num_classes)
+
+    def train_model(self, model, x_train, y_train, x_val, y_val):
+        if self._train is not None:
+            return self._train(model, x_train, y_train, x_val, y_val)
+        return default_train(self, model, x_train, y_train, x_val, y_val)
+
+    def dataset_files(self) -> list[Path]:
+        files = []
+        if self._dataset is not None:
+            files.append(Path(inspect.getsourcefile(self._dataset)).resolve())
+        base = self.path.parent if self.path else Path.cwd()
+        files += [(base / f).resolve() for f in self.data_sources]
+        return sorted(set(files))
+
+    def model_files(self) -> list[Path]:
+        """Every .py file next to the spec: the model code may be split over several."""
+        return sorted(p.resolve() for p in self.path.parent.glob("*.py")) if self.path else []
+
+    def settings(self) -> dict:
+        """Everything that is not a file but changes the artifacts: sorted, JSON-able."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "classes": self.classes,
+            "tflite_converter": self.tflite_converter.canonical(),
+            "model_parameters": {k: _jsonable(v) for k, v in sorted(self.model_parameters.items())},
+            "training": {"epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed},
+        }
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def default_train(spec: ModelSpec, model, x_train, y_train, x_val, y_val):
+    import keras
+
+    if not getattr(model, "optimizer", None) or not model.compiled:
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    validation = (x_val, y_val) if x_val is not None and len(x_val) else None
+    model.fit(x_train, y_train, epochs=spec.epochs, batch_size=spec.batch_size, validation_data=validation, verbose=2)
+    return model
+
+
+def models_dir(root: Path) -> Path:
+    return Path(root) / "models"
+
+
+def list_models(root: Path) -> list[str]:
+    d = models_dir(root)
+    return sorted(p.parent.name for p in d.glob("*/model.py")) if d.is_dir() else []
+
+
+def resolve_spec_path(model: str, root: Path) -> Path:
+    """`digits` -> models/digits/model.py; a path to a .py file is taken as is."""
+    if model.endswith(".py"):
+        p = Path(model)
+        if not p.is_file():
+            raise QbuildError(f"model spec '{model}' does not exist; pass a path to a model.py or one of: "
+                              f"{', '.join(list_models(root))}")
+        return p.resolve()
+    p = models_dir(root) / model / "model.py"
+    if not p.is_file():
+        raise QbuildError(f"unknown model '{model}'; valid models: {', '.join(list_models(root))} "
+                          "(or a path to a model.py, .keras or .tflite)")
+    return p.resolve()
+
+
+_loaded: dict[Path, ModelSpec] = {}
+
+
+def load_spec(path: Path) -> ModelSpec:
+    """Import a spec file (its directory on sys.path while importing) and return its `my_model`."""
+    path = Path(path).resolve()
+    if path in _loaded:
+        return _loaded[path]
+    modname = "qbuild_spec_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    sys.path.insert(0, str(path.parent))
+    try:
+        module_spec = importlib.util.spec_from_file_location(modname, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[modname] = module
+        module_spec.loader.exec_module(module)
+    except QbuildError as e:
+        raise QbuildError(f"{path}: {e}") from None
+    except Exception as e:  # the user's own error, shown as its last line
+        raise QbuildError(f"model spec {path} failed to import: {type(e).__name__}: {e}") from None
+    finally:
+        sys.path.remove(str(path.parent))
+    spec = getattr(module, "my_model", None)
+    if not isinstance(spec, ModelSpec):
+        raise QbuildError(f"{path} defines no `my_model = qbuild.spec.ModelSpec(...)`; see docs/model-spec.md")
+    spec.path = path
+    spec.name = spec.name or path.parent.name
+    _loaded[path] = spec
+    return spec
+
+
+@dataclass
+class SpecInfo:
+    """What the build graph needs to know about a spec, without TensorFlow (cached by content hash)."""
+    name: str
+    path: str
+    dataset_files: list = field(default_factory=list)
+    model_files: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+
+def describe(path: Path, cache_dir: Path | None = None) -> SpecInfo:
+    """SpecInfo for a spec file; re-imports the spec only when a .py file next to it changed."""
+    path = Path(path).resolve()
+    key = hashlib.sha256()
+    for p in sorted(path.parent.glob("*.py")):
+        key.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    key = key.hexdigest()
+    cache = Path(cache_dir) / f"spec-{path.parent.name}.json" if cache_dir else None
+    if cache and cache.is_file():
+        data = json.loads(cache.read_text())
+        if data.get("key") == key and data.get("path") == str(path):
+            return SpecInfo(**data["info"])
+    spec = load_spec(path)
+    info = SpecInfo(name=spec.name, path=str(path), dataset_files=[str(p) for p in spec.dataset_files()],
+                    model_files=[str(p) for p in spec.model_files()], settings=spec.settings())
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"key": key, "path": str(path), "info": info.__dict__}, sort_keys=True, indent=1))
+        tmp.replace(cache)
+    return info
