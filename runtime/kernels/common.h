@@ -1,0 +1,97 @@
+// Shared types and fixed-point helpers for qbuild's int8 kernels.
+// Every kernel follows one convention (see README.md): a plain-data params struct, a pure
+// prepare_<op>() that validates and precomputes from float scales, and a pure eval_<op>().
+#ifndef QBUILD_KERNELS_COMMON_H_
+#define QBUILD_KERNELS_COMMON_H_
+
+#include <stdint.h>
+
+#ifndef QBUILD_KERNEL_ASSERT
+#ifdef QBUILD_KERNEL_DEBUG
+#include <assert.h>
+#define QBUILD_KERNEL_ASSERT(x) assert(x)
+#else
+#define QBUILD_KERNEL_ASSERT(x) ((void)0)
+#endif
+#endif
+
+namespace qbuild {
+namespace kernels {
+
+enum class Status : int32_t {
+  kOk = 0,
+  kBadShape,               // shapes disagree with each other or with the options
+  kBadQuantization,        // scale <= 0 / non-finite, zero point out of int8 range, multiplier out of range
+  kUnsupportedActivation,  // fused activation other than NONE / RELU / RELU_N1_TO_1 / RELU6
+  kUnsupportedPadding,     // padding other than SAME / VALID
+  kUnsupportedOptions,     // stride/dilation < 1, bad axes, ...
+  kUnsupportedQuantization // e.g. softmax/logistic/tanh output not on the fixed scale TFLM requires
+};
+
+const char* status_name(Status s);
+
+// Values equal TFLite's ActivationFunctionType so the loader can cast directly.
+enum class Activation : int32_t { kNone = 0, kRelu = 1, kReluN1To1 = 2, kRelu6 = 3, kTanh = 4, kSignBit = 5 };
+
+// Values equal TFLite's Padding enum.
+enum class Padding : int32_t { kSame = 0, kValid = 1 };
+
+// NHWC. Lower-rank tensors are extended with leading 1s (a [N, C] tensor is {1, 1, N, C}; see shape4_from_dims).
+struct Shape4 {
+  int32_t n;
+  int32_t h;
+  int32_t w;
+  int32_t c;
+};
+
+// Per-tensor quantization of an activation tensor, straight from the .tflite.
+struct QuantInfo {
+  float scale;
+  int32_t zero_point;
+};
+
+// Right-aligns dims (rank 0..4) into a Shape4, padding with leading 1s. kBadShape for rank > 4 or a negative dim.
+Status shape4_from_dims(const int32_t* dims, int32_t rank, Shape4* out);
+
+inline int32_t flat_size(const Shape4& s) { return s.n * s.h * s.w * s.c; }
+
+// ---- TFLite quantized-multiplier arithmetic (double rounding, the default TFLite/TFLM build) ----
+
+// TFLite's QuantizeMultiplier: m ~= q * 2^(shift - 31), q in [2^30, 2^31). m == 0 -> (0, 0); tiny m flushed to 0.
+void quantize_multiplier(double m, int32_t* multiplier, int32_t* shift);
+
+// Int8 clamp bounds for a fused activation on an output with this quantization (TFLite's
+// CalculateActivationRangeQuantized). kUnsupportedActivation for TANH / SIGN_BIT.
+Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max);
+
+inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(b);
+  const int64_t nudge = ab >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30));
+  // Division (not >>) because gemmlowp truncates toward zero.
+  return static_cast<int32_t>((ab + nudge) / (int64_t{1} << 31));
+}
+
+// Round-half-away-from-zero division by 2^exponent, exponent in [0, 31].
+inline int32_t rounding_divide_by_pot(int32_t x, int32_t exponent) {
+  QBUILD_KERNEL_ASSERT(exponent >= 0 && exponent <= 31);
+  const int32_t mask = static_cast<int32_t>((int64_t{1} << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+// TFLite's MultiplyByQuantizedMultiplier(int32 x, multiplier, shift).
+inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+  const int32_t left = shift > 0 ? shift : 0;
+  const int32_t right = shift > 0 ? 0 : -shift;
+  const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(x) << left);
+  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right);
+}
+
+inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+}  // namespace kernels
+}  // namespace qbuild
+
+#endif  // QBUILD_KERNELS_COMMON_H_

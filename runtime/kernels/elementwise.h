@@ -1,0 +1,50 @@
+// ADD and MUL, int8, with TFLite-style broadcasting over up to 4 dims and a fused activation.
+#ifndef QBUILD_KERNELS_ELEMENTWISE_H_
+#define QBUILD_KERNELS_ELEMENTWISE_H_
+
+#include "common.h"
+
+namespace qbuild {
+namespace kernels {
+
+struct AddParams {
+  int32_t input1_offset;  // -zero point
+  int32_t input2_offset;
+  int32_t output_offset;  // +zero point
+  int32_t left_shift;     // 20 for int8
+  int32_t input1_multiplier;
+  int32_t input1_shift;
+  int32_t input2_multiplier;
+  int32_t input2_shift;
+  int32_t output_multiplier;
+  int32_t output_shift;
+  int32_t act_min;
+  int32_t act_max;
+};
+
+struct MulParams {
+  int32_t input1_offset;
+  int32_t input2_offset;
+  int32_t output_offset;
+  int32_t output_multiplier;
+  int32_t output_shift;
+  int32_t act_min;
+  int32_t act_max;
+};
+
+Status prepare_add(Activation act, QuantInfo input1_q, QuantInfo input2_q, QuantInfo output_q, AddParams* params);
+Status prepare_mul(Activation act, QuantInfo input1_q, QuantInfo input2_q, QuantInfo output_q, MulParams* params);
+
+// Checks that in1/in2 broadcast to out (each dim equal to out's or 1). Shapes from shape4_from_dims.
+Status check_broadcast(const Shape4& in1, const Shape4& in2, const Shape4& out);
+
+// Shapes may differ (broadcast); when in1 == in2 == out a flat loop is used.
+void eval_add(const AddParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
+              const int8_t* in2_data, const Shape4& out, int8_t* out_data);
+void eval_mul(const MulParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
+              const int8_t* in2_data, const Shape4& out, int8_t* out_data);
+
+}  // namespace kernels
+}  // namespace qbuild
+
+#endif  // QBUILD_KERNELS_ELEMENTWISE_H_
