@@ -1,0 +1,92 @@
+"""Keras model -> int8 .tflite (float32 or int8 I/O) with a static batch of 1, plus the post-conversion int8 check."""
+from __future__ import annotations
+
+import numpy as np
+
+from qbuild.errors import QbuildError
+from qbuild.tfenv import captured_fds, import_tf
+from qbuild.tflite_model import read_ops
+
+EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")
+SHAPE_OPS = ("SHAPE", "STRIDED_SLICE", "PACK")
+
+
+def representative_samples(x_float: np.ndarray, max_samples: int, seed: int = 0) -> list[np.ndarray]:
+    """A deterministic subset, materialised (the debugger consumes generators), one (1, ...) array per sample."""
+    n = len(x_float)
+    idx = np.arange(n) if n <= max_samples else np.sort(np.random.RandomState(seed).choice(n, max_samples, replace=False))
+    return [x_float[i:i + 1] for i in idx]
+
+
+class ConverterFactory:
+    """Makes fresh converters for one model: QuantizationDebugger mutates its converter, so never reuse one."""
+
+    def __init__(self, keras_model):
+        tf = import_tf()
+        self.tf = tf
+        shape = [1] + list(keras_model.inputs[0].shape[1:])
+        if any(d is None for d in shape):
+            raise QbuildError(f"model input shape {tuple(keras_model.inputs[0].shape)} has an unknown dimension besides "
+                              "the batch; give keras.Input a fully known shape")
+        self.input_shape = shape
+
+        class Holder(tf.Module):
+            pass
+
+        # A concrete function with a [1, ...] signature: Flatten/Reshape lower to one static RESHAPE (FACTS.md).
+        self.holder = Holder()
+        self.holder.vars = [v.value for v in keras_model.variables]
+
+        @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
+        def serve(x):
+            return keras_model(x, training=False)
+
+        self.concrete = serve.get_concrete_function()
+
+    def make(self, rep: list, settings: dict):
+        tf = self.tf
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([self.concrete], self.holder)
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.representative_dataset = lambda: ([r] for r in rep)
+        conv.inference_input_type = tf.as_dtype(settings["inference_input_type"])
+        conv.inference_output_type = tf.as_dtype(settings["inference_output_type"])
+        return conv
+
+
+def convert(factory: ConverterFactory, rep: list, settings: dict) -> bytes:
+    """Full int8 conversion; with denylisted nodes/ops, selective quantization through the debugger."""
+    deny_nodes, deny_ops = list(settings.get("denylisted_nodes") or []), list(settings.get("denylisted_ops") or [])
+    with captured_fds() as chatter:
+        try:
+            if deny_nodes or deny_ops:
+                tf = factory.tf
+                conv = factory.make(rep, settings)
+                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+                opts = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=deny_nodes or None,
+                                                                      denylisted_ops=deny_ops or None)
+                dbg = tf.lite.experimental.QuantizationDebugger(converter=conv, debug_dataset=lambda: ([r] for r in rep),
+                                                                debug_options=opts)
+                return bytes(dbg.get_nondebug_quantized_model())
+            return bytes(factory.make(rep, settings).convert())
+        except Exception as e:
+            err = e
+    lines = [ln for ln in (str(err) + "\n" + chatter()).splitlines() if "error" in ln.lower()]
+    detail = lines[0].strip() if lines else f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    raise QbuildError(f"TFLite could not quantize the model to int8: {detail}; replace the op named there with one "
+                      "TFLite supports in int8, or keep it in float with tflite_converter['denylisted_ops']")
+
+
+def check_int8(tflite: bytes, allow_float: tuple = ()) -> list[str]:
+    """Ops that do not run on int8 tensors (QUANTIZE/DEQUANTIZE at the edges excepted), one line each."""
+    problems = []
+    for op in read_ops(tflite):
+        if op.name in EDGE_OPS:
+            continue
+        if op.name in SHAPE_OPS:
+            problems.append(f"{op.name} at '{op.outputs[0][0]}' (a dynamic batch leaked into the graph)")
+            continue
+        floats = [n for n, t in op.inputs + op.outputs if t not in ("int8", "int32") and n not in allow_float]
+        if floats:
+            problems.append(f"{op.name} at '{op.outputs[0][0]}' runs on {', '.join(sorted({t for _, t in op.inputs + op.outputs if t not in ('int8', 'int32')}))} tensors")
+    return problems

@@ -1,0 +1,44 @@
+"""TensorFlow, imported only by the steps that need it, quietly and deterministically."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+
+
+def import_tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import tensorflow as tf  # noqa: PLC0415
+    return tf
+
+
+def seed_everything(seed: int) -> None:
+    import keras
+    tf = import_tf()
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+@contextlib.contextmanager
+def captured_fds():
+    """Capture what TF's C++ side writes to fd 1/2 (converter chatter); yields a callable returning the text."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as buf:
+        os.dup2(buf.fileno(), 1)
+        os.dup2(buf.fileno(), 2)
+        text = []
+        try:
+            yield lambda: "".join(text)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            buf.seek(0)
+            text.append(buf.read().decode("utf-8", "replace"))

@@ -1,0 +1,30 @@
+"""SCons tool `qbuild_tool` (named so it does not shadow the `qbuild` package): builders, emitters and aliases only; every decision lives in the plain-Python `qbuild` package.
+
+    env = Environment(tools=["default", "qbuild_tool"])
+    model = env.QbuildModel("digits")                 # or "path/model.py", "m.keras" (+ data=, norm=), "m.tflite"
+    fw = env.QbuildFirmware(model, board="efr32")     # main.cc, firmware.elf, footprint check
+
+TensorFlow work (dataset, training, quantization) runs in-process but serialised through one SideEffect node, so `-j`
+never runs two TF actions at once.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+QBUILD_ROOT = Path(__file__).resolve().parents[3]
+if str(QBUILD_ROOT) not in sys.path:
+    sys.path.insert(0, str(QBUILD_ROOT))
+
+from qbuild import scons_adapter  # noqa: E402  (the one module that knows SCons)
+
+
+def generate(env):
+    env.SetDefault(QBUILD_ROOT=str(QBUILD_ROOT))
+    env.AddMethod(scons_adapter.qbuild_model, "QbuildModel")
+    env.AddMethod(scons_adapter.qbuild_firmware, "QbuildFirmware")
+
+
+def exists(env):
+    return True
