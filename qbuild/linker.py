@@ -1,0 +1,74 @@
+"""GNU ld script for a bare-metal board: Python computes the memory map, templates/linker.ld.j2 lays it out."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from qbuild.boards import LINK_SLACK, Board, load_board
+from qbuild.errors import QbuildError
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+def _region_view(region) -> dict:
+    # Slack beyond the part (clipped to the 32-bit space): the footprint check, not ld, enforces the real size.
+    link_length = min(region.length + LINK_SLACK, (1 << 32) - region.origin)
+    return {"origin": region.origin, "length": region.length, "link_length": link_length}
+
+
+def render_linker_script(board: Board) -> str:
+    if not board.bare_metal:
+        raise QbuildError(f"board '{board.id}' ({board.path}) has no memory map; a linker script is only "
+                          f"generated for arm-none-eabi boards")
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    try:
+        board_file = board.path.resolve().relative_to(TEMPLATES.parent)
+    except ValueError:
+        board_file = board.path
+    return env.get_template("linker.ld.j2").render(
+        board_id=board.id, description=board.description, board_file=board_file, slack=LINK_SLACK,
+        flash=_region_view(board.flash), ram=_region_view(board.ram),
+        stack_size=board.stack_size, heap_size=board.heap_size)
+
+
+def write_linker_script(board: Board, path: Path | str) -> Path:
+    """Render the script to `path` atomically (no half-written file on failure)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = render_linker_script(board)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def cli_main(argv) -> int:
+    """`python -m qbuild.linker BOARD [OUT]`: print or write a board's linker script."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python -m qbuild.linker BOARD [OUT.ld]")
+        return 0 if argv else 2
+    board = load_board(argv[0])
+    if len(argv) > 1:
+        write_linker_script(board, argv[1])
+    else:
+        print(render_linker_script(board), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    try:
+        sys.exit(cli_main(sys.argv[1:]))
+    except QbuildError as e:
+        print(f"qbuild linker: error: {e}", file=sys.stderr)
+        sys.exit(1)
