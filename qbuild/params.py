@@ -23,7 +23,6 @@ from pathlib import Path
 
 import flatbuffers
 from flatbuffers import number_types as N
-from flatbuffers.table import Table
 
 from qbuild.cformat import shortest_float32
 from qbuild.errors import QbuildError
@@ -118,27 +117,61 @@ def _build_value(b: flatbuffers.Builder, kind: str, value) -> int:
     return b.EndObject()
 
 
-def _read_value(buf, pos: int, kind: str):
-    """Read the one-field table at `pos` as union member `kind`."""
-    t = Table(buf, pos)
-    o = t.Offset(4)  # field 0 of every member table
+class _Reader:
+    """Bounds-checked FlatBuffer reads (flatbuffers.table.Table silently returns short or wrapped data on bad input)."""
+
+    def __init__(self, buf: bytes):
+        self.buf = buf
+
+    def get(self, fmt: str, pos: int):
+        if pos < 0 or pos + struct.calcsize(fmt) > len(self.buf):
+            raise ValueError(f"read of {fmt} at {pos} is outside the {len(self.buf)}-byte buffer")
+        return struct.unpack_from(fmt, self.buf, pos)[0]
+
+    def deref(self, pos: int) -> int:
+        return pos + self.get("<I", pos)
+
+    def field(self, table: int, index: int):
+        """Absolute position of field `index` of the table at `table`, or None when absent."""
+        vtable = table - self.get("<i", table)
+        if 4 + 2 * index >= self.get("<H", vtable):
+            return None
+        offset = self.get("<H", vtable + 4 + 2 * index)
+        return table + offset if offset else None
+
+    def vector(self, pos: int, elem_size: int):
+        """(first element position, length) of the vector referenced at `pos`."""
+        start = self.deref(pos)
+        n = self.get("<I", start)
+        if start + 4 + n * elem_size > len(self.buf):
+            raise ValueError(f"vector of {n} elements at {start} runs past the buffer end")
+        return start + 4, n
+
+    def string(self, pos: int) -> str:
+        start, n = self.vector(pos, 1)
+        return self.buf[start:start + n].decode("utf-8")
+
+
+def _read_value(r: _Reader, table: int, kind: str):
+    """Read the one-field table at `table` as union member `kind` (an absent field is the schema default)."""
+    pos = r.field(table, 0)
     if kind in _SCALAR_FLAGS:
-        flags = _SCALAR_FLAGS[kind]
-        v = t.Get(flags, o + t.Pos) if o else flags.py_type(0)
+        fmt = _SCALAR_FLAGS[kind].packer_type.format
+        v = r.get(fmt, pos) if pos is not None else 0
         if kind == "boolean":
             return bool(v)
-        return shortest_float32(v) if kind == "f32" else v
+        return shortest_float32(v) if kind == "f32" else float(v) if kind == "f64" else v
     if kind == "str":
-        return t.String(o + t.Pos).decode("utf-8") if o else ""
-    if not o:
+        return r.string(pos) if pos is not None else ""
+    if pos is None:
         return b"" if kind == "bin" else []
-    n, start = t.VectorLen(o), t.Vector(o)
     if kind == "bin":
-        return bytes(buf[start:start + n])
+        start, n = r.vector(pos, 1)
+        return bytes(r.buf[start:start + n])
+    start, n = r.vector(pos, 4)
     if kind == "str_list":
-        return [t.String(start + 4 * i).decode("utf-8") for i in range(n)]
-    fmt = "<%di" % n if kind == "int32_list" else "<%df" % n
-    values = list(struct.unpack_from(fmt, buf, start))
+        return [r.string(start + 4 * i) for i in range(n)]
+    values = list(struct.unpack_from("<%d%s" % (n, "i" if kind == "int32_list" else "f"), r.buf, start))
     return values if kind == "int32_list" else [shortest_float32(v) for v in values]
 
 
@@ -171,37 +204,43 @@ def encode_params(params: dict) -> bytes:
     return bytes(b.Output())
 
 
-def decode_params(buf: bytes) -> dict:
-    """Parse an SL_PARAMSv1 Dictionary FlatBuffer (any union member accepted) into a dict, in stored order."""
-    buf = bytes(buf)
+def decode_params_typed(buf: bytes) -> dict:
+    """{key: (union member name, value)} of an SL_PARAMSv1 Dictionary FlatBuffer, in stored order."""
+    r = _Reader(bytes(buf))
     try:
-        root = Table(buf, struct.unpack_from("<I", buf, 0)[0])
-        o = root.Offset(4)
-        version = root.Get(N.Uint8Flags, o + root.Pos) if o else 0
+        root = r.deref(0)
+        pos = r.field(root, 0)
+        version = r.get("<B", pos) if pos is not None else 0
         if version > SCHEMA_VERSION:
             raise QbuildError(f"{METADATA_NAME} schema_version {version} is newer than this qbuild reads "
                               f"({SCHEMA_VERSION}); update qbuild")
-        params = {}
-        o = root.Offset(6)
-        if o:
-            start, n = root.Vector(o), root.VectorLen(o)
-            for i in range(n):
-                entry = Table(buf, root.Indirect(start + 4 * i))
-                key_o, type_o, value_o = entry.Offset(4), entry.Offset(6), entry.Offset(8)
-                kind_id = entry.Get(N.Uint8Flags, type_o + entry.Pos) if type_o else 0
-                if not key_o or not value_o or not 1 <= kind_id <= len(_TYPES):
-                    raise ValueError(f"entry {i} has no key, no value or value type {kind_id}")
-                key = entry.String(key_o + entry.Pos).decode("utf-8")
-                params[key] = _read_value(buf, entry.Indirect(value_o + entry.Pos), _TYPES[kind_id - 1])
-        return params
-    except QbuildError:
-        raise
-    except (struct.error, IndexError, ValueError, UnicodeDecodeError) as e:
+        entries = {}
+        pos = r.field(root, 1)
+        start, n = r.vector(pos, 4) if pos is not None else (0, 0)
+        for i in range(n):
+            entry = r.deref(start + 4 * i)
+            key_pos, type_pos, value_pos = r.field(entry, 0), r.field(entry, 1), r.field(entry, 2)
+            kind_id = r.get("<B", type_pos) if type_pos is not None else 0
+            if key_pos is None or value_pos is None or not 1 <= kind_id <= len(_TYPES):
+                raise ValueError(f"entry {i} has no key, no value or the unknown value type {kind_id}")
+            kind = _TYPES[kind_id - 1]
+            entries[r.string(key_pos)] = (kind, _read_value(r, r.deref(value_pos), kind))
+        return entries
+    except (ValueError, UnicodeDecodeError, struct.error) as e:
         raise QbuildError(f"{METADATA_NAME} parameters are corrupt ({e}); re-generate the .tflite") from None
+
+
+def decode_params(buf: bytes) -> dict:
+    """Parse an SL_PARAMSv1 Dictionary FlatBuffer (any union member accepted) into a dict, in stored order."""
+    return {key: value for key, (_, value) in decode_params_typed(buf).items()}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # .tflite metadata
+
+# What the generated (unchecked) schema accessors raise on corrupt bytes.
+_CORRUPT = (struct.error, IndexError, ValueError, AttributeError, TypeError, OverflowError)
+
 
 def _schema():
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
@@ -226,7 +265,7 @@ def read_params(tflite: bytes, what: str = "input") -> dict:
                 return decode_params(buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b"")
     except QbuildError as e:
         raise QbuildError(f"{what}: {e}") from None
-    except (struct.error, IndexError, ValueError, AttributeError) as e:
+    except _CORRUPT as e:
         raise QbuildError(f"{what} is a corrupt .tflite ({e}); re-generate it") from None
     return {}
 
@@ -265,7 +304,7 @@ def embed_params(tflite: bytes, params: dict, what: str = "input") -> bytes:
     s = _schema()
     try:
         model = s.ModelT.InitFromPackedBuf(tflite, 0)
-    except (struct.error, IndexError, ValueError, AttributeError) as e:
+    except _CORRUPT as e:
         raise QbuildError(f"{what} is a corrupt .tflite ({e}); re-generate it") from None
     buffers = model.buffers or []
     if any(b is not None and b.offset > 1 for b in buffers):
@@ -273,6 +312,9 @@ def embed_params(tflite: bytes, params: dict, what: str = "input") -> bytes:
                           "parameters can only be embedded in a self-contained .tflite")
     metadata = model.metadata or []
     ours = [m for m in metadata if m.name in (METADATA_NAME, METADATA_NAME.encode())]
+    if ours and not 0 <= ours[0].buffer < len(buffers):
+        raise QbuildError(f"{what} is a corrupt .tflite (metadata {METADATA_NAME} points at buffer {ours[0].buffer} "
+                          f"of {len(buffers)}); re-generate it")
     if ours and _buffer_shared(model, ours[0].buffer):
         metadata.remove(ours[0])
         ours = []
@@ -288,7 +330,10 @@ def embed_params(tflite: bytes, params: dict, what: str = "input") -> bytes:
     model.buffers[index] = _AlignedBuffer(payload)
     model.metadata = metadata
     builder = flatbuffers.Builder(len(tflite) + len(payload) + 4096)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    try:
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    except _CORRUPT as e:
+        raise QbuildError(f"{what} is a corrupt .tflite ({e}); re-generate it") from None
     return bytes(builder.Output())
 
 
