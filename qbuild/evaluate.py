@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from qbuild.preprocess import round_half_away
+
 ORACLE_ARENA = 8 * 1024 * 1024
 
 
@@ -17,7 +19,7 @@ def quantize_input(x_float: np.ndarray, detail: dict) -> np.ndarray:
     if dtype == np.float32:
         return x_float.astype(np.float32)
     scale, zp = detail["quantization_parameters"]["scales"][0], detail["quantization_parameters"]["zero_points"][0]
-    q = np.round(x_float.astype(np.float32) / np.float32(scale)) + zp
+    q = round_half_away(x_float.astype(np.float32) / np.float32(scale)) + zp
     info = np.iinfo(dtype)
     return np.clip(q, info.min, info.max).astype(dtype)
 

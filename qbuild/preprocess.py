@@ -59,3 +59,11 @@ def preprocess(params: dict, raw: np.ndarray) -> np.ndarray:
     std = np.sqrt(var, dtype=np.float32)
     out = d / (std + EPSILON)[:, None]
     return out.astype(np.float32).reshape(x.shape)
+
+
+def round_half_away(v: np.ndarray) -> np.ndarray:
+    """C's roundf (halves away from zero), exactly: np.round rounds halves to even."""
+    v = np.asarray(v, dtype=np.float32)
+    r = np.trunc(v)
+    frac = v - r  # exact in float32
+    return r + np.where(np.abs(frac) >= np.float32(0.5), np.sign(v), np.float32(0)).astype(np.float32)

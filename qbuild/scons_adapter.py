@@ -7,6 +7,7 @@ setting rebuilds exactly what depends on it.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -138,9 +139,6 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
     return mn
 
 
-def qbuild_firmware(env, model_nodes, board, **options):
-    from qbuild import scons_firmware
-    return scons_firmware.firmware(env, model_nodes, board, **options)
 
 
 OPTIONS = {
@@ -197,3 +195,183 @@ def parse_options(env, arguments, targets, showing_help):
     return {"model": arguments["model"], "board": arguments.get("board"), "data": arguments.get("data"),
             "norm": arguments.get("norm"), "strict": strict == "1", "baseline": arguments.get("baseline"),
             "max_growth": int(max_growth) if max_growth else None, "ram_margin": arguments.get("ram_margin")}
+
+
+# --- firmware ---------------------------------------------------------------------------------------------------------
+class FirmwareNodes:
+    def __init__(self, board, nodes: dict):
+        self.board = board
+        self.nodes = nodes
+
+    def __getitem__(self, key):
+        return self.nodes[key]
+
+    def default(self):
+        return [self.nodes[k] for k in ("main", "elf", "bin", "footprint") if k in self.nodes]
+
+
+def _board_env(env, board):
+    """One environment per board (cached), for the objects every model on that board shares: runtime and support."""
+    key = board.id
+    envs = env.get("QBUILD_BOARD_ENVS") or {}
+    if key in envs:
+        return envs[key]
+    from qbuild import runtime
+
+    c_only = list(board.cflags)
+    cxx_only = list(board.cxxflags)[len(c_only):]
+    opt = ["-Os"] if board.bare_metal else ["-O2"]
+    benv = env.Clone(CC=board.cc, CXX=board.cxx, LINK=board.cxx,
+                     CCFLAGS=c_only + opt + ["-g", "-Wall", "-Wextra"], CFLAGS=["-std=c11"],
+                     CXXFLAGS=["-std=c++17"] + cxx_only,
+                     CPPPATH=[str(p) for p in runtime.include_dirs()] + [str(p) for p in board.include_dirs()],
+                     LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="")
+    envs[key] = benv
+    env["QBUILD_BOARD_ENVS"] = envs
+    return benv
+
+
+def _objects(benv, sources, src_root: Path, obj_root: Path):
+    objs = []
+    for s in sources:
+        s = Path(s)
+        try:
+            rel = s.resolve().relative_to(src_root)
+        except ValueError:
+            rel = Path(s.name)
+        objs += benv.Object(str(obj_root / rel.with_suffix(".o")), str(s))
+    return objs
+
+
+def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram_margin=None):
+    from qbuild import firmware, runtime
+    from qbuild.boards import load_board
+
+    try:
+        b = load_board(board)
+    except QbuildError as e:
+        fail(e)
+    t = model_nodes.targets
+    root = Path(env.Dir("#").abspath)
+    build_root = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath)
+    board_dir = build_root / b.id
+    out = board_dir / t.name
+    benv = _board_env(env, b)
+    board_value = _value(env, {"board": repr(b)})
+    version = env.Value(qbuild.__version__)
+    data_node = model_nodes.nodes.get("data") or (env.File(str(t.data)) if t.kind == "keras" else None)
+    nodes = {}
+
+    # Linker script (bare metal): generated from the board file; SCons cannot scan -T, so depend on it explicitly.
+    script = None
+    if b.bare_metal:
+        @_step
+        def linker_script(target, source, env):
+            from qbuild.linker import write_linker_script
+            write_linker_script(b, Path(target[0].abspath))
+
+        script = env.Command(str(board_dir / "linker.ld"), [str(b.path), board_value, version,
+                                                            env.File("#templates/linker.ld.j2")],
+                             env.Action(linker_script, _show("linker script")))[0]
+
+    # main.cc: model parameters + board + embedded samples + the planned arena for this board's pointer size.
+    @_step
+    def main_cc(target, source, env):
+        from qbuild.plan import plan_model
+        from qbuild.templates import render
+
+        tflite = Path(source[0].abspath).read_bytes()
+        data = Path(source[1].abspath) if data_node is not None else None
+        samples = firmware.firmware_samples(data, tflite)
+        arena = plan_model(tflite, pointer_size=b.pointer_size).arena_bytes
+        sources = ", ".join(os.path.relpath(p, root) for p in [t.tflite] + ([data] if data else []) + [b.path])
+        ctx = firmware.main_context(tflite, samples, b, arena, t.settings.get("classes", []), sources)
+        _write_text(Path(target[0].abspath), render("main.cc.j2", **ctx))
+
+    main_sources = [model_nodes["tflite"]] + ([data_node] if data_node is not None else [])
+    nodes["main"] = env.Command(str(out / "main.cc"), main_sources + [board_value, version],
+                                env.Action(main_cc, _show("main.cc")))[0]
+    env.Depends(nodes["main"], [env.File("#templates/main.cc.j2"), env.File("#templates/_macros.j2")])
+
+    menv = benv.Clone()
+    menv.Append(CPPPATH=[str(t.out_dir)])
+    objs = _objects(benv, runtime.sources(), root, board_dir / "obj")
+    objs += _objects(benv, b.support_sources(), root, board_dir / "obj")
+    objs += menv.Object(str(out / "main.o"), nodes["main"])
+    model_c = next(n for n in model_nodes["carray"] if str(n).endswith(".c"))
+    objs += menv.Object(str(out / "sl_tflite_micro_model.o"), model_c)
+
+    elf = out / "firmware.elf"
+    map_path = out / "firmware.map" if b.bare_metal else None
+    lenv = menv.Clone(LINKFLAGS=b.link_flags(script.abspath if script else None, map_path))
+    outputs = [str(elf)] + ([str(map_path)] if map_path else [])
+    linked = lenv.Program(outputs[0], objs)
+    if map_path:
+        lenv.SideEffect(str(map_path), linked)
+        nodes["map"] = env.File(str(map_path))
+    if script is not None:
+        env.Depends(linked, script)
+    nodes["elf"] = linked[0]
+    if b.bare_metal:
+        nodes["bin"] = lenv.Command(str(out / "firmware.bin"), nodes["elf"],
+                                    f"{b.objcopy} -O binary $SOURCE $TARGET")[0]
+
+    # Footprint: the full report is written first, then the build fails when over budget.
+    fp_settings = {"baseline": baseline, "max_growth": max_growth, "ram_margin": ram_margin}
+
+    @_step
+    def footprint(target, source, env):
+        from qbuild import footprint as fp
+        report = fp.analyze(Path(source[0].abspath), b, map_path=map_path,
+                            baseline=_load_baseline(baseline), max_growth=max_growth, margin=ram_margin)
+        fp.write_reports(report, Path(target[0].abspath), Path(target[1].abspath))
+        print(fp.render_console(report), flush=True)
+        if not report["ok"]:
+            raise QbuildError(f"{b.id}/{t.name}: footprint check failed: " + "; ".join(report["failures"]))
+
+    fp_sources = [nodes["elf"], _value(env, fp_settings), board_value, version] + ([baseline] if baseline else [])
+    nodes["footprint"] = env.Command([str(out / "footprint.json"), str(out / "footprint.md")], fp_sources,
+                                     env.Action(footprint, _show("footprint")))
+    if map_path:
+        env.Depends(nodes["footprint"], nodes["elf"])
+
+    if b.runner_command(elf) is not None:
+        @_step
+        def run(target, source, env):
+            data = Path(source[2].abspath) if data_node is not None else None
+            r = firmware.check_run(b, Path(source[0].abspath), Path(source[1].abspath), data, Path(target[0].abspath))
+            print(f"qbuild: {b.id}/{t.name}: firmware output identical to the reference on {r['samples']} samples "
+                  f"({r['output_type']} outputs, bit for bit)", flush=True)
+
+        nodes["run"] = env.Command(str(out / "run.json"), [nodes["elf"], model_nodes["tflite"]]
+                                   + ([data_node] if data_node is not None else []), env.Action(run, _show("run")))[0]
+        env.Alias("run", nodes["run"])
+    else:
+        env.Alias("run", [], env.Action(lambda target, source, env: _no_runner(b)))
+    env.Alias("footprint", nodes["footprint"])
+    env.Alias(f"{b.id}-{t.name}", [n for n in nodes.values()])
+    return FirmwareNodes(b, nodes)
+
+
+def _no_runner(board):
+    print(f"qbuild: error: board '{board.id}' has no runner; `run` works on boards that have one "
+          "(e.g. board=qemu-m33 or board=host)", file=sys.stderr)
+    return 1
+
+
+def _load_baseline(path):
+    if not path:
+        return None
+    p = Path(path)
+    if not p.is_file():
+        raise QbuildError(f"baseline={path} does not exist; pass an earlier footprint.json")
+    try:
+        return json.loads(p.read_text())
+    except ValueError as e:
+        raise QbuildError(f"baseline={path} is not JSON ({e}); pass an earlier footprint.json") from None
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
