@@ -53,6 +53,9 @@ struct QuantInfo {
 // Right-aligns dims (rank 0..4) into a Shape4, padding with leading 1s. kBadShape for rank > 4 or a negative dim.
 Status shape4_from_dims(const int32_t* dims, int32_t rank, Shape4* out);
 
+// scale finite and > 0, zero point in int8 range.
+bool valid_quant(QuantInfo q);
+
 inline int32_t flat_size(const Shape4& s) { return s.n * s.h * s.w * s.c; }
 
 // ---- TFLite quantized-multiplier arithmetic (double rounding, the default TFLite/TFLM build) ----

@@ -1,0 +1,116 @@
+#include "elementwise.h"
+
+namespace qbuild {
+namespace kernels {
+
+Status prepare_add(Activation act, QuantInfo input1_q, QuantInfo input2_q, QuantInfo output_q, AddParams* params) {
+  if (!valid_quant(input1_q) || !valid_quant(input2_q) || !valid_quant(output_q)) return Status::kBadQuantization;
+  AddParams r{};
+  r.input1_offset = -input1_q.zero_point;
+  r.input2_offset = -input2_q.zero_point;
+  r.output_offset = output_q.zero_point;
+  r.left_shift = 20;
+  // TFLite's general 8-bit add: both inputs rescaled to 2 * max(scale), then to the output scale.
+  const double twice_max = 2.0 * static_cast<double>(input1_q.scale > input2_q.scale ? input1_q.scale : input2_q.scale);
+  quantize_multiplier(static_cast<double>(input1_q.scale) / twice_max, &r.input1_multiplier, &r.input1_shift);
+  quantize_multiplier(static_cast<double>(input2_q.scale) / twice_max, &r.input2_multiplier, &r.input2_shift);
+  quantize_multiplier(twice_max / (static_cast<double>(1 << r.left_shift) * static_cast<double>(output_q.scale)),
+                      &r.output_multiplier, &r.output_shift);
+  if (r.input1_shift > 0 || r.input2_shift > 0 || r.output_shift > 0) return Status::kBadQuantization;
+  const Status s = activation_range(act, output_q, &r.act_min, &r.act_max);
+  if (s != Status::kOk) return s;
+  *params = r;
+  return Status::kOk;
+}
+
+Status prepare_mul(Activation act, QuantInfo input1_q, QuantInfo input2_q, QuantInfo output_q, MulParams* params) {
+  if (!valid_quant(input1_q) || !valid_quant(input2_q) || !valid_quant(output_q)) return Status::kBadQuantization;
+  MulParams r{};
+  r.input1_offset = -input1_q.zero_point;
+  r.input2_offset = -input2_q.zero_point;
+  r.output_offset = output_q.zero_point;
+  quantize_multiplier(static_cast<double>(input1_q.scale) * static_cast<double>(input2_q.scale) /
+                          static_cast<double>(output_q.scale),
+                      &r.output_multiplier, &r.output_shift);
+  if (r.output_shift > 30) return Status::kBadQuantization;
+  const Status s = activation_range(act, output_q, &r.act_min, &r.act_max);
+  if (s != Status::kOk) return s;
+  *params = r;
+  return Status::kOk;
+}
+
+Status check_broadcast(const Shape4& in1, const Shape4& in2, const Shape4& out) {
+  const int32_t a[4] = {in1.n, in1.h, in1.w, in1.c};
+  const int32_t b[4] = {in2.n, in2.h, in2.w, in2.c};
+  const int32_t o[4] = {out.n, out.h, out.w, out.c};
+  for (int32_t i = 0; i < 4; ++i) {
+    const int32_t want = a[i] > b[i] ? a[i] : b[i];
+    if ((a[i] != want && a[i] != 1) || (b[i] != want && b[i] != 1) || o[i] != want) return Status::kBadShape;
+  }
+  return Status::kOk;
+}
+
+namespace {
+
+inline int8_t add_one(const AddParams& p, int32_t x, int32_t y) {
+  const int32_t a = (x + p.input1_offset) * (1 << p.left_shift);
+  const int32_t b = (y + p.input2_offset) * (1 << p.left_shift);
+  const int32_t sa = multiply_by_quantized_multiplier(a, p.input1_multiplier, p.input1_shift);
+  const int32_t sb = multiply_by_quantized_multiplier(b, p.input2_multiplier, p.input2_shift);
+  const int32_t r = multiply_by_quantized_multiplier(sa + sb, p.output_multiplier, p.output_shift) + p.output_offset;
+  return static_cast<int8_t>(clamp_i32(r, p.act_min, p.act_max));
+}
+
+inline int8_t mul_one(const MulParams& p, int32_t x, int32_t y) {
+  const int32_t prod = (x + p.input1_offset) * (y + p.input2_offset);
+  const int32_t r = multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift) + p.output_offset;
+  return static_cast<int8_t>(clamp_i32(r, p.act_min, p.act_max));
+}
+
+inline bool same_shape(const Shape4& a, const Shape4& b) {
+  return a.n == b.n && a.h == b.h && a.w == b.w && a.c == b.c;
+}
+
+// Element strides of `s` inside the broadcast output: 0 along axes where s has size 1.
+inline void broadcast_strides(const Shape4& s, int32_t st[4]) {
+  st[3] = s.c == 1 ? 0 : 1;
+  st[2] = s.w == 1 ? 0 : s.c;
+  st[1] = s.h == 1 ? 0 : s.w * s.c;
+  st[0] = s.n == 1 ? 0 : s.h * s.w * s.c;
+}
+
+template <typename Params, int8_t (*Op)(const Params&, int32_t, int32_t)>
+void eval_binary(const Params& p, const Shape4& in1, const int8_t* a, const Shape4& in2, const int8_t* b,
+                 const Shape4& out, int8_t* o) {
+  if (same_shape(in1, out) && same_shape(in2, out)) {
+    const int32_t n = flat_size(out);
+    for (int32_t i = 0; i < n; ++i) o[i] = Op(p, a[i], b[i]);
+    return;
+  }
+  int32_t sa[4];
+  int32_t sb[4];
+  broadcast_strides(in1, sa);
+  broadcast_strides(in2, sb);
+  for (int32_t i0 = 0; i0 < out.n; ++i0)
+    for (int32_t i1 = 0; i1 < out.h; ++i1)
+      for (int32_t i2 = 0; i2 < out.w; ++i2) {
+        const int8_t* ra = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+        const int8_t* rb = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+        for (int32_t i3 = 0; i3 < out.c; ++i3) *o++ = Op(p, ra[i3 * sa[3]], rb[i3 * sb[3]]);
+      }
+}
+
+}  // namespace
+
+void eval_add(const AddParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
+              const int8_t* in2_data, const Shape4& out, int8_t* out_data) {
+  eval_binary<AddParams, add_one>(p, in1, in1_data, in2, in2_data, out, out_data);
+}
+
+void eval_mul(const MulParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
+              const int8_t* in2_data, const Shape4& out, int8_t* out_data) {
+  eval_binary<MulParams, mul_one>(p, in1, in1_data, in2, in2_data, out, out_data);
+}
+
+}  // namespace kernels
+}  // namespace qbuild

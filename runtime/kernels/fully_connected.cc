@@ -1,0 +1,73 @@
+#include "fully_connected.h"
+
+namespace qbuild {
+namespace kernels {
+
+Status prepare_fully_connected(Activation act, QuantInfo input_q, const float* filter_scales,
+                               int32_t num_filter_scales, int32_t filter_zero_point, QuantInfo output_q,
+                               int32_t output_depth, int32_t* multipliers, int32_t* shifts,
+                               FullyConnectedParams* params) {
+  if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
+  if (output_depth < 1) return Status::kBadShape;
+  if (filter_scales == nullptr || (num_filter_scales != 1 && num_filter_scales != output_depth)) {
+    return Status::kBadQuantization;
+  }
+  if (filter_zero_point < -128 || filter_zero_point > 127) return Status::kBadQuantization;
+  const bool per_channel = num_filter_scales > 1;
+  if (per_channel && (multipliers == nullptr || shifts == nullptr)) return Status::kBadQuantization;
+
+  FullyConnectedParams r{};
+  r.input_offset = -input_q.zero_point;
+  r.filter_offset = -filter_zero_point;
+  r.output_offset = output_q.zero_point;
+  r.per_channel = per_channel ? 1 : 0;
+  const Status s = activation_range(act, output_q, &r.act_min, &r.act_max);
+  if (s != Status::kOk) return s;
+  for (int32_t i = 0; i < num_filter_scales; ++i) {
+    const float fs = filter_scales[i];
+    if (!(fs >= 0.0f && fs <= 3.4e38f)) return Status::kBadQuantization;
+    // TFLM: per-tensor goes through GetQuantizedConvolutionMultipler, whose input*filter product is a float
+    // product; per-channel goes through PopulateConvolutionQuantizationParams (double product).
+    const double product = per_channel ? static_cast<double>(input_q.scale) * static_cast<double>(fs)
+                                       : static_cast<double>(input_q.scale * fs);
+    int32_t m = 0;
+    int32_t sh = 0;
+    quantize_multiplier(product / static_cast<double>(output_q.scale), &m, &sh);
+    if (sh > 30) return Status::kBadQuantization;
+    if (per_channel) {
+      multipliers[i] = m;
+      shifts[i] = sh;
+    } else {
+      r.output_multiplier = m;
+      r.output_shift = sh;
+    }
+  }
+  *params = r;
+  return Status::kOk;
+}
+
+void eval_fully_connected(const FullyConnectedParams& p, const int32_t* multipliers, const int32_t* shifts,
+                          int32_t batches, int32_t accum_depth, int32_t output_depth, const int8_t* input_data,
+                          const int8_t* filter_data, const int32_t* bias, int8_t* output_data) {
+  const int32_t input_offset = p.input_offset;
+  const int32_t filter_offset = p.filter_offset;
+  for (int32_t b = 0; b < batches; ++b) {
+    const int8_t* in = input_data + b * accum_depth;
+    int8_t* out = output_data + b * output_depth;
+    for (int32_t oc = 0; oc < output_depth; ++oc) {
+      const int8_t* f = filter_data + oc * accum_depth;
+      int32_t acc = 0;
+      for (int32_t d = 0; d < accum_depth; ++d) {
+        acc += (static_cast<int32_t>(f[d]) + filter_offset) * (static_cast<int32_t>(in[d]) + input_offset);
+      }
+      if (bias != nullptr) acc += bias[oc];
+      const int32_t m = p.per_channel ? multipliers[oc] : p.output_multiplier;
+      const int32_t s = p.per_channel ? shifts[oc] : p.output_shift;
+      out[oc] = static_cast<int8_t>(
+          clamp_i32(multiply_by_quantized_multiplier(acc, m, s) + p.output_offset, p.act_min, p.act_max));
+    }
+  }
+}
+
+}  // namespace kernels
+}  // namespace qbuild

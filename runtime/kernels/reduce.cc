@@ -1,0 +1,97 @@
+#include "reduce.h"
+
+namespace qbuild {
+namespace kernels {
+
+namespace {
+
+int32_t floor_log2_u64(uint64_t v) {
+  int32_t r = -1;
+  while (v != 0) {
+    v >>= 1;
+    ++r;
+  }
+  return r;
+}
+
+}  // namespace
+
+Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes, int32_t num_axes,
+                    QuantInfo input_q, QuantInfo output_q, MeanParams* params) {
+  if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
+  if (input_rank < 0 || input_rank > 4 || num_axes < 0 || (num_axes > 0 && axes == nullptr)) {
+    return Status::kUnsupportedOptions;
+  }
+  int32_t mask = 0;
+  for (int32_t i = 0; i < num_axes; ++i) {
+    int32_t a = axes[i];
+    if (a < 0) a += input_rank;
+    if (a < 0 || a >= input_rank) return Status::kUnsupportedOptions;
+    mask |= 1 << (a + 4 - input_rank);  // Shape4 is right-aligned
+  }
+  const int32_t dims[4] = {input.n, input.h, input.w, input.c};
+  int64_t count = 1;
+  for (int32_t i = 0; i < 4; ++i) {
+    if (dims[i] < 1) return Status::kBadShape;
+    if (mask & (1 << i)) count *= dims[i];
+  }
+  if (count > INT32_MAX) return Status::kBadShape;
+
+  MeanParams r{};
+  r.axis_mask = mask;
+  r.num_elements = static_cast<int32_t>(count);
+  r.input_zero_point = input_q.zero_point;
+  r.output_zero_point = output_q.zero_point;
+  r.same_quantization = (input_q.scale == output_q.scale && input_q.zero_point == output_q.zero_point) ? 1 : 0;
+  // TFLite's QuantizedMeanOrSum: quantize in_scale/out_scale, then fold 1/count into the multiplier
+  // with as many extra bits as fit (at most 32, keeping shift >= -31).
+  int32_t m = 0;
+  int32_t s = 0;
+  quantize_multiplier(static_cast<double>(input_q.scale) / static_cast<double>(output_q.scale), &m, &s);
+  if (s > 30) return Status::kBadQuantization;
+  int32_t extra = floor_log2_u64(static_cast<uint64_t>(count));
+  if (extra > 32) extra = 32;
+  if (extra > 31 + s) extra = 31 + s;
+  r.multiplier = static_cast<int32_t>((static_cast<int64_t>(m) << extra) / count);
+  r.shift = s - extra;
+  *params = r;
+  return Status::kOk;
+}
+
+void eval_mean(const MeanParams& p, const Shape4& input, const int8_t* input_data, int8_t* output_data) {
+  const int32_t dims[4] = {input.n, input.h, input.w, input.c};
+  int32_t outer[4];
+  int32_t inner[4];
+  for (int32_t i = 0; i < 4; ++i) {
+    const bool reduced = (p.axis_mask & (1 << i)) != 0;
+    outer[i] = reduced ? 1 : dims[i];
+    inner[i] = reduced ? dims[i] : 1;
+  }
+  const int32_t stride[4] = {dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1};
+  const int32_t count = p.num_elements;
+  const int32_t zp_total = p.input_zero_point * count;
+  int8_t* out = output_data;
+  for (int32_t a = 0; a < outer[0]; ++a)
+    for (int32_t b = 0; b < outer[1]; ++b)
+      for (int32_t c = 0; c < outer[2]; ++c)
+        for (int32_t d = 0; d < outer[3]; ++d) {
+          const int8_t* base = input_data + a * stride[0] + b * stride[1] + c * stride[2] + d;
+          int32_t sum = 0;
+          for (int32_t i = 0; i < inner[0]; ++i)
+            for (int32_t j = 0; j < inner[1]; ++j)
+              for (int32_t k = 0; k < inner[2]; ++k) {
+                const int8_t* row = base + i * stride[0] + j * stride[1] + k * stride[2];
+                for (int32_t l = 0; l < inner[3]; ++l) sum += row[l];
+              }
+          int32_t v;
+          if (p.same_quantization) {
+            v = sum / count;  // TFLite's plain Mean truncates toward zero
+          } else {
+            v = multiply_by_quantized_multiplier(sum - zp_total, p.multiplier, p.shift) + p.output_zero_point;
+          }
+          *out++ = static_cast<int8_t>(clamp_i32(v, -128, 127));
+        }
+}
+
+}  // namespace kernels
+}  // namespace qbuild
