@@ -6,7 +6,6 @@ Every step writes its outputs atomically: a failed step leaves nothing half-writ
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -141,10 +140,10 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
             log(f"  {float(r['rmse/scale']):6.3f}  range {float(r['range']):7.2f}  {r['op_name']:<18} {r['tensor_name'][:70]}")
 
     plan = qplan.plan_model(tflite, pointer_size=4)
-    defaults = qparams.default_params(name=name, version=settings["version"], date=settings["date"],
-                                      hash=hashlib.sha256(tflite).hexdigest(), classes=settings["classes"],
-                                      runtime_memory_size=plan.arena_bytes)
-    tflite = qparams.embed_params(tflite, {**defaults, **params})
+    all_params = {**qparams.default_params(name=name, version=settings["version"], date=settings["date"], hash="",
+                                           classes=settings["classes"], runtime_memory_size=plan.arena_bytes), **params}
+    all_params["hash"] = qparams.model_hash(tflite, all_params)
+    tflite = qparams.embed_params(tflite, all_params)
 
     metrics = {"name": name, "tflite_bytes": len(tflite), "arena_bytes": plan.arena_bytes,
                "ops": [op for op, _ in plan.ops], "convert_seconds": round(t_convert, 3),

@@ -196,10 +196,11 @@ def resolve_spec_path(model: str, root: Path) -> Path:
 _loaded: dict[Path, ModelSpec] = {}
 
 
-def load_spec(path: Path) -> ModelSpec:
-    """Import a spec file (its directory on sys.path while importing) and return its `my_model`."""
+def load_spec(path: Path, fresh: bool = False) -> ModelSpec:
+    """Import a spec file (its directory on sys.path while importing) and return its `my_model` (cached per process
+    unless `fresh`)."""
     path = Path(path).resolve()
-    if path in _loaded:
+    if path in _loaded and not fresh:
         return _loaded[path]
     modname = "qbuild_spec_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
     sys.path.insert(0, str(path.parent))
@@ -245,7 +246,7 @@ def describe(path: Path, cache_dir: Path | None = None) -> SpecInfo:
         data = json.loads(cache.read_text())
         if data.get("key") == key and data.get("path") == str(path):
             return SpecInfo(**data["info"])
-    spec = load_spec(path)
+    spec = load_spec(path, fresh=True)
     info = SpecInfo(name=spec.name, path=str(path), dataset_files=[str(p) for p in spec.dataset_files()],
                     model_files=[str(p) for p in spec.model_files()], settings=spec.settings())
     if cache:
