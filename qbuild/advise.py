@@ -42,6 +42,8 @@ BATCHNORM = "BatchNormalization"
 LAYERNORM = "LayerNormalization"
 ACTIVATION_LAYERS = {"Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax"}
 STANDALONE_BN_OPS = ("MUL", "ADD", "SUB")
+# Ops whose output keeps their input's int8 scale: a flagged row of theirs repeats the producer's problem.
+SCALE_SHARING_OPS = ("MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "PAD")
 
 CHECK_GROUPS = {  # check -> group shown in the build output
     "input_range": "input", "input_offset": "input",
@@ -342,6 +344,11 @@ def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | No
         bad_range, bad_rmse = rng > th["range"], rs > th["rmse_scale"]
         if not (bad_range or bad_rmse):
             continue
+        same_scale = next((f for f in by_layer.values() if row["op_name"] in SCALE_SHARING_OPS
+                           and any(r["scale"] == float(row["scale"]) for r in f.data["rows"])), None)
+        if same_scale:
+            same_scale.data["rows"].append(_row_brief(row))
+            continue
         layers = tensor_layers(row["tensor_name"], g.order)
         layers.sort(key=g.order.index)
         layer = layers[0] if layers else row["tensor_name"].split(";")[0]
@@ -363,8 +370,8 @@ def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | No
 
 
 def _row_brief(row: dict) -> dict:
-    return {"op_name": row["op_name"], "tensor_name": row["tensor_name"], "range": float(row["range"]),
-            "rmse/scale": float(row["rmse/scale"])}
+    return {"op_name": row["op_name"], "tensor_name": row["tensor_name"], "scale": float(row["scale"]),
+            "range": float(row["range"]), "rmse/scale": float(row["rmse/scale"])}
 
 
 def _first_compute_layers(g: _Graph) -> set:
