@@ -248,8 +248,16 @@ def _schema():
 
 
 def _check_tflite(data: bytes, what: str = "input"):
+    """Cheap sanity checks before the (unchecked) generated accessors run: identifier, root and a subgraph."""
     if len(data) < 16 or data[4:8] != b"TFL3":
         raise QbuildError(f"{what} is not a .tflite FlatBuffer (no 'TFL3' identifier); pass a TensorFlow Lite model")
+    root = struct.unpack_from("<I", data, 0)[0]
+    try:
+        ok = 8 <= root <= len(data) - 4 and _schema().Model.GetRootAs(data, 0).SubgraphsLength() > 0
+    except _CORRUPT:
+        ok = False
+    if not ok:
+        raise QbuildError(f"{what} is a corrupt .tflite (bad root table or no subgraph); re-generate it")
 
 
 def read_params(tflite: bytes, what: str = "input") -> dict:
