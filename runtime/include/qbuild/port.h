@@ -1,0 +1,99 @@
+// qbuild runtime: every tuning knob, with what it costs. Override any of them with -D on the compiler line.
+#ifndef QBUILD_PORT_H_
+#define QBUILD_PORT_H_
+
+// Highest tensor rank the runtime accepts. Each extra dimension costs 4 bytes of arena per tensor (TensorView.dims).
+// 6 covers STRIDED_SLICE/PACK around a dynamic batch; image and audio models need 4.
+#ifndef QBUILD_MAX_DIMS
+#define QBUILD_MAX_DIMS 6
+#endif
+
+// Alignment of every activation buffer and of the planned region in the arena. 16 matches TFLM and lets SIMD kernels
+// use aligned loads; each buffer may waste up to (alignment - 1) bytes. qbuild/plan.py mirrors this value.
+#ifndef QBUILD_ARENA_ALIGN
+#define QBUILD_ARENA_ALIGN 16
+#endif
+
+// Model size assumed by the 3-argument Model::load(), which cannot know the array length. The bounds checks then only
+// guard against offsets beyond this value; pass the real length (sl_tflite_model_len) to the 4-argument overload for
+// full checks. No byte cost.
+#ifndef QBUILD_MODEL_MAX_BYTES
+#define QBUILD_MODEL_MAX_BYTES (64u * 1024u * 1024u)
+#endif
+
+// Op switches: set one to 0 to drop that op's glue and kernel from the image (with -ffunction-sections and
+// --gc-sections). Loading a model that uses a disabled op returns Status::kUnsupportedOp. Measured Cortex-M33 -Os
+// flash per op is in bench/RESULTS.md ("Runtime").
+#ifndef QBUILD_OP_ADD
+#define QBUILD_OP_ADD 1
+#endif
+#ifndef QBUILD_OP_AVERAGE_POOL_2D
+#define QBUILD_OP_AVERAGE_POOL_2D 1
+#endif
+#ifndef QBUILD_OP_CONCATENATION
+#define QBUILD_OP_CONCATENATION 1
+#endif
+#ifndef QBUILD_OP_CONV_2D
+#define QBUILD_OP_CONV_2D 1
+#endif
+#ifndef QBUILD_OP_DEPTHWISE_CONV_2D
+#define QBUILD_OP_DEPTHWISE_CONV_2D 1
+#endif
+#ifndef QBUILD_OP_DEQUANTIZE
+#define QBUILD_OP_DEQUANTIZE 1
+#endif
+#ifndef QBUILD_OP_FULLY_CONNECTED
+#define QBUILD_OP_FULLY_CONNECTED 1
+#endif
+#ifndef QBUILD_OP_HARD_SWISH
+#define QBUILD_OP_HARD_SWISH 1
+#endif
+#ifndef QBUILD_OP_LOGISTIC
+#define QBUILD_OP_LOGISTIC 1
+#endif
+#ifndef QBUILD_OP_MAX_POOL_2D
+#define QBUILD_OP_MAX_POOL_2D 1
+#endif
+#ifndef QBUILD_OP_MEAN
+#define QBUILD_OP_MEAN 1
+#endif
+#ifndef QBUILD_OP_MUL
+#define QBUILD_OP_MUL 1
+#endif
+#ifndef QBUILD_OP_PACK
+#define QBUILD_OP_PACK 1
+#endif
+#ifndef QBUILD_OP_PAD
+#define QBUILD_OP_PAD 1
+#endif
+#ifndef QBUILD_OP_QUANTIZE
+#define QBUILD_OP_QUANTIZE 1
+#endif
+#ifndef QBUILD_OP_RELU
+#define QBUILD_OP_RELU 1
+#endif
+#ifndef QBUILD_OP_RELU6
+#define QBUILD_OP_RELU6 1
+#endif
+#ifndef QBUILD_OP_RESHAPE
+#define QBUILD_OP_RESHAPE 1
+#endif
+#ifndef QBUILD_OP_SHAPE
+#define QBUILD_OP_SHAPE 1
+#endif
+#ifndef QBUILD_OP_SOFTMAX
+#define QBUILD_OP_SOFTMAX 1
+#endif
+#ifndef QBUILD_OP_STRIDED_SLICE
+#define QBUILD_OP_STRIDED_SLICE 1
+#endif
+#ifndef QBUILD_OP_TANH
+#define QBUILD_OP_TANH 1
+#endif
+
+// Debug-only asserts for invariants Prepare already guarantees (checks on model bytes always run).
+#ifndef QBUILD_DEBUG_ASSERT
+#define QBUILD_DEBUG_ASSERT(cond) ((void)0)
+#endif
+
+#endif  // QBUILD_PORT_H_

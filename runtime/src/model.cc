@@ -1,0 +1,349 @@
+// Model::load(): validate the flatbuffer, build TensorViews, prepare each op, plan the activations.
+// Arena layout (from its 16-byte aligned start):
+//   TensorView[tensors] | OpNode[ops] | op data (8-byte aligned blocks, in op order) | pad to 16 |
+//   planned activations and scratch (the planner's temporary records use this space while planning).
+#include "qbuild/model.h"
+
+#include <string.h>
+
+#include "flatbuffer.h"
+#include "ops/op.h"
+#include "planner.h"
+#include "schema.h"
+
+namespace qbuild {
+namespace {
+
+constexpr uint32_t kMaxCount = 0xFFF0;  // tensors and ops are indexed with uint16_t in the planner
+constexpr uint16_t kUnused = 0xFFFF;
+
+struct OpNode {
+  uint32_t op_pos;        // Operator table position in the model
+  uint32_t data_off;      // persistent op data, from the arena start
+  uint32_t scratch_off;   // scratch buffer, from the arena start
+  uint16_t kernel;        // index in the op registry
+  uint16_t has_scratch;
+};
+static_assert(sizeof(OpNode) == 16, "qbuild/plan.py assumes 16-byte op nodes");
+
+uintptr_t align_ptr(uintptr_t p, uintptr_t a) { return (p + a - 1) / a * a; }
+
+Status reader_status(const FbReader& fb) { return fb.truncated() ? Status::kTruncated : Status::kBadFlatbuffer; }
+
+bool supported_type(int8_t t) {
+  switch (static_cast<TensorType>(t)) {
+    case TensorType::kFloat32:
+    case TensorType::kInt32:
+    case TensorType::kUInt8:
+    case TensorType::kInt64:
+    case TensorType::kBool:
+    case TensorType::kInt16:
+    case TensorType::kInt8:
+      return true;
+  }
+  return false;
+}
+
+// Fills `tv` from a Tensor table; `buffers` is Model.buffers.
+Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers, TensorView* tv) {
+  memset(tv, 0, sizeof(*tv));
+  int8_t type = fb.scalar<int8_t>(t, schema::kTensorType, 0);
+  FbVector shape = fb.vector(t, schema::kTensorShape, 4);
+  uint32_t buffer = fb.scalar<uint32_t>(t, schema::kTensorBuffer, 0);
+  bool is_variable = fb.scalar<uint8_t>(t, schema::kTensorIsVariable, 0) != 0;
+  bool sparse = fb.field_pos(t, schema::kTensorSparsity, 4) != 0;
+  if (!fb.ok()) return reader_status(fb);
+  if (!supported_type(type) || is_variable) return Status::kTensorType;
+  tv->type = static_cast<TensorType>(type);
+  if (shape.length > QBUILD_MAX_DIMS) return Status::kTooManyDims;
+  tv->rank = static_cast<uint8_t>(shape.length);
+  uint64_t bytes = type_size(tv->type);
+  for (uint32_t d = 0; d < shape.length; ++d) {
+    int32_t v = fb.element<int32_t>(shape, d);
+    if (v <= 0) return Status::kTooManyDims;
+    tv->dims[d] = v;
+    bytes *= static_cast<uint64_t>(v);
+    if (bytes > 0x7FFFFFFFu) return Status::kTooManyDims;
+  }
+  tv->bytes = static_cast<uint32_t>(bytes);
+
+  FbTable q = fb.table(t, schema::kTensorQuantization);
+  FbVector scale = fb.vector(q, schema::kQuantScale, 4);
+  FbVector zp = fb.vector(q, schema::kQuantZeroPoint, 8);
+  if (!fb.ok()) return reader_status(fb);
+  if (scale.length > 0) {
+    tv->params.scale = fb.element<float>(scale, 0);
+    int64_t z = zp.length > 0 ? fb.element<int64_t>(zp, 0) : 0;
+    if (z < INT32_MIN || z > INT32_MAX || !(tv->params.scale >= 0.0f)) return Status::kBadQuantization;
+    tv->params.zero_point = static_cast<int32_t>(z);
+  }
+
+  if (buffer >= buffers.length) return Status::kBadBuffer;
+  FbTable b = fb.table_element(buffers, buffer);
+  FbVector data = fb.vector(b, schema::kBufferData, 1);
+  uint64_t external = fb.scalar<uint64_t>(b, schema::kBufferOffset, 0);
+  if (!fb.ok()) return reader_status(fb);
+  if (external > 1 || sparse) return Status::kBadBuffer;  // data outside the flatbuffer / sparse weights
+  if (data.length > 0) {
+    const uint8_t* p = fb.base() + data.pos;
+    if (data.length < tv->bytes || reinterpret_cast<uintptr_t>(p) % type_size(tv->type) != 0) return Status::kBadBuffer;
+    tv->data.raw = const_cast<uint8_t*>(p);  // weights stay in flash; glue never writes constants
+    tv->is_constant = 1;
+  }
+  return Status::kOk;
+}
+
+}  // namespace
+
+Status Model::load(const void* model_data, void* arena, size_t arena_size) {
+  return load(model_data, QBUILD_MODEL_MAX_BYTES, arena, arena_size);
+}
+
+Status Model::load(const void* model_data, size_t model_size, void* arena, size_t arena_size) {
+  loaded_ = false;
+  error_op_ = -1;
+  arena_used_ = 0;
+  params_.clear();
+  if (!model_data || !arena || model_size == 0 || arena_size == 0) return Status::kNullArgument;
+  if (model_size > 0x7FFFFFFFu) model_size = 0x7FFFFFFFu;
+  uintptr_t raw = reinterpret_cast<uintptr_t>(arena);
+  uintptr_t start = align_ptr(raw, QBUILD_ARENA_ALIGN);
+  if (start - raw >= arena_size) return Status::kArenaTooSmall;
+  Status s = load_impl(static_cast<const uint8_t*>(model_data), static_cast<uint32_t>(model_size),
+                       reinterpret_cast<uint8_t*>(start), arena_size - (start - raw));
+  if (s != Status::kOk) return s;
+  arena_used_ += start - raw;
+  loaded_ = true;
+  return Status::kOk;
+}
+
+Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size_t arena_size) {
+  if (size < 8) return Status::kTruncated;
+  if (memcmp(data + 4, "TFL3", 4) != 0) return Status::kBadIdentifier;
+  FbReader fb(data, size);
+  FbTable root = fb.root();
+  uint32_t version = fb.scalar<uint32_t>(root, schema::kModelVersion, 0);
+  if (!fb.ok()) return reader_status(fb);
+  if (version != 3) return Status::kSchemaVersion;
+  FbVector buffers = fb.vector(root, schema::kModelBuffers, 4);
+  FbVector subgraphs = fb.vector(root, schema::kModelSubgraphs, 4);
+  FbVector opcodes = fb.vector(root, schema::kModelOperatorCodes, 4);
+  FbVector metadata = fb.vector(root, schema::kModelMetadata, 4);
+  if (!fb.ok()) return reader_status(fb);
+
+  // Parameters first, so an application can read them even when the arena turns out too small.
+  for (uint32_t i = 0; i < metadata.length; ++i) {
+    FbTable m = fb.table_element(metadata, i);
+    const char* name = fb.string(m, schema::kMetadataName);
+    uint32_t b = fb.scalar<uint32_t>(m, schema::kMetadataBuffer, 0);
+    if (!fb.ok()) return reader_status(fb);
+    if (!name || strcmp(name, "SL_PARAMSv1") != 0 || b >= buffers.length) continue;
+    FbVector bytes = fb.vector(fb.table_element(buffers, b), schema::kBufferData, 1);
+    if (!fb.ok()) return reader_status(fb);
+    if (bytes.length >= 8 && !params_.attach(data + bytes.pos, bytes.length)) return Status::kBadFlatbuffer;
+  }
+
+  if (subgraphs.length != 1) return Status::kSubgraphCount;
+  FbTable sg = fb.table_element(subgraphs, 0);
+  FbVector tensors = fb.vector(sg, schema::kSubgraphTensors, 4);
+  FbVector inputs = fb.vector(sg, schema::kSubgraphInputs, 4);
+  FbVector outputs = fb.vector(sg, schema::kSubgraphOutputs, 4);
+  FbVector operators = fb.vector(sg, schema::kSubgraphOperators, 4);
+  if (!fb.ok()) return reader_status(fb);
+  if (tensors.length > kMaxCount || operators.length > kMaxCount) return Status::kBadFlatbuffer;
+  const uint32_t nt = tensors.length, nops = operators.length;
+
+  // Runtime data at the start of the arena.
+  uint8_t* const arena_end = arena + arena_size;
+  uint64_t fixed = align_ptr(static_cast<uint64_t>(nt) * sizeof(TensorView), 8) +
+                   static_cast<uint64_t>(nops) * sizeof(OpNode);
+  if (fixed > arena_size) return Status::kArenaTooSmall;
+  TensorView* tv = reinterpret_cast<TensorView*>(arena);
+  OpNode* nodes = reinterpret_cast<OpNode*>(arena + align_ptr(static_cast<uint64_t>(nt) * sizeof(TensorView), 8));
+
+  for (uint32_t i = 0; i < nt; ++i) {
+    Status s = init_tensor(fb, fb.table_element(tensors, i), buffers, &tv[i]);
+    if (s != Status::kOk) return s;
+  }
+  for (uint32_t i = 0; i < inputs.length; ++i) {
+    int32_t t = fb.element<int32_t>(inputs, i);
+    if (t < 0 || static_cast<uint32_t>(t) >= nt) return Status::kBadTensorIndex;
+    if (tv[t].is_constant) return Status::kBadBuffer;
+  }
+  for (uint32_t i = 0; i < outputs.length; ++i) {
+    int32_t t = fb.element<int32_t>(outputs, i);
+    if (t < 0 || static_cast<uint32_t>(t) >= nt) return Status::kBadTensorIndex;
+  }
+  if (!fb.ok()) return reader_status(fb);
+
+  model_ = data;
+  model_size_ = size;
+  subgraph_pos_ = sg.pos;
+  arena_ = arena;
+  tensors_ = tv;
+  nodes_ = nodes;
+  tensor_count_ = nt;
+  op_count_ = nops;
+  inputs_pos_ = inputs.pos;
+  inputs_len_ = inputs.length;
+  outputs_pos_ = outputs.pos;
+  outputs_len_ = outputs.length;
+
+  // Resolve and prepare every op.
+  OpContext ctx;
+  ctx.fb = &fb;
+  ctx.tensors = tv;
+  ctx.tensor_count = nt;
+  ctx.tensor_tables = tensors;
+  ctx.alloc_cur = arena + fixed;
+  ctx.alloc_end = arena_end;
+  uint32_t scratch_count = 0;
+  for (uint32_t i = 0; i < nops; ++i) {
+    error_op_ = static_cast<int>(i);
+    FbTable op = fb.table_element(operators, i);
+    uint32_t opcode_index = fb.scalar<uint32_t>(op, schema::kOperatorOpcodeIndex, 0);
+    FbVector in = fb.vector(op, schema::kOperatorInputs, 4);
+    FbVector out = fb.vector(op, schema::kOperatorOutputs, 4);
+    FbTable options = fb.table(op, schema::kOperatorOptions);
+    if (!fb.ok()) return reader_status(fb);
+    if (opcode_index >= opcodes.length) return Status::kBadFlatbuffer;
+    FbTable code = fb.table_element(opcodes, opcode_index);
+    int32_t builtin = fb.scalar<int8_t>(code, schema::kOpCodeDeprecatedBuiltin, 0);
+    int32_t builtin2 = fb.scalar<int32_t>(code, schema::kOpCodeBuiltin, 0);
+    if (!fb.ok()) return reader_status(fb);
+    if (builtin2 > builtin) builtin = builtin2;  // codes above 127 live only in the newer field
+    int kernel = find_op_index(builtin);
+    if (kernel < 0 || fb.field_pos(code, schema::kOpCodeCustom, 4) != 0) return Status::kUnsupportedOp;
+    for (uint32_t k = 0; k < in.length; ++k) {
+      int32_t t = fb.element<int32_t>(in, k);
+      if (t < -1 || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
+    }
+    for (uint32_t k = 0; k < out.length; ++k) {
+      int32_t t = fb.element<int32_t>(out, k);
+      if (t < 0 || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
+      if (tv[t].is_constant) return Status::kBadBuffer;  // would write into the model
+    }
+    if (!fb.ok()) return reader_status(fb);
+
+    ctx.op = op;
+    ctx.options = options;
+    ctx.inputs = in;
+    ctx.outputs = out;
+    ctx.alloc_cur = reinterpret_cast<uint8_t*>(align_ptr(reinterpret_cast<uintptr_t>(ctx.alloc_cur), 8));
+    if (ctx.alloc_cur > arena_end) return Status::kArenaTooSmall;
+    ctx.data = ctx.alloc_cur;
+    ctx.scratch_bytes = 0;
+    ctx.alloc_failed = false;
+    Status s = op_at(kernel).prepare(ctx);
+    if (ctx.alloc_failed) return Status::kArenaTooSmall;
+    if (s != Status::kOk) return s;
+    if (!fb.ok()) return reader_status(fb);
+    nodes[i].op_pos = op.pos;
+    nodes[i].data_off = static_cast<uint32_t>(ctx.data - arena);
+    nodes[i].scratch_off = ctx.scratch_bytes;  // size for now, offset after planning
+    nodes[i].kernel = static_cast<uint16_t>(kernel);
+    nodes[i].has_scratch = ctx.scratch_bytes > 0;
+    scratch_count += nodes[i].has_scratch;
+  }
+  error_op_ = -1;
+
+  // Plan activations: tensor lifetimes from the op order, plus one scratch buffer per op that asked for one.
+  uint8_t* act = reinterpret_cast<uint8_t*>(align_ptr(reinterpret_cast<uintptr_t>(ctx.alloc_cur), QBUILD_ARENA_ALIGN));
+  if (act > arena_end) return Status::kArenaTooSmall;
+  const uint64_t temp_bytes = static_cast<uint64_t>(nt + scratch_count) * sizeof(PlanBuffer);
+  if (temp_bytes > static_cast<uint64_t>(arena_end - act)) return Status::kArenaTooSmall;
+  PlanBuffer* pb = reinterpret_cast<PlanBuffer*>(act);
+  for (uint32_t i = 0; i < nt; ++i) pb[i] = PlanBuffer{tv[i].bytes, 0, kUnused, 0, 0, static_cast<uint16_t>(i)};
+  const uint16_t last_op = static_cast<uint16_t>(nops > 0 ? nops - 1 : 0);
+  auto use = [&](int32_t t, uint16_t op) {
+    if (t < 0 || tv[t].is_constant) return;
+    if (pb[t].first == kUnused || op < pb[t].first) pb[t].first = op;
+    if (op > pb[t].last) pb[t].last = op;
+  };
+  for (uint32_t i = 0; i < inputs.length; ++i) use(fb.element<int32_t>(inputs, i), 0);
+  for (uint32_t i = 0; i < nops; ++i) {
+    FbTable op = fb.table_at(nodes[i].op_pos);
+    FbVector in = fb.vector(op, schema::kOperatorInputs, 4);
+    FbVector out = fb.vector(op, schema::kOperatorOutputs, 4);
+    for (uint32_t k = 0; k < in.length; ++k) use(fb.element<int32_t>(in, k), static_cast<uint16_t>(i));
+    for (uint32_t k = 0; k < out.length; ++k) use(fb.element<int32_t>(out, k), static_cast<uint16_t>(i));
+  }
+  for (uint32_t i = 0; i < outputs.length; ++i) use(fb.element<int32_t>(outputs, i), last_op);
+  if (!fb.ok()) return reader_status(fb);
+  uint16_t count = 0;
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < nt; ++i) {
+    if (pb[i].first == kUnused) continue;
+    pb[count++] = pb[i];
+    sum += pb[i].size + QBUILD_ARENA_ALIGN;
+  }
+  for (uint32_t i = 0; i < nops; ++i) {
+    if (!nodes[i].has_scratch) continue;
+    pb[count++] = PlanBuffer{nodes[i].scratch_off, 0, static_cast<uint16_t>(i), static_cast<uint16_t>(i), 0,
+                             static_cast<uint16_t>(nt + i)};
+    sum += nodes[i].scratch_off + QBUILD_ARENA_ALIGN;
+  }
+  if (sum > 0x7FFFFFFFu) return Status::kArenaTooSmall;
+  uint64_t planned = plan_buffers(pb, count, QBUILD_ARENA_ALIGN);
+  uint64_t region = planned > temp_bytes ? planned : temp_bytes;
+  if (region > static_cast<uint64_t>(arena_end - act)) return Status::kArenaTooSmall;
+  // Copy the offsets out before the activations (which share the space) are written.
+  for (uint16_t k = 0; k < count; ++k) {
+    if (pb[k].id < nt) {
+      tv[pb[k].id].data.raw = act + pb[k].offset;
+    } else {
+      nodes[pb[k].id - nt].scratch_off = static_cast<uint32_t>(act - arena) + pb[k].offset;
+    }
+  }
+  arena_used_ = static_cast<size_t>(act - arena) + static_cast<size_t>(region);
+  return Status::kOk;
+}
+
+Status Model::invoke() {
+  if (!loaded_) return Status::kNotLoaded;
+  FbReader fb(model_, model_size_);
+  const OpNode* nodes = static_cast<const OpNode*>(nodes_);
+  OpContext ctx;
+  ctx.fb = &fb;
+  ctx.tensors = static_cast<TensorView*>(tensors_);
+  ctx.tensor_count = tensor_count_;
+  ctx.tensor_tables = fb.vector(fb.table_at(subgraph_pos_), schema::kSubgraphTensors, 4);
+  for (uint32_t i = 0; i < op_count_; ++i) {
+    const OpNode& n = nodes[i];
+    ctx.op = fb.table_at(n.op_pos);
+    ctx.options = fb.table(ctx.op, schema::kOperatorOptions);
+    ctx.inputs = fb.vector(ctx.op, schema::kOperatorInputs, 4);
+    ctx.outputs = fb.vector(ctx.op, schema::kOperatorOutputs, 4);
+    ctx.data = arena_ + n.data_off;
+    ctx.scratch = n.has_scratch ? arena_ + n.scratch_off : nullptr;
+    Status s = op_at(n.kernel).eval(ctx);
+    if (s != Status::kOk) {
+      error_op_ = static_cast<int>(i);
+      return s;
+    }
+  }
+  return Status::kOk;
+}
+
+size_t Model::inputs_size() const { return loaded_ ? inputs_len_ : 0; }
+size_t Model::outputs_size() const { return loaded_ ? outputs_len_ : 0; }
+
+TensorView* Model::input(size_t i) {
+  if (!loaded_ || i >= inputs_len_) return nullptr;
+  FbReader fb(model_, model_size_);
+  return tensor(static_cast<size_t>(fb.read<int32_t>(inputs_pos_ + 4 * static_cast<uint32_t>(i))));
+}
+
+const TensorView* Model::output(size_t i) const {
+  if (!loaded_ || i >= outputs_len_) return nullptr;
+  FbReader fb(model_, model_size_);
+  int32_t t = fb.read<int32_t>(outputs_pos_ + 4 * static_cast<uint32_t>(i));
+  return static_cast<const TensorView*>(tensors_) + t;
+}
+
+TensorView* Model::tensor(size_t i) {
+  if (!loaded_ || i >= tensor_count_) return nullptr;
+  return static_cast<TensorView*>(tensors_) + i;
+}
+
+}  // namespace qbuild

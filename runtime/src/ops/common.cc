@@ -1,0 +1,68 @@
+// Helpers shared by the op glue.
+#include <string.h>
+
+#include "../../kernels/common.h"
+#include "op.h"
+
+namespace qbuild {
+
+const float* OpContext::scales(int i, uint32_t* count, int32_t* quantized_dimension) const {
+  *count = 0;
+  *quantized_dimension = 0;
+  if (i < 0 || static_cast<uint32_t>(i) >= inputs.length) return nullptr;
+  int32_t idx = fb->element<int32_t>(inputs, static_cast<uint32_t>(i));
+  if (idx < 0 || static_cast<uint32_t>(idx) >= tensor_tables.length) return nullptr;
+  FbTable q = fb->table(fb->table_element(tensor_tables, static_cast<uint32_t>(idx)), schema::kTensorQuantization);
+  FbVector scale = fb->vector(q, schema::kQuantScale, 4);
+  *quantized_dimension = fb->scalar<int32_t>(q, schema::kQuantDimension, 0);
+  const uint8_t* p = fb->base() + scale.pos;
+  if (!fb->ok() || !scale.present() || reinterpret_cast<uintptr_t>(p) % 4 != 0) return nullptr;
+  *count = scale.length;
+  return reinterpret_cast<const float*>(p);
+}
+
+void* OpContext::alloc(uint32_t bytes) {
+  uintptr_t p = (reinterpret_cast<uintptr_t>(alloc_cur) + 7u) & ~static_cast<uintptr_t>(7u);
+  uintptr_t end = reinterpret_cast<uintptr_t>(alloc_end);
+  if (p > end || bytes > end - p) {
+    alloc_failed = true;
+    return nullptr;
+  }
+  alloc_cur = reinterpret_cast<uint8_t*>(p + bytes);
+  memset(reinterpret_cast<void*>(p), 0, bytes);
+  return reinterpret_cast<void*>(p);
+}
+
+bool same_shape(const TensorView& a, const TensorView& b) {
+  if (a.rank != b.rank) return false;
+  for (int i = 0; i < a.rank; ++i) {
+    if (a.dims[i] != b.dims[i]) return false;
+  }
+  return true;
+}
+
+bool read_index(const TensorView& t, uint32_t i, int64_t* out) {
+  if (!t.data.raw || i >= t.elements()) return false;
+  if (t.type == TensorType::kInt32) {
+    int32_t v;
+    memcpy(&v, static_cast<const uint8_t*>(t.data.raw) + 4 * i, 4);
+    *out = v;
+    return true;
+  }
+  if (t.type == TensorType::kInt64) {
+    memcpy(out, static_cast<const uint8_t*>(t.data.raw) + 8 * static_cast<size_t>(i), 8);
+    return true;
+  }
+  return false;
+}
+
+Status from_kernel(int32_t kernel_status) {
+  switch (static_cast<kernels::Status>(kernel_status)) {
+    case kernels::Status::kOk: return Status::kOk;
+    case kernels::Status::kBadQuantization:
+    case kernels::Status::kUnsupportedQuantization: return Status::kBadQuantization;
+    default: return Status::kBadOpParams;
+  }
+}
+
+}  // namespace qbuild

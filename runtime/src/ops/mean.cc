@@ -1,0 +1,50 @@
+// MEAN over constant axes of a rank <= 4 int8 tensor; keep_dims only changes the output shape.
+#include "glue.h"
+
+namespace qbuild {
+namespace ops {
+namespace {
+
+static_assert(sizeof(k::MeanParams) == 28, "update OP_DATA_BYTES in qbuild/plan.py");
+
+constexpr int kMaxAxes = 8;
+
+}  // namespace
+
+Status prepare_mean(OpContext& ctx) {
+  const TensorView* in = ctx.input(0);
+  const TensorView* axes = ctx.input(1);
+  const TensorView* out = ctx.output(0);
+  if (ctx.input_count() != 2 || ctx.output_count() != 1 || !is_int8(in) || !is_int8(out) || in->rank > 4) {
+    return Status::kBadOpParams;
+  }
+  if (!axes || !axes->is_constant || axes->type != TensorType::kInt32 || axes->elements() > kMaxAxes) {
+    return Status::kBadOpParams;
+  }
+  int32_t axis_values[kMaxAxes];
+  const int32_t n = static_cast<int32_t>(axes->elements());
+  size_t reduced = 1;
+  uint32_t seen = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    int64_t a;
+    read_index(*axes, static_cast<uint32_t>(i), &a);
+    axis_values[i] = static_cast<int32_t>(a);
+    if (a < 0) a += in->rank;
+    if (a < 0 || a >= in->rank) return Status::kBadOpParams;
+    if (!(seen & (1u << a))) reduced *= static_cast<size_t>(in->dims[a]);
+    seen |= 1u << a;
+  }
+  if (out->elements() * reduced != in->elements()) return Status::kBadOpParams;
+  auto* params = static_cast<k::MeanParams*>(ctx.alloc(sizeof(k::MeanParams)));
+  if (!params) return Status::kArenaTooSmall;
+  return from(k::prepare_mean(shape4(*in), in->rank, axis_values, n, quant(*in), quant(*out), params));
+}
+
+Status eval_mean(OpContext& ctx) {
+  const TensorView* in = ctx.input(0);
+  k::eval_mean(*ctx.data_at<const k::MeanParams>(0), shape4(*in), in->data.int8, ctx.output(0)->data.int8);
+  return Status::kOk;
+}
+
+}  // namespace ops
+}  // namespace qbuild

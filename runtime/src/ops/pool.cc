@@ -1,0 +1,60 @@
+// AVERAGE_POOL_2D and MAX_POOL_2D glue.
+#include "glue.h"
+
+namespace qbuild {
+namespace ops {
+namespace {
+
+static_assert(sizeof(k::PoolParams) == 32, "update OP_DATA_BYTES in qbuild/plan.py");
+
+Status prepare(OpContext& ctx) {
+  const TensorView* in = ctx.input(0);
+  const TensorView* out = ctx.output(0);
+  if (ctx.input_count() != 1 || ctx.output_count() != 1 || !is_int8(in) || !is_int8(out) || in->rank != 4 ||
+      out->rank != 4) {
+    return Status::kBadOpParams;
+  }
+  const FbReader& fb = *ctx.fb;
+  namespace o = schema::pool;
+  k::PoolOptions opt;
+  opt.padding = static_cast<k::Padding>(fb.scalar<int8_t>(ctx.options, o::kPadding, 0));
+  opt.stride_w = fb.scalar<int32_t>(ctx.options, o::kStrideW, 0);
+  opt.stride_h = fb.scalar<int32_t>(ctx.options, o::kStrideH, 0);
+  opt.filter_w = fb.scalar<int32_t>(ctx.options, o::kFilterW, 0);
+  opt.filter_h = fb.scalar<int32_t>(ctx.options, o::kFilterH, 0);
+  opt.activation = static_cast<k::Activation>(fb.scalar<int8_t>(ctx.options, o::kActivation, 0));
+  if (!fb.ok()) return Status::kBadFlatbuffer;
+  if (k::conv_output_size(opt.padding, in->dims[1], opt.filter_h, opt.stride_h, 1) != out->dims[1] ||
+      k::conv_output_size(opt.padding, in->dims[2], opt.filter_w, opt.stride_w, 1) != out->dims[2] ||
+      in->dims[0] != out->dims[0] || in->dims[3] != out->dims[3]) {
+    return Status::kBadOpParams;
+  }
+  auto* params = static_cast<k::PoolParams*>(ctx.alloc(sizeof(k::PoolParams)));
+  if (!params) return Status::kArenaTooSmall;
+  k::Status s = k::prepare_pool(opt, shape4(*in), shape4(*out), {in->params.scale, in->params.zero_point},
+                                {out->params.scale, out->params.zero_point}, params);
+  return from_kernel(static_cast<int32_t>(s));
+}
+
+}  // namespace
+
+Status prepare_average_pool_2d(OpContext& ctx) { return prepare(ctx); }
+Status prepare_max_pool_2d(OpContext& ctx) { return prepare(ctx); }
+
+Status eval_average_pool_2d(OpContext& ctx) {
+  const TensorView* in = ctx.input(0);
+  TensorView* out = ctx.output(0);
+  k::eval_average_pool(*ctx.data_at<const k::PoolParams>(0), shape4(*in), in->data.int8, shape4(*out),
+                       out->data.int8);
+  return Status::kOk;
+}
+
+Status eval_max_pool_2d(OpContext& ctx) {
+  const TensorView* in = ctx.input(0);
+  TensorView* out = ctx.output(0);
+  k::eval_max_pool(*ctx.data_at<const k::PoolParams>(0), shape4(*in), in->data.int8, shape4(*out), out->data.int8);
+  return Status::kOk;
+}
+
+}  // namespace ops
+}  // namespace qbuild

@@ -1,0 +1,93 @@
+// The op table. An op disabled in port.h is absent here, so its glue and kernel are dropped at link time.
+#include "ops.h"
+#include "qbuild/port.h"
+
+namespace qbuild {
+namespace {
+
+#define QBUILD_OP(flag, code, name) {schema::code, ops::prepare_##name, ops::eval_##name},
+
+constexpr OpKernel kOps[] = {
+#if QBUILD_OP_ADD
+    QBUILD_OP(QBUILD_OP_ADD, kAdd, add)
+#endif
+#if QBUILD_OP_AVERAGE_POOL_2D
+    QBUILD_OP(QBUILD_OP_AVERAGE_POOL_2D, kAveragePool2D, average_pool_2d)
+#endif
+#if QBUILD_OP_CONCATENATION
+    QBUILD_OP(QBUILD_OP_CONCATENATION, kConcatenation, concatenation)
+#endif
+#if QBUILD_OP_CONV_2D
+    QBUILD_OP(QBUILD_OP_CONV_2D, kConv2D, conv_2d)
+#endif
+#if QBUILD_OP_DEPTHWISE_CONV_2D
+    QBUILD_OP(QBUILD_OP_DEPTHWISE_CONV_2D, kDepthwiseConv2D, depthwise_conv_2d)
+#endif
+#if QBUILD_OP_DEQUANTIZE
+    QBUILD_OP(QBUILD_OP_DEQUANTIZE, kDequantize, dequantize)
+#endif
+#if QBUILD_OP_FULLY_CONNECTED
+    QBUILD_OP(QBUILD_OP_FULLY_CONNECTED, kFullyConnected, fully_connected)
+#endif
+#if QBUILD_OP_HARD_SWISH
+    QBUILD_OP(QBUILD_OP_HARD_SWISH, kHardSwish, hard_swish)
+#endif
+#if QBUILD_OP_LOGISTIC
+    QBUILD_OP(QBUILD_OP_LOGISTIC, kLogistic, logistic)
+#endif
+#if QBUILD_OP_MAX_POOL_2D
+    QBUILD_OP(QBUILD_OP_MAX_POOL_2D, kMaxPool2D, max_pool_2d)
+#endif
+#if QBUILD_OP_MEAN
+    QBUILD_OP(QBUILD_OP_MEAN, kMean, mean)
+#endif
+#if QBUILD_OP_MUL
+    QBUILD_OP(QBUILD_OP_MUL, kMul, mul)
+#endif
+#if QBUILD_OP_PACK
+    QBUILD_OP(QBUILD_OP_PACK, kPack, pack)
+#endif
+#if QBUILD_OP_PAD
+    QBUILD_OP(QBUILD_OP_PAD, kPad, pad)
+#endif
+#if QBUILD_OP_QUANTIZE
+    QBUILD_OP(QBUILD_OP_QUANTIZE, kQuantize, quantize)
+#endif
+#if QBUILD_OP_RELU
+    QBUILD_OP(QBUILD_OP_RELU, kRelu, relu)
+#endif
+#if QBUILD_OP_RELU6
+    QBUILD_OP(QBUILD_OP_RELU6, kRelu6, relu6)
+#endif
+#if QBUILD_OP_RESHAPE
+    QBUILD_OP(QBUILD_OP_RESHAPE, kReshape, reshape)
+#endif
+#if QBUILD_OP_SHAPE
+    QBUILD_OP(QBUILD_OP_SHAPE, kShape, shape)
+#endif
+#if QBUILD_OP_SOFTMAX
+    QBUILD_OP(QBUILD_OP_SOFTMAX, kSoftmax, softmax)
+#endif
+#if QBUILD_OP_STRIDED_SLICE
+    QBUILD_OP(QBUILD_OP_STRIDED_SLICE, kStridedSlice, strided_slice)
+#endif
+#if QBUILD_OP_TANH
+    QBUILD_OP(QBUILD_OP_TANH, kTanh, tanh)
+#endif
+    {-1, nullptr, nullptr},
+};
+
+#undef QBUILD_OP
+
+}  // namespace
+
+int find_op_index(int32_t builtin) {
+  for (int i = 0; kOps[i].prepare != nullptr; ++i) {
+    if (kOps[i].builtin == builtin) return i;
+  }
+  return -1;
+}
+
+const OpKernel& op_at(int index) { return kOps[index]; }
+
+}  // namespace qbuild

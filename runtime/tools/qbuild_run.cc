@@ -1,0 +1,99 @@
+// qbuild-run: host harness. Loads a .tflite, feeds raw input bytes, writes raw output bytes.
+//   qbuild-run model.tflite input.bin output.bin [--arena BYTES] [--repeat N]
+//   qbuild-run model.tflite --info
+// input.bin holds every input tensor's bytes back to back (in input order); output.bin gets every output's bytes.
+// Prints one JSON line: {"status": ..., "arena_used_bytes": N, "invoke_ns": per-invoke time when --repeat is given}.
+#include <chrono>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qbuild/qbuild.h"
+
+namespace {
+
+bool read_file(const char* path, unsigned char** data, size_t* size) {
+  FILE* f = fopen(path, "rb");
+  if (!f) return false;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  // 16-byte aligned copy, as the model array in firmware is.
+  *data = static_cast<unsigned char*>(aligned_alloc(16, (static_cast<size_t>(n) + 15) / 16 * 16 + 16));
+  *size = fread(*data, 1, static_cast<size_t>(n), f);
+  fclose(f);
+  return *size == static_cast<size_t>(n);
+}
+
+int fail(const char* what, qbuild::Status s, const qbuild::Model& m) {
+  printf("{\"status\": \"%s\", \"code\": %d, \"where\": \"%s\", \"error_op\": %d}\n", qbuild::status_str(s),
+         static_cast<int>(s), what, m.error_op());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: qbuild-run model.tflite input.bin output.bin [--arena BYTES] [--repeat N]\n"
+                    "       qbuild-run model.tflite --info\n");
+    return 2;
+  }
+  size_t arena_size = 64u << 20;
+  long repeat = 0;
+  bool info = strcmp(argv[2], "--info") == 0;
+  for (int i = info ? 3 : 4; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--arena") == 0) arena_size = strtoull(argv[i + 1], nullptr, 10);
+    if (strcmp(argv[i], "--repeat") == 0) repeat = strtol(argv[i + 1], nullptr, 10);
+  }
+  unsigned char* model_data;
+  size_t model_size;
+  if (!read_file(argv[1], &model_data, &model_size)) {
+    fprintf(stderr, "qbuild-run: cannot read %s\n", argv[1]);
+    return 2;
+  }
+  auto* arena = static_cast<unsigned char*>(aligned_alloc(16, (arena_size + 15) / 16 * 16));
+  static qbuild::Model model;
+  qbuild::Status s = model.load(model_data, model_size, arena, arena_size);
+  if (s != qbuild::Status::kOk) return fail("load", s, model);
+  if (info) {
+    printf("{\"status\": \"ok\", \"arena_used_bytes\": %zu, \"tensors\": %zu, \"ops\": %zu, \"parameters\": %zu}\n",
+           model.arena_used_bytes(), model.tensors_size(), model.ops_size(), model.parameters().size());
+    return 0;
+  }
+  if (argc < 4) return 2;
+  unsigned char* input;
+  size_t input_size;
+  if (!read_file(argv[2], &input, &input_size)) {
+    fprintf(stderr, "qbuild-run: cannot read %s\n", argv[2]);
+    return 2;
+  }
+  size_t pos = 0;
+  for (size_t i = 0; i < model.inputs_size(); ++i) {
+    qbuild::TensorView* t = model.input(i);
+    if (pos + t->bytes > input_size) {
+      fprintf(stderr, "qbuild-run: %s has %zu bytes, inputs need more\n", argv[2], input_size);
+      return 2;
+    }
+    memcpy(t->data.raw, input + pos, t->bytes);
+    pos += t->bytes;
+  }
+  s = model.invoke();
+  if (s != qbuild::Status::kOk) return fail("invoke", s, model);
+  long long ns = 0;
+  if (repeat > 0) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (long r = 0; r < repeat; ++r) model.invoke();
+    auto t1 = std::chrono::steady_clock::now();
+    ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count() / repeat;
+  }
+  FILE* out = fopen(argv[3], "wb");
+  if (!out) return 2;
+  for (size_t i = 0; i < model.outputs_size(); ++i) {
+    const qbuild::TensorView* t = model.output(i);
+    fwrite(t->data.raw, 1, t->bytes, out);
+  }
+  fclose(out);
+  printf("{\"status\": \"ok\", \"arena_used_bytes\": %zu, \"invoke_ns\": %lld}\n", model.arena_used_bytes(), ns);
+  return 0;
+}
