@@ -14,6 +14,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 MACRO_PREFIX = "SL_TFLITE_MODEL_"
 
 _FLT_MAX = 3.4028234663852886e38
+_FLT_MIN_NORMAL = 1.1754943508222875e-38
 _SIMPLE_ESCAPES = {'"': '\\"', "\\": "\\\\", "?": "\\?", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
@@ -111,8 +112,8 @@ def c_int(v: int) -> str:
 
 
 def c_literal(v) -> str:
-    """Any parameter value as a C expression safe to put in a macro: floats with `f` (beyond float32's range: a double
-    literal), bools lowercase, ints, escaped strings, lists and bytes as `{...}`; negative numbers in parentheses."""
+    """Any parameter value as a C expression safe to put in a macro: floats with `f` (beyond float32's normal range:
+    a double literal, so nothing is lost), bools lowercase, ints, escaped strings, lists and bytes as `{...}`; negative numbers in parentheses."""
     if hasattr(v, "tolist") and not isinstance(v, (bytes, bytearray)):
         v = v.tolist()  # numpy scalar/array
     if isinstance(v, bool):
@@ -120,8 +121,8 @@ def c_literal(v) -> str:
     if isinstance(v, (int, float)):
         if isinstance(v, int):
             text = c_int(v)
-        elif math.isfinite(v) and abs(v) > _FLT_MAX:
-            text = repr(v)
+        elif math.isfinite(v) and (abs(v) > _FLT_MAX or 0 < abs(v) < _FLT_MIN_NORMAL):
+            text = repr(v)  # a float32 would overflow or lose precision: keep the double
         else:
             text = c_float(v)
         return f"({text})" if text.startswith("-") else text

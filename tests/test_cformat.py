@@ -93,7 +93,7 @@ def test_c_int_and_literal(tmp_path):
     assert c_literal(["a", 'b"']) == '{"a", "b\\""}'
     assert c_literal([1, 2.5]) == "{1, 2.5f}"
     assert c_literal(b"\x00\xff") == "{0x00, 0xff}"
-    assert c_literal(1e300) == "1e+300"
+    assert c_literal(1e300) == "1e+300" and c_literal(1e-39) == "1e-39"  # doubles: a float32 would lose them
     with pytest.raises(QbuildError):
         c_int(2**64)
     with pytest.raises(QbuildError):
