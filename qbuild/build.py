@@ -94,8 +94,6 @@ def load_keras(path: Path):
 
 def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) -> dict:
     """.keras + raw data -> .tflite with parameters, report CSV/HTML, metrics.json. `out` maps kind -> path."""
-    from qbuild import params as qparams
-    from qbuild import plan as qplan
     from qbuild import report
     from qbuild.evaluate import accuracy, tflm_outputs
     from qbuild.quantize import ConverterFactory, check_int8, convert, representative_samples
@@ -138,6 +136,9 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
         log(f"{name}: quantization report, worst rmse/scale (≈0.289 is ideal):")
         for r in worst:
             log(f"  {float(r['rmse/scale']):6.3f}  range {float(r['range']):7.2f}  {r['op_name']:<18} {r['tensor_name'][:70]}")
+
+    from qbuild import params as qparams
+    from qbuild import plan as qplan
 
     plan = qplan.plan_model(tflite, pointer_size=4)
     all_params = {**qparams.default_params(name=name, version=settings["version"], date=settings["date"], hash="",

@@ -1,6 +1,8 @@
 """Keras model -> int8 .tflite (float32 or int8 I/O) with a static batch of 1, plus the post-conversion int8 check."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from qbuild.errors import QbuildError
@@ -9,6 +11,7 @@ from qbuild.tflite_model import read_ops
 
 EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")
 SHAPE_OPS = ("SHAPE", "STRIDED_SLICE", "PACK")
+INT_TYPES = ("int8", "int32", "bool")  # int32: biases and shape operands; bool: comparison results
 
 
 def representative_samples(x_float: np.ndarray, max_samples: int, seed: int = 0) -> list[np.ndarray]:
@@ -71,8 +74,8 @@ def convert(factory: ConverterFactory, rep: list, settings: dict) -> bytes:
             return bytes(factory.make(rep, settings).convert())
         except Exception as e:
             err = e
-    lines = [ln for ln in (str(err) + "\n" + chatter()).splitlines() if "error" in ln.lower()]
-    detail = lines[0].strip() if lines else f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    found = re.findall(r"error: ([^\n]+)", str(err) + "\n" + chatter())
+    detail = found[0].strip() if found else f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
     raise QbuildError(f"TFLite could not quantize the model to int8: {detail}; replace the op named there with one "
                       "TFLite supports in int8, or keep it in float with tflite_converter['denylisted_ops']")
 
@@ -86,7 +89,7 @@ def check_int8(tflite: bytes, allow_float: tuple = ()) -> list[str]:
         if op.name in SHAPE_OPS:
             problems.append(f"{op.name} at '{op.outputs[0][0]}' (a dynamic batch leaked into the graph)")
             continue
-        floats = [n for n, t in op.inputs + op.outputs if t not in ("int8", "int32") and n not in allow_float]
-        if floats:
-            problems.append(f"{op.name} at '{op.outputs[0][0]}' runs on {', '.join(sorted({t for _, t in op.inputs + op.outputs if t not in ('int8', 'int32')}))} tensors")
+        other = sorted({t for n, t in op.inputs + op.outputs if t not in INT_TYPES and n not in allow_float})
+        if other:
+            problems.append(f"{op.name} at '{op.outputs[0][0]}' runs on {', '.join(other)} tensors")
     return problems

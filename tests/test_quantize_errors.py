@@ -1,0 +1,79 @@
+"""Bad models and data through the quantize step (real TensorFlow): one clear line, nothing written."""
+import numpy as np
+import pytest
+
+from qbuild import build
+from qbuild.errors import QbuildError
+from qbuild.pipeline import ModelTargets
+from tests.conftest import ROOT
+
+
+def save_model(path, body):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(8,))
+    model = keras.Model(inputs, body(layers, inputs))
+    model.save(path)
+    return path
+
+
+def targets(tmp_path, keras_path, x, norm="none", strict=False):
+    np.savez(tmp_path / "raw.npz", x=x)
+    t = ModelTargets.resolve(str(keras_path), ROOT, data=str(tmp_path / "raw.npz"), norm=norm,
+                             out_root=tmp_path / "out", strict=strict)
+    t.out_dir.mkdir(parents=True, exist_ok=True)
+    return t
+
+
+def quantize(t):
+    return build.step_quantize(t.settings, t.keras, t.data, t.quantize_outputs())
+
+
+def assert_nothing_written(t):
+    assert not any(t.out_dir.iterdir()), list(t.out_dir.iterdir())
+
+
+def test_not_a_keras_file(tmp_path):
+    k = tmp_path / "m.keras"
+    k.write_bytes(b"this is not a zip")
+    t = targets(tmp_path, k, np.zeros((4, 8), np.float32))
+    with pytest.raises(QbuildError, match="is not a loadable Keras model .*pass a .keras file saved with model.save"):
+        quantize(t)
+    assert_nothing_written(t)
+
+
+def test_raw_data_of_the_wrong_shape(tmp_path):
+    k = save_model(tmp_path / "m.keras", lambda L, x: L.Dense(2)(x))
+    t = targets(tmp_path, k, np.zeros((4, 9), np.float32))
+    with pytest.raises(QbuildError, match=r"raw.npz: a raw sample has shape \(9,\) \(9 values\) but the model input is \(8,\)"):
+        quantize(t)
+    assert_nothing_written(t)
+
+
+def erf_layer():
+    import keras
+
+    @keras.saving.register_keras_serializable(package="qbuild_tests")
+    class Erf(keras.layers.Layer):
+        def call(self, x):
+            return keras.ops.erf(x)
+
+    return Erf()
+
+
+def test_op_tflite_cannot_quantize(tmp_path):
+    k = save_model(tmp_path / "m.keras", lambda L, x: L.Dense(2)(erf_layer()(L.Dense(8)(x))))
+    t = targets(tmp_path, k, np.random.RandomState(0).rand(16, 8).astype(np.float32))
+    with pytest.raises(QbuildError, match="TFLite could not quantize the model to int8: 'tf.Erf' op is neither .*"
+                                          "denylisted_ops"):
+        quantize(t)
+    assert_nothing_written(t)
+
+
+def test_float_op_left_is_an_error_with_strict(tmp_path):
+    k = save_model(tmp_path / "m.keras", lambda L, x: L.Dense(2)(L.LayerNormalization()(L.Dense(8)(x))))
+    t = targets(tmp_path, k, np.random.RandomState(0).rand(16, 8).astype(np.float32), strict=True)
+    with pytest.raises(QbuildError, match="ops left in float after int8 conversion: .*float32.*strict=1"):
+        quantize(t)
+    assert_nothing_written(t)
