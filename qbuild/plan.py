@@ -1,0 +1,226 @@
+"""Build-time mirror of the runtime's memory planner and op check (runtime/src/model.cc, planner.cc).
+
+`plan_model(tflite_bytes, pointer_size)` computes, without compiling anything, exactly the arena bytes that
+`qbuild::Model::arena_used_bytes()` reports on a target with that pointer size (4 on Cortex-M, 8 on x86-64 hosts):
+
+    arena = [TensorView x tensors][OpNode x ops][op data, 8-byte aligned per block][pad to 16]
+            [activations: greedy plan, each buffer 16-byte aligned]
+
+Activations are the non-constant tensors some op (or the graph I/O) uses, live from their first to their last use
+(graph inputs from op 0, graph outputs to the last op). Placement: largest first (ties by tensor index), each at the
+lowest 16-aligned offset that does not overlap an already-placed buffer with an overlapping lifetime.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qbuild.errors import QbuildError
+
+ALIGN = 16            # QBUILD_ARENA_ALIGN
+OP_NODE_BYTES = 16    # sizeof(OpNode)
+PLAN_RECORD_BYTES = 16  # sizeof(PlanBuffer): the planner's temporary records share the activation region
+
+# Persistent bytes per op (sizeof of the kernel params struct the glue allocates; static_asserts in runtime/src/ops).
+OP_DATA_BYTES = {
+    "ADD": 48, "AVERAGE_POOL_2D": 32, "CONCATENATION": 0, "CONV_2D": 56, "DEPTHWISE_CONV_2D": 56, "DEQUANTIZE": 8,
+    "FULLY_CONNECTED": 32, "HARD_SWISH": 24, "LOGISTIC": 16, "MAX_POOL_2D": 32, "MEAN": 28, "MUL": 28, "PACK": 0,
+    "PAD": 0, "QUANTIZE": 16, "RELU": 24, "RELU6": 8, "RESHAPE": 0, "SHAPE": 0, "SOFTMAX": 12, "STRIDED_SLICE": 0,
+    "TANH": 16,
+}
+SUPPORTED_OPS = sorted(OP_DATA_BYTES)
+# Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
+PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+
+_TYPE_BYTES = {0: 4, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1}  # TensorType id -> bytes (the types the runtime accepts)
+
+
+@dataclass
+class Plan:
+    arena_bytes: int                  # what arena_used_bytes() reports (size the static tensor_arena with this)
+    ops: list[tuple[str, str]]        # (op name, first output tensor name), in execution order
+    lower_bound_bytes: int            # max over ops of the bytes of activations live at once
+    persistent_bytes: int             # TensorViews + op nodes + op data (16-aligned)
+    activation_bytes: int             # planned activation region
+    pointer_size: int
+    offsets: dict[int, int] = field(default_factory=dict)  # tensor index -> offset in the activation region
+
+    def as_dict(self) -> dict:
+        return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
+                "persistent_bytes": self.persistent_bytes, "activation_bytes": self.activation_bytes,
+                "pointer_size": self.pointer_size, "ops": [list(o) for o in self.ops],
+                "offsets": {str(k): v for k, v in sorted(self.offsets.items())}}
+
+
+def _schema():
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    return schema
+
+
+def _align(v: int, a: int) -> int:
+    return (v + a - 1) // a * a
+
+
+def tensor_view_bytes(pointer_size: int) -> int:
+    """sizeof(qbuild::TensorView): data pointer, scale, zero point, 6 dims, bytes, 4 one-byte fields."""
+    return _align(pointer_size + 4 + 4 + 4 * 6 + 4 + 4, pointer_size)
+
+
+class _Graph:
+    """The parts of a .tflite the planner needs, read with the schema's generated Python."""
+
+    def __init__(self, tflite_bytes: bytes):
+        schema = _schema()
+        names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+        try:
+            if tflite_bytes[4:8] != b"TFL3":
+                raise ValueError("no TFL3 identifier")
+            m = schema.Model.GetRootAsModel(tflite_bytes, 0)
+            if m.SubgraphsLength() != 1:
+                raise QbuildError(f"the model has {m.SubgraphsLength()} subgraphs; the qbuild runtime runs exactly one")
+            sg = m.Subgraphs(0)
+            self.tensors = []
+            for i in range(sg.TensorsLength()):
+                t = sg.Tensors(i)
+                buf = m.Buffers(t.Buffer())
+                q = t.Quantization()
+                self.tensors.append({
+                    "name": (t.Name() or b"").decode(errors="replace"),
+                    "type": t.Type(),
+                    "shape": [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else [],
+                    "const": buf is not None and buf.DataLength() > 0,
+                    "scales": q.ScaleLength() if q is not None else 0,
+                })
+            self.inputs = [int(i) for i in sg.InputsAsNumpy()] if sg.InputsLength() else []
+            self.outputs = [int(i) for i in sg.OutputsAsNumpy()] if sg.OutputsLength() else []
+            self.ops = []
+            for i in range(sg.OperatorsLength()):
+                op = sg.Operators(i)
+                code = m.OperatorCodes(op.OpcodeIndex())
+                builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+                name = (code.CustomCode() or b"").decode() or names.get(builtin, f"BUILTIN_{builtin}")
+                ins = [int(x) for x in op.InputsAsNumpy()] if op.InputsLength() else []
+                outs = [int(x) for x in op.OutputsAsNumpy()] if op.OutputsLength() else []
+                self.ops.append((name, ins, outs))
+        except QbuildError:
+            raise
+        except Exception as e:  # the generated reader raises struct/index errors on malformed bytes
+            raise QbuildError(f"not a valid .tflite flatbuffer ({e}); re-export the model with the TFLite converter")
+
+    def tensor_bytes(self, i: int) -> int:
+        t = self.tensors[i]
+        n = _TYPE_BYTES.get(t["type"], 0)
+        for d in t["shape"]:
+            n *= d
+        return n
+
+
+def check_ops(tflite_bytes: bytes) -> list[str]:
+    """Op names in execution order; raises QbuildError naming every unsupported op, its tensor and the supported list."""
+    g = _Graph(tflite_bytes)
+    bad = []
+    for name, _, outs in g.ops:
+        if name not in OP_DATA_BYTES:
+            tensor = g.tensors[outs[0]]["name"] if outs else "?"
+            bad.append(f"{name} (output tensor '{tensor}')")
+    if bad:
+        raise QbuildError(f"the qbuild runtime does not support {', '.join(bad)}; supported ops: "
+                          f"{', '.join(SUPPORTED_OPS)} (replace the layer or keep it out of the int8 graph)")
+    return [name for name, _, _ in g.ops]
+
+
+def plan_buffers(buffers: list[dict], align: int = ALIGN) -> int:
+    """Greedy placement (same rules as runtime/src/planner.cc); sets b['offset'], returns the aligned total."""
+    placed: list[dict] = []  # ascending offset, ties in placement order
+    total = 0
+    for b in sorted(buffers, key=lambda b: (-b["size"], b["order"])):
+        candidate = 0
+        for p in placed:
+            if p["last"] < b["first"] or b["last"] < p["first"]:
+                continue
+            if candidate + b["size"] <= p["offset"]:
+                break
+            candidate = max(candidate, _align(p["offset"] + p["size"], align))
+        b["offset"] = candidate
+        at = 0
+        while at < len(placed) and placed[at]["offset"] <= candidate:
+            at += 1
+        placed.insert(at, b)
+        total = max(total, candidate + b["size"])
+    return _align(total, align)
+
+
+def plan_model(tflite_bytes: bytes, pointer_size: int = 4) -> Plan:
+    if pointer_size not in (4, 8):
+        raise QbuildError(f"--pointer-size {pointer_size} is not supported; use 4 (Cortex-M) or 8 (64-bit host)")
+    check_ops(tflite_bytes)
+    g = _Graph(tflite_bytes)
+    nt, nops = len(g.tensors), len(g.ops)
+
+    cursor = _align(nt * tensor_view_bytes(pointer_size), 8) + nops * OP_NODE_BYTES
+    for name, ins, outs in g.ops:
+        cursor = _align(cursor, 8)
+        size = OP_DATA_BYTES[name]
+        if size:
+            cursor = _align(cursor, 8) + size
+        if name in PER_CHANNEL_OPS and len(ins) > 1 and g.tensors[ins[1]]["scales"] > 1:
+            filt = g.tensors[ins[1]]["shape"]
+            channels = filt[0] if name == "FULLY_CONNECTED" else g.tensors[outs[0]]["shape"][3]
+            cursor = _align(cursor, 8) + 4 * channels
+            cursor = _align(cursor, 8) + 4 * channels
+    persistent = _align(cursor, ALIGN)
+
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+
+    def use(t: int, op: int) -> None:
+        if t < 0 or g.tensors[t]["const"]:
+            return
+        first[t] = min(first.get(t, op), op)
+        last[t] = max(last.get(t, op), op)
+
+    for t in g.inputs:
+        use(t, 0)
+    for i, (_, ins, outs) in enumerate(g.ops):
+        for t in ins + outs:
+            use(t, i)
+    for t in g.outputs:
+        use(t, max(nops - 1, 0))
+    buffers = [{"tensor": t, "order": k, "size": g.tensor_bytes(t), "first": first[t], "last": last[t]}
+               for k, t in enumerate(sorted(first))]
+    planned = plan_buffers(buffers)
+    temp = nt * PLAN_RECORD_BYTES
+    region = max(planned, temp)
+    lower = max((sum(b["size"] for b in buffers if b["first"] <= op <= b["last"]) for op in range(max(nops, 1))),
+                default=0)
+    ops = [(name, g.tensors[outs[0]]["name"] if outs else "") for name, _, outs in g.ops]
+    return Plan(arena_bytes=persistent + region, ops=ops, lower_bound_bytes=lower, persistent_bytes=persistent,
+                activation_bytes=region, pointer_size=pointer_size,
+                offsets={b["tensor"]: b["offset"] for b in buffers})
+
+
+def cli_main(argv) -> int:
+    ap = argparse.ArgumentParser(prog="python -m qbuild plan", description="op list and planned arena of a .tflite")
+    ap.add_argument("model", type=Path)
+    ap.add_argument("--pointer-size", type=int, default=4, choices=(4, 8),
+                    help="target pointer size: 4 for Cortex-M (default), 8 for a 64-bit host")
+    ap.add_argument("--json", action="store_true", help="print the plan as JSON")
+    args = ap.parse_args(argv)
+    if not args.model.is_file():
+        raise QbuildError(f"model file '{args.model}' not found; pass the path of a .tflite")
+    plan = plan_model(args.model.read_bytes(), args.pointer_size)
+    if args.json:
+        print(json.dumps(plan.as_dict(), indent=1))
+        return 0
+    for i, (name, tensor) in enumerate(plan.ops):
+        print(f"{i:3d}  {name:<20} {tensor}")
+    print(f"arena: {plan.arena_bytes} bytes (runtime data {plan.persistent_bytes}, activations "
+          f"{plan.activation_bytes}; lower bound {plan.lower_bound_bytes}; pointer size {plan.pointer_size})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli_main(sys.argv[1:]))

@@ -1,0 +1,105 @@
+"""The runtime's test corpus: small Keras models with random weights, converted to int8 .tflite by TF, covering every
+op and option the runtime implements. Built once per session (`corpus` fixture, imported by the other runtime tests)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qbuild.plan import SUPPORTED_OPS, check_ops
+
+
+def _models(keras):
+    """name -> (keras model, options). Shapes are deliberately odd: 1x1, non-square, channels not multiple of 4."""
+    L = keras.layers
+    m = {}
+
+    def build(name, shape, body, batch=1, **opts):
+        x = keras.Input(shape=shape, batch_size=batch)
+        m[name] = (keras.Model(x, body(x)), opts)
+
+    build("conv_same_relu", (9, 7, 3), lambda x: L.Conv2D(5, 3, padding="same", activation="relu")(x))
+    build("conv_s2_same_odd_relu6", (11, 13, 5),
+          lambda x: L.Conv2D(6, (3, 2), strides=2, padding="same", activation="relu6")(x))
+    build("conv_valid_dilated", (12, 10, 4), lambda x: L.Conv2D(3, 3, dilation_rate=2, padding="valid")(x))
+    build("conv_1x1_int8io", (1, 1, 7), lambda x: L.Conv2D(5, 1)(x), int8_io=True)
+    build("conv_per_tensor", (8, 6, 3), lambda x: L.Conv2D(7, 3, strides=(2, 1), padding="same")(x), per_tensor=True)
+    build("dwconv_mult2_s2", (9, 11, 3),
+          lambda x: L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, activation="relu")(x))
+    build("dwconv_dilated_valid", (10, 9, 5), lambda x: L.DepthwiseConv2D((3, 2), dilation_rate=2)(x))
+    build("dwconv_per_tensor_int8io", (7, 7, 6), lambda x: L.DepthwiseConv2D(3, padding="same")(x),
+          per_tensor=True, int8_io=True)
+    build("fc_relu_softmax", (10,), lambda x: L.Dense(3, activation="softmax")(L.Dense(7, activation="relu")(x)))
+    build("fc_per_tensor_int8io", (13,), lambda x: L.Dense(5)(x), per_tensor=True, int8_io=True)
+    build("fc_3d_keep_dims", (4, 6), lambda x: L.Dense(3)(x))
+    build("pools", (11, 9, 3), lambda x: L.MaxPooling2D((3, 2), strides=(2, 1))(
+        L.AveragePooling2D(2, strides=2, padding="same")(x)))
+    build("mean_gap", (7, 5, 6), lambda x: L.GlobalAveragePooling2D()(L.Conv2D(6, 3)(x)))
+    build("mean_keepdims_mul_logistic", (6, 6, 5), lambda x: _se_block(L, x))
+    build("residual_add_relu", (8, 8, 4), lambda x: L.ReLU()(L.Add()([x, L.Conv2D(4, 3, padding="same")(x)])))
+    build("relu6_tanh_logistic", (5, 7, 3), lambda x: L.Concatenate()([
+        L.Activation("tanh")(L.Conv2D(2, 1)(x)), L.Activation("sigmoid")(L.Conv2D(3, 1)(x)),
+        L.ReLU(max_value=6.0)(L.Add()([x, x]))]))
+    build("relu_relu6_standalone", (4, 6, 3), lambda x: L.ReLU(max_value=6.0)(L.Reshape((12, 6))(
+        L.ReLU()(L.Concatenate()([x, L.Conv2D(3, 1)(x)])))))
+    build("hard_swish", (6, 5, 4), lambda x: L.Activation("hard_swish")(L.Conv2D(3, 3)(x)))
+    build("pad_concat_reshape", (5, 6, 3), lambda x: L.Reshape((-1, 4))(L.Concatenate(axis=1)([
+        L.ZeroPadding2D(((1, 2), (0, 1)))(x), L.ZeroPadding2D(((2, 1), (1, 0)))(L.Conv2D(3, 1)(x))])))
+    build("dynamic_batch_flatten", (4, 5, 3), lambda x: L.Dense(4)(L.Flatten()(L.Conv2D(2, 3)(x))), batch=None)
+    build("mul_broadcast_int8io", (5, 4, 3), lambda x: L.Multiply()([x, L.Conv2D(1, 1)(x)]), int8_io=True)
+    return m
+
+
+def _se_block(L, x):
+    y = L.Conv2D(5, 3, padding="same")(x)
+    s = L.GlobalAveragePooling2D(keepdims=True)(y)
+    s = L.Dense(5, activation="sigmoid")(s)
+    return L.Multiply()([y, s])
+
+
+def convert(model, opts, rng):
+    import tensorflow as tf
+
+    shape = tuple(d or 1 for d in model.inputs[0].shape)
+    samples = [rng.standard_normal(shape).astype(np.float32) for _ in range(12)]
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([s] for s in samples)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if opts.get("int8_io"):
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    if opts.get("per_tensor"):
+        conv._experimental_disable_per_channel = True
+    return conv.convert()
+
+
+def build_corpus(out: Path) -> dict[str, Path]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(7)
+    paths = {}
+    for name, (model, opts) in _models(keras).items():
+        for w in model.weights:  # random biases too, so bias handling is exercised
+            w.assign(rng.normal(0.0, 0.4, w.shape).astype(np.float32))
+        p = out / f"{name}.tflite"
+        p.write_bytes(convert(model, opts, rng))
+        paths[name] = p
+    return paths
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> dict[str, Path]:
+    return build_corpus(tmp_path_factory.mktemp("runtime_corpus"))
+
+
+def test_corpus_covers_every_supported_op(corpus):
+    seen = set()
+    for p in corpus.values():
+        seen.update(check_ops(p.read_bytes()))
+    assert sorted(seen) == SUPPORTED_OPS
