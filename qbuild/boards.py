@@ -5,6 +5,7 @@ limits all come from the board file. See docs/boards.md for the keys.
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -350,5 +351,5 @@ def margin_bytes(margin: str | None, budget: int) -> int:
     if not margin:
         return 0
     if margin.endswith("%"):
-        return int(budget * float(margin[:-1]) / 100)
+        return math.ceil(budget * float(margin[:-1]) / 100)   # round towards keeping more free
     return int(margin)

@@ -35,6 +35,75 @@ CRT_RE = re.compile(r"^(crt0|crt1|Scrt1|crti|crtn|crtbegin\w*|crtend\w*|crtfastm
 SUPPORT_STEMS = frozenset(p.stem for p in SUPPORT_DIR.glob("*.c"))
 
 
+# JSON Schema (draft 2020-12 subset) of footprint.json; `python -m qbuild size --schema` prints it.
+_INT = {"type": "integer", "minimum": 0}
+_INT_OR_NULL = {"type": ["integer", "null"], "minimum": 0}
+_REGION_NAMES = {"type": "array", "items": {"enum": ["flash", "ram"]}}
+_PER_REGION = {"type": "object", "required": ["flash", "ram"], "additionalProperties": False,
+               "properties": {"flash": _INT, "ram": _INT}}
+_DELTA = {"type": "object", "required": ["before", "after", "delta"], "additionalProperties": False,
+          "properties": {"before": _INT, "after": _INT, "delta": {"type": "integer"}}}
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "qbuild footprint.json",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", "board", "elf", "map", "attribution", "pointer_bits", "regions", "sections",
+                 "reservations", "components", "top", "symbols", "baseline", "max_growth", "ok", "failures"],
+    "properties": {
+        "version": {"const": VERSION},
+        "board": {"type": ["string", "null"]},
+        "elf": {"type": "string"},
+        "map": {"type": ["string", "null"]},
+        "attribution": {"enum": ["map", "symbols"]},
+        "pointer_bits": {"enum": [32, 64]},
+        "regions": {
+            "type": "object", "required": ["flash", "ram"], "additionalProperties": False,
+            "properties": {name: {
+                "type": "object", "additionalProperties": False,
+                "required": ["origin", "length", "used", "padding", "budget", "margin", "limit"],
+                "properties": {"origin": _INT_OR_NULL, "length": _INT_OR_NULL, "used": _INT, "padding": _INT,
+                               "budget": _INT_OR_NULL, "margin": {"type": ["string", "null"]},
+                               "limit": {"type": ["integer", "null"]}}} for name in ("flash", "ram")}},
+        "sections": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["name", "type", "flags", "vma", "lma", "size", "regions"],
+            "properties": {"name": {"type": "string"}, "type": {"type": "string"}, "flags": {"type": "string"},
+                           "vma": _INT, "lma": _INT, "size": _INT, "regions": _REGION_NAMES}}},
+        "reservations": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["component", "name", "start", "size", "from"],
+            "properties": {"component": {"enum": ["heap", "stack"]}, "name": {"type": "string"}, "start": _INT,
+                           "size": _INT, "from": {"enum": ["section", "symbols"]}}}},
+        "components": {"type": "object", "additionalProperties": False, "required": list(COMPONENTS),
+                       "properties": {c: _PER_REGION for c in COMPONENTS}},
+        "top": _INT,
+        "symbols": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["name", "mangled", "size", "address", "section", "component", "regions"],
+            "properties": {"name": {"type": "string"}, "mangled": {"type": "string"}, "size": _INT,
+                           "address": _INT, "section": {"type": "string"}, "component": {"enum": list(COMPONENTS)},
+                           "regions": _REGION_NAMES}}},
+        "baseline": {"oneOf": [{"type": "null"}, {
+            "type": "object", "additionalProperties": False, "required": ["elf", "regions", "components", "symbols"],
+            "properties": {
+                "elf": {"type": ["string", "null"]},
+                "regions": {"type": "object", "additionalProperties": _DELTA},
+                "components": {"type": "object", "additionalProperties": {
+                    "type": "object", "additionalProperties": _DELTA}},
+                "symbols": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["name", "before", "after", "delta", "status"],
+                    "properties": {"name": {"type": "string"}, "before": _INT, "after": _INT,
+                                   "delta": {"type": "integer"},
+                                   "status": {"enum": ["grown", "shrunk", "new", "gone"]}}}}}}]},
+        "max_growth": _INT_OR_NULL,
+        "ok": {"type": "boolean"},
+        "failures": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
 # --- the ELF ------------------------------------------------------------------------------------------------------
 @dataclass
 class Section:
@@ -224,8 +293,8 @@ def classify_object(path: str) -> str:
     base = os.path.basename(archive)
     if LIBRARY_RE.match(base) or (member is None and CRT_RE.match(base)):
         return "libc"
-    parts = Path(archive).parts
-    if "runtime" in parts or (member is not None and "runtime" in base):
+    # runtime/src/*.o, runtime/kernels/*.o (only the nearest directories: a checkout path may say "runtime" too)
+    if "runtime" in Path(archive).parts[-3:-1] or (member is not None and "runtime" in base):
         return "runtime"
     stem = os.path.basename(member or archive).split(".")[0]
     if stem in SUPPORT_STEMS:
@@ -276,10 +345,10 @@ def parse_map(map_path: Path) -> list[tuple[str, int, int, str]]:
     return records
 
 
-def _classify_symbol(name: str, demangled: str) -> str:
-    if name == MODEL_SYMBOL:
+def _classify_symbol(demangled: str) -> str:
+    if demangled == MODEL_SYMBOL:
         return "model"
-    if name == ARENA_SYMBOL:
+    if demangled == ARENA_SYMBOL:   # a file-static C++ array is mangled (_ZL12tensor_arena)
         return "arena"
     if demangled.startswith(("qbuild::", "vtable for qbuild::", "guard variable for qbuild::")):
         return "runtime"
@@ -297,10 +366,10 @@ def _pieces(sections, symbols, demangled, map_records) -> list[Piece]:
         for sym in sorted(symbols, key=lambda s: (s.value, -s.size)):
             if sym.section in counted and sym.section not in reserved and sym.value not in seen:
                 seen.add(sym.value)
-                pieces.append(Piece(sym.section, sym.value, sym.size, _classify_symbol(sym.name, demangled[sym.name])))
+                pieces.append(Piece(sym.section, sym.value, sym.size, _classify_symbol(demangled[sym.name])))
     # The model array and the arena are carved out of whatever object holds them.
     for sym in symbols:
-        component = {MODEL_SYMBOL: "model", ARENA_SYMBOL: "arena"}.get(sym.name)
+        component = {MODEL_SYMBOL: "model", ARENA_SYMBOL: "arena"}.get(demangled[sym.name])
         if component is None or sym.section not in counted:
             continue
         for piece in list(pieces):
@@ -499,16 +568,19 @@ def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None,
     if baseline is not None:
         report["baseline"] = _deltas(report, load_baseline(baseline))
         if max_growth is not None:
-            report["failures"] += _growth_failures(report["baseline"], max_growth)
+            report["failures"] += _growth_failures(report, max_growth)
     report["ok"] = not report["failures"]
     return report
 
 
-def _growth_failures(deltas: dict, max_growth: int) -> list[str]:
-    failures = []
+def _growth_failures(report: dict, max_growth: int) -> list[str]:
+    deltas, failures = report["baseline"], []
+    regions_of = {}
+    for sym in report["symbols"]:
+        regions_of.setdefault(sym["name"], set()).update(sym["regions"])
     for name, d in deltas["regions"].items():
         if d["delta"] > max_growth:
-            grown = [s for s in deltas["symbols"] if s["delta"] > 0][:3]
+            grown = [s for s in deltas["symbols"] if s["delta"] > 0 and name in regions_of.get(s["name"], ())][:3]
             failures.append(f"{name} grew by {d['delta']:,} bytes since the baseline (max_growth {max_growth:,}); "
                             f"biggest growth: " + (", ".join(f"{s['name']} +{s['delta']:,}" for s in grown) or "none"))
     return failures
@@ -622,7 +694,8 @@ def _margin_arg(text: str):
 def cli_main(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m qbuild size",
                                      description="Flash/RAM footprint of an ELF against a board's memory map.")
-    parser.add_argument("elf", type=Path)
+    parser.add_argument("elf", type=Path, nargs="?")
+    parser.add_argument("--schema", action="store_true", help="print the JSON Schema of footprint.json and exit")
     parser.add_argument("--board", help="board id or board .toml")
     parser.add_argument("--flash", type=_region_arg("flash"), help="ORIGIN:LENGTH in bytes (instead of --board)")
     parser.add_argument("--ram", type=_region_arg("ram"), help="ORIGIN:LENGTH in bytes (instead of --board)")
@@ -635,6 +708,11 @@ def cli_main(argv) -> int:
                         help="keep this much free: bytes or percent, for both regions or as ram=10%%")
     parser.add_argument("--top", type=int, default=10, help="symbols per region in the Markdown (default 10)")
     args = parser.parse_args(argv)
+    if args.schema:
+        print(json.dumps(SCHEMA, indent=1))
+        return 0
+    if args.elf is None:
+        parser.error("the ELF file is required")
 
     regions = None
     if args.flash or args.ram:
