@@ -35,8 +35,9 @@ void eval_relu(const ReluParams& p, int32_t size, const int8_t* input_data, int8
 
 Status prepare_relu6(QuantInfo input_q, QuantInfo output_q, Relu6Params* params) {
   if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
-  // TFLM's FloatToQuantizedType(6.0f, output scale, output zero point); the lower bound is the input zero point.
-  const int32_t six = static_cast<int32_t>(roundf(6.0f / output_q.scale)) + output_q.zero_point;
+  // TFLM clamps to [0, 6] quantized with the *input* parameters and does not requantize (measured: with
+  // differing in/out scales TFLM's output still uses the input scale).
+  const int32_t six = static_cast<int32_t>(roundf(6.0f / input_q.scale)) + input_q.zero_point;
   params->lower = input_q.zero_point;
   params->upper = clamp_i32(six, -128, 127);
   return Status::kOk;

@@ -19,7 +19,8 @@ struct ReluParams {
 Status prepare_relu(QuantInfo input_q, QuantInfo output_q, ReluParams* params);
 void eval_relu(const ReluParams& p, int32_t size, const int8_t* input_data, int8_t* output_data);
 
-// RELU6: TFLM clamps the raw int8 values to [input zero point, quantized 6.0] without requantizing.
+// RELU6: TFLM clamps the raw int8 values to [input zero point, 6.0 quantized with the input's scale] without
+// requantizing, even when the output quantization differs (reproduced as is).
 struct Relu6Params {
   int32_t lower;
   int32_t upper;
