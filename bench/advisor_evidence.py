@@ -56,7 +56,7 @@ def measure(variant, max_value, params, seed, epochs):
         "float": am.float_accuracy(model, xtf, yte),
         "int8": am.int8_accuracy(tflite, xtf, yte),
         "worst": float(worst["rmse/scale"]),
-        "worst_at": (advise.tensor_layers(worst["tensor_name"], [l.name for l in model.layers]) or ["?"])[0],
+        "worst_at": advise.report_layer(worst["tensor_name"], model) or worst["tensor_name"],
         "flagged": sum(float(r["rmse/scale"]) > th["rmse_scale"] or float(r["range"]) > th["range"] for r in rows),
         "max_range": max(float(r["range"]) for r in rows),
         "ops": len(read_ops(tflite)),

@@ -351,7 +351,7 @@ def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | No
             continue
         layers = tensor_layers(row["tensor_name"], g.order)
         layers.sort(key=g.order.index)
-        layer = layers[0] if layers else row["tensor_name"].split(";")[0]
+        layer = _owner(layers, g) or row["tensor_name"].split(";")[0]
         cause, fix = _likely_cause(layers, context, input_findings, first_layers, bad_range, row)
         what = " and ".join(x for x, bad in ((f"range {rng:.1f} > {_g(th['range'])}", bad_range),
                                              (f"rmse/scale {rs:.3f} > {_g(th['rmse_scale'])}", bad_rmse)) if bad)
@@ -367,6 +367,19 @@ def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | No
                                 {"cause": cause, "layers": layers, "rows": [_row_brief(row)],
                                  "worst_rmse_scale": rs, "worst_range": rng})
     return list(by_layer.values())
+
+
+def _owner(layers: list, g: _Graph) -> str | None:
+    """The layer an op belongs to: the computing one, not a BatchNorm or activation fused into it (a BatchNorm can
+    also fold forward into the next Dense: 'bn_fc/mul_1;...;out/MatMul' belongs to 'out')."""
+    compute = [n for n in layers if g.cls[n] not in ACTIVATION_LAYERS | {BATCHNORM}]
+    return (compute or layers or [None])[0]
+
+
+def report_layer(tensor_name: str, keras_model) -> str | None:
+    """The Keras layer a report row / .tflite tensor belongs to (None for converter-made tensors like tfl.quantize)."""
+    g = _graph(keras_model)
+    return _owner(sorted(tensor_layers(tensor_name, g.order), key=g.order.index), g)
 
 
 def _row_brief(row: dict) -> dict:
