@@ -15,6 +15,8 @@ MODEL_C = "sl_tflite_micro_model.c"
 MODEL_H = "sl_tflite_micro_model.h"
 PARAMETERS_H = "sl_tflite_micro_model_parameters.h"
 OUTPUTS = (MODEL_C, MODEL_H, PARAMETERS_H)
+# Every template the outputs depend on (for the build's dependency scan).
+TEMPLATES = tuple(cformat.TEMPLATES_DIR / name for name in (*(o + ".j2" for o in OUTPUTS), "_macros.j2"))
 ALIGNMENT = 16
 BYTES_PER_LINE = 16
 

@@ -15,7 +15,6 @@ import argparse
 import datetime
 import hashlib
 import json
-import math
 import os
 import struct
 import sys
@@ -30,7 +29,7 @@ from qbuild.errors import QbuildError
 METADATA_NAME = "SL_PARAMSv1"
 SCHEMA_VERSION = 1
 
-# Union type ids start at 1 (0 is NONE). Scalars: (type name, struct format, flatbuffers flags).
+# Union member names; the type id is the 1-based position (0 is NONE). Scalar members map to their flatbuffers flags.
 _TYPES = ("boolean", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "f32", "f64",
           "str", "str_list", "int32_list", "float_list", "bin")
 TYPE_ID = {name: i + 1 for i, name in enumerate(_TYPES)}
@@ -179,7 +178,7 @@ def _read_value(r: _Reader, table: int, kind: str):
 # Dictionary <-> bytes
 
 def encode_params(params: dict) -> bytes:
-    """Serialise `params` into an SL_PARAMSv1 Dictionary FlatBuffer (same byte layout as MLTK's writer)."""
+    """Serialise `params` into an SL_PARAMSv1 Dictionary FlatBuffer, building objects in the order MLTK's writer does."""
     b = flatbuffers.Builder(0)
     entries = []
     for key, value in params.items():
