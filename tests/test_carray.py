@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from qbuild import carray, params as P
+from qbuild.cformat import macro_name
 from qbuild.errors import QbuildError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +22,7 @@ HOSTILE_PARAMS = {
     "samplewise_norm.rescale": 0.0625, "zero": 0.0, "tiny": 1e-39, "f64big": 1e39, "third": 1 / 3,
     "samplewise_norm.mean_and_std": True, "off": False,
     "int_list": [1, -2, 2**31 - 1, -(2**31)], "float_list": [0.5, -1.25, 3.0], "blob": b"\x00\x01\xff",
-    "empty": "", "no_classes": [],
+    "empty": "", "no_classes": [], 'key */ with\n"é" ??/': "hostile key",
 }
 
 
@@ -62,7 +63,7 @@ def check_program(params: dict) -> str:
              "  printf(\"bytes %d\\n\", memcmp(expect, sl_tflite_model_array, n) == 0);",
              "  printf(\"align %d\\n\", (int)((uintptr_t)sl_tflite_model_array % 16));"]
     for key, (kind, value) in params.items():
-        m = "SL_TFLITE_MODEL_" + "".join(c if c.isalnum() else "_" for c in key).upper()
+        m = macro_name(key)
         if kind == "str":
             lines.append(f"  hex((const unsigned char*){m}, sizeof({m}) - 1);")
         elif kind == "boolean":
