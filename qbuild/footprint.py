@@ -293,8 +293,9 @@ def classify_object(path: str) -> str:
     base = os.path.basename(archive)
     if LIBRARY_RE.match(base) or (member is None and CRT_RE.match(base)):
         return "libc"
-    # runtime/src/*.o, runtime/kernels/*.o (only the nearest directories: a checkout path may say "runtime" too)
-    if "runtime" in Path(archive).parts[-3:-1] or (member is not None and "runtime" in base):
+    # runtime/src/*.o, runtime/src/ops/*.o, runtime/kernels/*.o: only the nearest directories count (a checkout
+    # path may say "runtime" too)
+    if "runtime" in Path(archive).parts[-4:-1] or (member is not None and "runtime" in base):
         return "runtime"
     stem = os.path.basename(member or archive).split(".")[0]
     if stem in SUPPORT_STEMS:

@@ -108,7 +108,8 @@ def test_flags_and_tools():
         "arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-objcopy", "arm-none-eabi-size")
     host = load_board("host")
     assert (host.cc, host.cxx, host.link) == ("gcc", "g++", "g++") and "-nostartfiles" not in host.ldflags
-    assert m33.link_flags("fw.ld", "fw.map")[-3:] == ["-T", "fw.ld", "-Wl,-Map=fw.map"]
+    assert m33.link_flags("fw.ld", "fw.map")[-4:] == ["-T", "fw.ld", "-Wl,-Map=fw.map", "-lm"]
+    assert host.libs == [] and host.link_flags(None, None) == host.ldflags
 
 
 def test_runner_commands():
