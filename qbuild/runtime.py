@@ -63,3 +63,24 @@ def build_host_tool(out_dir, sanitize: bool = False, cxx: str = "g++", extra_fla
     os.replace(tmp, exe)
     stamp.write_text(digest)
     return exe
+
+
+def build_fuzzer(out_dir, cxx: str = "clang++") -> Path:
+    """libFuzzer + ASan + UBSan build of runtime/fuzz/fuzz_load.cc (clang 14 with libclang-rt)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    flags = CXXFLAGS + ["-O1", "-g", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all"]
+    harness = RUNTIME_DIR / "fuzz" / "fuzz_load.cc"
+    exe = out_dir / "fuzz-load"
+    stamp = exe.with_suffix(".sha")
+    digest = _digest(sources() + headers() + [harness], flags + [cxx])
+    if exe.exists() and stamp.exists() and stamp.read_text() == digest:
+        return exe
+    tmp = exe.with_name(exe.name + ".tmp")
+    cmd = [cxx, *flags, *[f"-I{d}" for d in include_dirs()], *map(str, sources()), str(harness), "-o", str(tmp)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise QbuildError(f"building the fuzzer failed ({cxx}): {r.stderr.strip().splitlines()[0] if r.stderr else '?'}")
+    os.replace(tmp, exe)
+    stamp.write_text(digest)
+    return exe

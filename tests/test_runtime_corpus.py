@@ -8,7 +8,44 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qbuild.plan import SUPPORTED_OPS, check_ops
+from qbuild.plan import SUPPORTED_OPS, _Graph, check_ops
+
+
+CORPUS_NAMES = [
+    "conv_same_relu", "conv_s2_same_odd_relu6", "conv_valid_dilated", "conv_1x1_int8io", "conv_per_tensor",
+    "dwconv_mult2_s2", "dwconv_dilated_valid", "dwconv_per_tensor_int8io", "fc_relu_softmax", "fc_per_tensor_int8io",
+    "fc_3d_keep_dims", "pools", "mean_gap", "mean_keepdims_mul_logistic", "residual_add_relu", "relu6_tanh_logistic",
+    "relu_relu6_standalone", "hard_swish", "pad_concat_reshape", "dynamic_batch_flatten", "mul_broadcast_int8io",
+]
+MLTK_DIR = Path(__file__).resolve().parents[1] / ".cache" / "mltk"
+
+
+def random_inputs(tflite_bytes: bytes, seed: int) -> list[np.ndarray]:
+    """One random array per model input (float32 ~N(0, 2), int8 uniform), from the model's own input details."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(tflite_bytes, arena_size=8 << 20)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(len(_Graph(tflite_bytes).inputs)):
+        d = it.get_input_details(i)
+        if d["dtype"] == np.float32:
+            out.append((rng.standard_normal(d["shape"]) * 2).astype(np.float32))
+        else:
+            info = np.iinfo(d["dtype"])
+            out.append(rng.integers(info.min, info.max + 1, d["shape"]).astype(d["dtype"]))
+    return out
+
+
+def tflm_outputs(tflite_bytes: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The oracle: TFLM's reference interpreter from the tflite-micro wheel."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(tflite_bytes, arena_size=8 << 20)
+    for i, x in enumerate(inputs):
+        it.set_input(x, i)
+    it.invoke()
+    return [np.array(it.get_output(i)) for i in range(len(_Graph(tflite_bytes).outputs))]
 
 
 def _models(keras):
@@ -42,7 +79,7 @@ def _models(keras):
     build("relu6_tanh_logistic", (5, 7, 3), lambda x: L.Concatenate()([
         L.Activation("tanh")(L.Conv2D(2, 1)(x)), L.Activation("sigmoid")(L.Conv2D(3, 1)(x)),
         L.ReLU(max_value=6.0)(L.Add()([x, x]))]))
-    build("relu_relu6_standalone", (4, 6, 3), lambda x: L.ReLU(max_value=6.0)(L.Reshape((12, 6))(
+    build("relu_relu6_standalone", (4, 6, 3), lambda x: L.ReLU(max_value=6.0)(L.Reshape((24, 6))(
         L.ReLU()(L.Concatenate()([x, L.Conv2D(3, 1)(x)])))))
     build("hard_swish", (6, 5, 4), lambda x: L.Activation("hard_swish")(L.Conv2D(3, 3)(x)))
     build("pad_concat_reshape", (5, 6, 3), lambda x: L.Reshape((-1, 4))(L.Concatenate(axis=1)([
@@ -93,12 +130,19 @@ def build_corpus(out: Path) -> dict[str, Path]:
     return paths
 
 
+_BUILT: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> dict[str, Path]:
-    return build_corpus(tmp_path_factory.mktemp("runtime_corpus"))
+    # Test modules import this fixture, which registers it once per module: build only once per process.
+    if not _BUILT:
+        _BUILT.update(build_corpus(tmp_path_factory.mktemp("runtime_corpus")))
+    return dict(_BUILT)
 
 
 def test_corpus_covers_every_supported_op(corpus):
+    assert sorted(corpus) == sorted(CORPUS_NAMES)
     seen = set()
     for p in corpus.values():
         seen.update(check_ops(p.read_bytes()))
