@@ -2,4 +2,10 @@
 
 Plain Python: no module in this package imports SCons except `qbuild.scons_adapter`.
 """
+import os as _os
+
 __version__ = "0.1.0"
+
+# TensorFlow's C++ logging is set up when it is first imported (by keras, sklearn or us): silence it before that.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")

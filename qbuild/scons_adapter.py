@@ -36,14 +36,47 @@ def _step(fn):
     return action
 
 
-def _value(env, obj):
-    return env.Value(json.dumps(obj, sort_keys=True, default=str))
+def _action(env, fn, what, varlist=()):
+    """A function action. Steps are module-level functions (a closure's captured objects would enter the action
+    signature); what they need besides sources comes from construction variables named in `varlist`, which are part
+    of the signature, so changing them rebuilds exactly that step."""
+    return env.Action(_step(fn), lambda target, source, env: f"qbuild: {what} -> {target[0]}", varlist=list(varlist))
 
 
-def _show(what):
-    def strfunction(target, source, env):
-        return f"qbuild: {what} -> {target[0]}"
-    return strfunction
+def _json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def _p(node) -> Path:
+    return Path(node.abspath)
+
+
+# --- model steps (module level: stable action signatures) ------------------------------------------------------------
+def _dataset(target, source, env):
+    from qbuild import build
+    build.step_dataset(Path(env["QBUILD_SPEC"]), _p(target[0]))
+
+
+def _train(target, source, env):
+    from qbuild import build
+    build.step_train(Path(env["QBUILD_SPEC"]), _p(source[0]), _p(target[0]))
+
+
+def _quantize(target, source, env):
+    from qbuild import build
+    keys = json.loads(env["QBUILD_OUTPUT_KEYS"])
+    build.step_quantize(json.loads(env["QBUILD_SETTINGS"]), _p(source[0]), _p(source[1]),
+                        {k: _p(n) for k, n in zip(keys, target)})
+
+
+def _copy_tflite(target, source, env):
+    from qbuild import build
+    build.step_copy_tflite(_p(source[0]), _p(target[0]))
+
+
+def _c_array(target, source, env):
+    from qbuild import carray
+    carray.write_carray(_p(source[0]), _p(target[0]).parent, env["QBUILD_NOTE"])
 
 
 def _resolve(env, model, data=None, norm=None, strict=False):
@@ -73,62 +106,36 @@ class ModelNodes:
 
 
 def qbuild_model(env, model, data=None, norm=None, strict=False):
-    from qbuild import build
+    """Declare a model's artifacts (dataset, .keras, .tflite + report + metrics, C array); returns ModelNodes."""
+    from qbuild import carray
 
     t = _resolve(env, model, data=data, norm=norm, strict=strict)
     version = env.Value(qbuild.__version__)
-    nodes = {}
-    tf_steps = []
+    nodes, tf_steps = {}, []
     if t.kind == "spec":
-        @_step
-        def dataset(target, source, env):
-            build.step_dataset(t.source, Path(target[0].abspath))
-
         nodes["data"] = env.Command(str(t.data), [str(p) for p in t.dataset_deps] + [version],
-                                    env.Action(dataset, _show("dataset")))[0]
-
-        @_step
-        def train(target, source, env):
-            build.step_train(t.source, Path(source[0].abspath), Path(target[0].abspath))
-
-        nodes["keras"] = env.Command(str(t.keras), [nodes["data"]] + [str(p) for p in t.model_deps]
-                                     + [_value(env, t.settings["training"]), version],
-                                     env.Action(train, _show("train")))[0]
+                                    _action(env, _dataset, "dataset", ["QBUILD_SPEC"]), QBUILD_SPEC=str(t.source))[0]
+        nodes["keras"] = env.Command(str(t.keras), [nodes["data"]] + [str(p) for p in t.model_deps] + [version],
+                                     _action(env, _train, "train", ["QBUILD_SPEC", "QBUILD_TRAINING"]),
+                                     QBUILD_SPEC=str(t.source), QBUILD_TRAINING=_json(t.settings["training"]))[0]
         tf_steps += [nodes["data"], nodes["keras"]]
         data_node, keras_node = nodes["data"], nodes["keras"]
     elif t.kind == "keras":
         data_node, keras_node = env.File(str(t.data)), env.File(str(t.keras))
 
     if t.kind == "tflite":
-        @_step
-        def copy(target, source, env):
-            build.step_copy_tflite(Path(source[0].abspath), Path(target[0].abspath))
-
-        nodes["tflite"] = env.Command(str(t.tflite), str(t.source), env.Action(copy, _show("copy .tflite")))[0]
+        nodes["tflite"] = env.Command(str(t.tflite), str(t.source), _action(env, _copy_tflite, "copy .tflite"))[0]
     else:
         outs = t.quantize_outputs()
-        keys = list(outs)
-
-        @_step
-        def quantize(target, source, env):
-            build.step_quantize(t.settings, Path(source[0].abspath), Path(source[1].abspath),
-                                {k: Path(n.abspath) for k, n in zip(keys, target)})
-
-        q = env.Command([str(outs[k]) for k in keys], [keras_node, data_node, _value(env, t.settings), version],
-                        env.Action(quantize, _show("quantize")))
-        nodes.update({k: n for k, n in zip(keys, q)})
+        q = env.Command([str(p) for p in outs.values()], [keras_node, data_node, version],
+                        _action(env, _quantize, "quantize", ["QBUILD_SETTINGS", "QBUILD_OUTPUT_KEYS"]),
+                        QBUILD_SETTINGS=_json(t.settings), QBUILD_OUTPUT_KEYS=_json(list(outs)))
+        nodes.update(zip(outs, q))
         tf_steps += list(q)
 
-    @_step
-    def c_array(target, source, env):
-        from qbuild import carray
-        carray.write_carray(Path(source[0].abspath), Path(target[0].abspath).parent, t.tflite.name)
-
-    templates = [env.File(f"#templates/{n}.j2") for n in
-                 ("sl_tflite_micro_model.c", "sl_tflite_micro_model.h", "sl_tflite_micro_model_parameters.h")]
     c = env.Command([str(p) for p in t.carray_outputs()], [nodes["tflite"], version],
-                    env.Action(c_array, _show("C array")))
-    env.Depends(c, [tp for tp in templates if Path(tp.abspath).exists()])
+                    _action(env, _c_array, "C array", ["QBUILD_NOTE"]), QBUILD_NOTE=t.tflite.name)
+    env.Depends(c, [str(p) for p in carray.TEMPLATES])
     nodes["carray"] = list(c)
 
     if tf_steps:
@@ -137,8 +144,6 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
     env.Alias(t.name, mn.all())
     env.Alias("models", mn.all())
     return mn
-
-
 
 
 OPTIONS = {
@@ -150,6 +155,7 @@ OPTIONS = {
     "baseline": "earlier footprint.json to compare with (deltas in the footprint report)",
     "max_growth": "bytes of flash or RAM growth vs baseline= that fail the build",
     "ram_margin": "RAM headroom to keep, e.g. 10% or 4096 (bytes)",
+    "verbose": "1: show full compiler and linker command lines (default 0)",
 }
 
 
@@ -192,6 +198,8 @@ def parse_options(env, arguments, targets, showing_help):
     max_growth = arguments.get("max_growth")
     if max_growth is not None and not max_growth.isdigit():
         fail(QbuildError(f"max_growth={max_growth} is not a byte count; use e.g. max_growth=512"))
+    if arguments.get("verbose") == "1":
+        env["QBUILD_VERBOSE"] = True
     return {"model": arguments["model"], "board": arguments.get("board"), "data": arguments.get("data"),
             "norm": arguments.get("norm"), "strict": strict == "1", "baseline": arguments.get("baseline"),
             "max_growth": int(max_growth) if max_growth else None, "ram_margin": arguments.get("ram_margin")}
@@ -210,31 +218,85 @@ class FirmwareNodes:
         return [self.nodes[k] for k in ("main", "elf", "bin", "footprint") if k in self.nodes]
 
 
+def _board(env):
+    from qbuild.boards import load_board
+    return load_board(env["QBUILD_BOARD"])
+
+
+def _linker_script(target, source, env):
+    from qbuild.linker import write_linker_script
+    write_linker_script(_board(env), _p(target[0]))
+
+
+def _main_cc(target, source, env):
+    from qbuild import firmware
+    from qbuild.plan import plan_model
+    from qbuild.templates import render
+
+    board = _board(env)
+    tflite = _p(source[0]).read_bytes()
+    data = _p(source[1]) if env["QBUILD_HAS_DATA"] else None
+    samples = firmware.firmware_samples(data, tflite)
+    arena = plan_model(tflite, pointer_size=board.pointer_size).arena_bytes
+    ctx = firmware.main_context(tflite, samples, board, arena, json.loads(env["QBUILD_CLASSES"]), env["QBUILD_NOTE"])
+    _write_text(_p(target[0]), render("main.cc.j2", **ctx))
+
+
+def _footprint(target, source, env):
+    from qbuild import footprint as fp
+
+    board = _board(env)
+    opts = json.loads(env["QBUILD_FOOTPRINT"])
+    report = fp.analyze(_p(source[0]), board, map_path=opts["map"], baseline=_load_baseline(opts["baseline"]),
+                        max_growth=opts["max_growth"], margin=opts["ram_margin"])
+    fp.write_reports(report, _p(target[0]), _p(target[1]))
+    print(fp.render_console(report), flush=True)
+    if not report["ok"]:
+        raise QbuildError(f"{board.id}: footprint check failed: " + "; ".join(report["failures"]))
+
+
+def _run(target, source, env):
+    from qbuild import firmware
+
+    board = _board(env)
+    data = _p(source[2]) if env["QBUILD_HAS_DATA"] else None
+    r = firmware.check_run(board, _p(source[0]), _p(source[1]), data, _p(target[0]))
+    print(f"qbuild: {board.id}: firmware output identical to the reference on {r['samples']} samples "
+          f"({r['output_type']} outputs, bit for bit)", flush=True)
+
+
+def _no_runner(target, source, env):
+    print(f"qbuild: error: board '{env['QBUILD_BOARD']}' has no runner; `run` works on boards that have one "
+          "(e.g. board=qemu-m33 or board=host)", file=sys.stderr)
+    return 1
+
+
 def _board_env(env, board):
     """One environment per board (cached), for the objects every model on that board shares: runtime and support."""
-    key = board.id
     envs = env.get("QBUILD_BOARD_ENVS") or {}
-    if key in envs:
-        return envs[key]
+    if board.id in envs:
+        return envs[board.id]
     from qbuild import runtime
 
-    c_only = list(board.cflags)
-    cxx_only = list(board.cxxflags)[len(c_only):]
+    c_flags = list(board.cflags)
+    cxx_only = list(board.cxxflags)[len(c_flags):]
     opt = ["-Os"] if board.bare_metal else ["-O2"]
     benv = env.Clone(CC=board.cc, CXX=board.cxx, LINK=board.cxx,
-                     CCFLAGS=c_only + opt + ["-g", "-Wall", "-Wextra"], CFLAGS=["-std=c11"],
+                     CCFLAGS=c_flags + opt + ["-g", "-Wall", "-Wextra"], CFLAGS=["-std=c11"],
                      CXXFLAGS=["-std=c++17"] + cxx_only,
                      CPPPATH=[str(p) for p in runtime.include_dirs()] + [str(p) for p in board.include_dirs()],
-                     LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="")
-    envs[key] = benv
+                     LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="", QBUILD_BOARD=str(board.path))
+    if not env.get("QBUILD_VERBOSE"):
+        benv.Replace(CCCOMSTR=f"{board.id}: compile $SOURCE", CXXCOMSTR=f"{board.id}: compile $SOURCE",
+                     LINKCOMSTR=f"{board.id}: link $TARGET")
+    envs[board.id] = benv
     env["QBUILD_BOARD_ENVS"] = envs
     return benv
 
 
 def _objects(benv, sources, src_root: Path, obj_root: Path):
     objs = []
-    for s in sources:
-        s = Path(s)
+    for s in map(Path, sources):
         try:
             rel = s.resolve().relative_to(src_root)
         except ValueError:
@@ -244,7 +306,8 @@ def _objects(benv, sources, src_root: Path, obj_root: Path):
 
 
 def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram_margin=None):
-    from qbuild import firmware, runtime
+    """Declare a model's firmware for a board: main.cc, objects, firmware.elf/.map/.bin, footprint, and `run`."""
+    from qbuild import runtime
     from qbuild.boards import load_board
 
     try:
@@ -253,45 +316,28 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
         fail(e)
     t = model_nodes.targets
     root = Path(env.Dir("#").abspath)
-    build_root = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath)
-    board_dir = build_root / b.id
+    board_dir = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath) / b.id
     out = board_dir / t.name
     benv = _board_env(env, b)
-    board_value = _value(env, {"board": repr(b)})
     version = env.Value(qbuild.__version__)
+    board_file = env.File(str(b.path))
     data_node = model_nodes.nodes.get("data") or (env.File(str(t.data)) if t.kind == "keras" else None)
+    has_data = data_node is not None
     nodes = {}
 
-    # Linker script (bare metal): generated from the board file; SCons cannot scan -T, so depend on it explicitly.
     script = None
-    if b.bare_metal:
-        @_step
-        def linker_script(target, source, env):
-            from qbuild.linker import write_linker_script
-            write_linker_script(b, Path(target[0].abspath))
+    if b.bare_metal:  # SCons does not scan -T: the link depends on the script explicitly (below)
+        script = benv.Command(str(board_dir / "linker.ld"), [board_file, version, "#templates/linker.ld.j2"],
+                              _action(benv, _linker_script, "linker script", ["QBUILD_BOARD"]))[0]
 
-        script = env.Command(str(board_dir / "linker.ld"), [str(b.path), board_value, version,
-                                                            env.File("#templates/linker.ld.j2")],
-                             env.Action(linker_script, _show("linker script")))[0]
-
-    # main.cc: model parameters + board + embedded samples + the planned arena for this board's pointer size.
-    @_step
-    def main_cc(target, source, env):
-        from qbuild.plan import plan_model
-        from qbuild.templates import render
-
-        tflite = Path(source[0].abspath).read_bytes()
-        data = Path(source[1].abspath) if data_node is not None else None
-        samples = firmware.firmware_samples(data, tflite)
-        arena = plan_model(tflite, pointer_size=b.pointer_size).arena_bytes
-        sources = ", ".join(os.path.relpath(p, root) for p in [t.tflite] + ([data] if data else []) + [b.path])
-        ctx = firmware.main_context(tflite, samples, b, arena, t.settings.get("classes", []), sources)
-        _write_text(Path(target[0].abspath), render("main.cc.j2", **ctx))
-
-    main_sources = [model_nodes["tflite"]] + ([data_node] if data_node is not None else [])
-    nodes["main"] = env.Command(str(out / "main.cc"), main_sources + [board_value, version],
-                                env.Action(main_cc, _show("main.cc")))[0]
-    env.Depends(nodes["main"], [env.File("#templates/main.cc.j2"), env.File("#templates/_macros.j2")])
+    note = ", ".join(os.path.relpath(p, root) for p in [t.tflite] + ([t.data] if has_data else []) + [b.path])
+    nodes["main"] = benv.Command(str(out / "main.cc"), [model_nodes["tflite"]] + ([data_node] if has_data else [])
+                                 + [board_file, version],
+                                 _action(benv, _main_cc, "main.cc",
+                                         ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE"]),
+                                 QBUILD_HAS_DATA=int(has_data), QBUILD_CLASSES=_json(t.settings.get("classes", [])),
+                                 QBUILD_NOTE=note)[0]
+    env.Depends(nodes["main"], ["#templates/main.cc.j2", "#templates/_macros.j2"])
 
     menv = benv.Clone()
     menv.Append(CPPPATH=[str(t.out_dir)])
@@ -304,59 +350,31 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
     elf = out / "firmware.elf"
     map_path = out / "firmware.map" if b.bare_metal else None
     lenv = menv.Clone(LINKFLAGS=b.link_flags(script.abspath if script else None, map_path))
-    outputs = [str(elf)] + ([str(map_path)] if map_path else [])
-    linked = lenv.Program(outputs[0], objs)
-    if map_path:
-        lenv.SideEffect(str(map_path), linked)
-        nodes["map"] = env.File(str(map_path))
+    nodes["elf"] = lenv.Program(str(elf), objs)[0]
     if script is not None:
-        env.Depends(linked, script)
-    nodes["elf"] = linked[0]
-    if b.bare_metal:
-        nodes["bin"] = lenv.Command(str(out / "firmware.bin"), nodes["elf"],
-                                    f"{b.objcopy} -O binary $SOURCE $TARGET")[0]
+        env.Depends(nodes["elf"], script)
+        env.SideEffect(str(map_path), nodes["elf"])
+        nodes["bin"] = lenv.Command(str(out / "firmware.bin"), nodes["elf"], f"{b.objcopy} -O binary $SOURCE $TARGET")[0]
 
     # Footprint: the full report is written first, then the build fails when over budget.
-    fp_settings = {"baseline": baseline, "max_growth": max_growth, "ram_margin": ram_margin}
-
-    @_step
-    def footprint(target, source, env):
-        from qbuild import footprint as fp
-        report = fp.analyze(Path(source[0].abspath), b, map_path=map_path,
-                            baseline=_load_baseline(baseline), max_growth=max_growth, margin=ram_margin)
-        fp.write_reports(report, Path(target[0].abspath), Path(target[1].abspath))
-        print(fp.render_console(report), flush=True)
-        if not report["ok"]:
-            raise QbuildError(f"{b.id}/{t.name}: footprint check failed: " + "; ".join(report["failures"]))
-
-    fp_sources = [nodes["elf"], _value(env, fp_settings), board_value, version] + ([baseline] if baseline else [])
-    nodes["footprint"] = env.Command([str(out / "footprint.json"), str(out / "footprint.md")], fp_sources,
-                                     env.Action(footprint, _show("footprint")))
-    if map_path:
-        env.Depends(nodes["footprint"], nodes["elf"])
+    fp_opts = {"map": str(map_path) if map_path else None, "baseline": baseline, "max_growth": max_growth,
+               "ram_margin": ram_margin}
+    nodes["footprint"] = benv.Command([str(out / "footprint.json"), str(out / "footprint.md")],
+                                      [nodes["elf"], board_file, version] + ([baseline] if baseline else []),
+                                      _action(benv, _footprint, "footprint", ["QBUILD_BOARD", "QBUILD_FOOTPRINT"]),
+                                      QBUILD_FOOTPRINT=_json(fp_opts))
 
     if b.runner_command(elf) is not None:
-        @_step
-        def run(target, source, env):
-            data = Path(source[2].abspath) if data_node is not None else None
-            r = firmware.check_run(b, Path(source[0].abspath), Path(source[1].abspath), data, Path(target[0].abspath))
-            print(f"qbuild: {b.id}/{t.name}: firmware output identical to the reference on {r['samples']} samples "
-                  f"({r['output_type']} outputs, bit for bit)", flush=True)
-
-        nodes["run"] = env.Command(str(out / "run.json"), [nodes["elf"], model_nodes["tflite"]]
-                                   + ([data_node] if data_node is not None else []), env.Action(run, _show("run")))[0]
+        nodes["run"] = benv.Command(str(out / "run.json"),
+                                    [nodes["elf"], model_nodes["tflite"]] + ([data_node] if has_data else []),
+                                    _action(benv, _run, "run", ["QBUILD_BOARD", "QBUILD_HAS_DATA"]),
+                                    QBUILD_HAS_DATA=int(has_data))[0]
         env.Alias("run", nodes["run"])
     else:
-        env.Alias("run", [], env.Action(lambda target, source, env: _no_runner(b)))
+        env.AlwaysBuild(env.Alias("run", [], benv.Action(_no_runner, None)))
     env.Alias("footprint", nodes["footprint"])
-    env.Alias(f"{b.id}-{t.name}", [n for n in nodes.values()])
+    env.Alias(f"{b.id}-{t.name}", [n for v in nodes.values() for n in (v if isinstance(v, list) else [v])])
     return FirmwareNodes(b, nodes)
-
-
-def _no_runner(board):
-    print(f"qbuild: error: board '{board.id}' has no runner; `run` works on boards that have one "
-          "(e.g. board=qemu-m33 or board=host)", file=sys.stderr)
-    return 1
 
 
 def _load_baseline(path):
