@@ -154,7 +154,9 @@ def read_elf(elf_path: Path) -> tuple[list[Section], list[Symbol], dict[str, int
                     continue
                 nobits = sec["sh_type"] == "SHT_NOBITS"
                 flags = "".join(c for c, bit in (("W", 1), ("A", 2), ("X", 4)) if sec["sh_flags"] & bit)
-                sections.append(Section(sec.name, sec["sh_type"].replace("SHT_", ""), flags, sec["sh_addr"],
+                kind = sec["sh_type"]
+                kind = kind.replace("SHT_", "") if isinstance(kind, str) else f"0x{kind:x}"
+                sections.append(Section(sec.name, kind, flags, sec["sh_addr"],
                                         _load_address(sec, segments, nobits), sec["sh_size"],
                                         max(sec["sh_addralign"], 1), nobits))
             by_index = {i: s.name for i, s in enumerate(elf.iter_sections())}
@@ -170,8 +172,9 @@ def read_elf(elf_path: Path) -> tuple[list[Section], list[Symbol], dict[str, int
                     value = sym["st_value"] & ~1 if thumb and sym["st_info"]["type"] == "STT_FUNC" else sym["st_value"]
                     symbols.append(Symbol(sym.name, value, sym["st_size"], by_index.get(sym["st_shndx"], "")))
             return sections, symbols, values, elf.elfclass
-    except (ELFError, ValueError, KeyError, AssertionError) as e:   # pyelftools' errors on truncated files
-        raise QbuildError(f"{elf_path} is a corrupt ELF file ({e}); rebuild it") from None
+    except Exception as e:   # pyelftools raises many kinds (ELFError, struct/construct errors, ...) on bad input
+        reason = str(e) if isinstance(e, ELFError) else f"{type(e).__name__}: {e}"
+        raise QbuildError(f"{elf_path} is a corrupt ELF file ({reason}); rebuild it") from None
 
 
 def _load_address(sec, segments, nobits: bool) -> int:

@@ -383,6 +383,15 @@ def test_corrupt_or_non_elf_is_one_clear_line(tmp_path, content):
                                         r"ELF file", lines[0]), lines
 
 
+def test_truncated_real_elf_is_one_clear_line(foreign, tmp_path):
+    bad = tmp_path / "cut.elf"
+    bad.write_bytes(foreign.read_bytes()[:foreign.stat().st_size * 3 // 5])
+    result = run_cli(bad, "--board", "efr32")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert re.fullmatch(rf"qbuild size: error: {re.escape(str(bad))} is a corrupt ELF file \(.*\); rebuild it\n",
+                        result.stderr), result.stderr
+
+
 def test_cli_explicit_regions_console_and_markdown(foreign, tmp_path):
     md = tmp_path / "fp.md"
     result = run_cli(foreign, "--flash", "0x08000000:1572864", "--ram", "0x20000000:262144", "--markdown", md)
@@ -390,7 +399,7 @@ def test_cli_explicit_regions_console_and_markdown(foreign, tmp_path):
     flash_line = next(line for line in result.stdout.splitlines() if line.startswith("flash"))
     assert re.search(r"0x08000000\s+4,804\s+1,572,864\s+0\.3%\s+\[\.+\]", flash_line), flash_line
     text = md.read_text()
-    assert text.startswith("### Footprint: OK") and "| flash | 0x08000000 | 4,804 | 1,572,864 | 0.3 % |" in text
+    assert text.splitlines()[1] == "### Footprint: OK" and "| flash | 0x08000000 | 4,804 | 1,572,864 | 0.3 % |" in text
     bad = run_cli(foreign, "--flash", "0x08000000", "--ram", "0x20000000:1")
     assert bad.returncode == 2 and "ORIGIN:LENGTH in bytes" in bad.stderr
     assert run_cli(foreign).stderr.strip() == ("qbuild size: error: no memory map: pass --board ID or "
