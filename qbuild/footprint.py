@@ -10,6 +10,7 @@ of a contiguous image. Every region's components add up to its `used` ("other" t
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import re
@@ -132,16 +133,19 @@ def _open_elf(elf_path: Path):
 
     if not elf_path.is_file():
         raise QbuildError(f"{elf_path} does not exist; pass the firmware .elf the linker wrote")
+    f = None
     try:
         f = open(elf_path, "rb")
         return f, ELFFile(f)
     except (ELFError, OSError, ValueError) as e:
+        if f is not None:
+            f.close()
         raise QbuildError(f"{elf_path} is not a readable ELF file ({e}); pass the firmware .elf the linker "
                           f"wrote") from None
 
 
 def read_elf(elf_path: Path) -> tuple[list[Section], list[Symbol], dict[str, int], int]:
-    """Allocated sections (with load addresses), sized FUNC/OBJECT symbols, all symbol values, pointer bits."""
+    """Allocated sections (with load addresses), sized FUNC/OBJECT symbols, all symbol values, ELF class (32/64)."""
     from elftools.common.exceptions import ELFError
 
     f, elf = _open_elf(elf_path)
@@ -371,16 +375,18 @@ def _pieces(sections, symbols, demangled, map_records) -> list[Piece]:
             if sym.section in counted and sym.section not in reserved and sym.value not in seen:
                 seen.add(sym.value)
                 pieces.append(Piece(sym.section, sym.value, sym.size, _classify_symbol(demangled[sym.name])))
-    # The model array and the arena are carved out of whatever object holds them.
+    # The model array and the arena are carved out of whatever object holds them (the piece is split in three).
     for sym in symbols:
         component = {MODEL_SYMBOL: "model", ARENA_SYMBOL: "arena"}.get(demangled[sym.name])
         if component is None or sym.section not in counted:
             continue
-        for piece in list(pieces):
-            if piece.section == sym.section and piece.start <= sym.value < piece.start + piece.size:
-                take = min(sym.size, piece.start + piece.size - sym.value)
-                piece.size -= take
-                pieces.append(Piece(sym.section, sym.value, take, component))
+        for i, piece in enumerate(pieces):
+            end = piece.start + piece.size
+            if piece.section == sym.section and piece.start <= sym.value < end:
+                cut = min(sym.value + sym.size, end)
+                pieces[i:i + 1] = [Piece(piece.section, piece.start, sym.value - piece.start, piece.component),
+                                   Piece(piece.section, sym.value, cut - sym.value, component),
+                                   Piece(piece.section, cut, end - cut, piece.component)]
                 break
     return [p for p in pieces if p.size > 0]
 
@@ -416,16 +422,26 @@ def demangle(names: list[str]) -> dict[str, str]:
 
 def _symbol_table(sections, symbols, demangled, pieces) -> list[dict]:
     by_name = {s.name: s for s in sections}
+    starts = {}   # section -> sorted [(start, end, component)] of its (non-overlapping) pieces
+    for p in sorted(pieces, key=lambda p: p.start):
+        starts.setdefault(p.section, []).append((p.start, p.start + p.size, p.component))
+    keys = {name: [start for start, _, _ in rows] for name, rows in starts.items()}
+
+    def component_at(section: str, address: int) -> str:
+        i = bisect.bisect_right(keys.get(section, []), address) - 1
+        if i >= 0 and address < starts[section][i][1]:
+            return starts[section][i][2]
+        return "other"
+
     rows, seen = [], set()
     for sym in sorted(symbols, key=lambda s: (-s.size, s.name)):
         sec = by_name.get(sym.section)
         if sec is None or not sec.regions or (sym.value, sym.size) in seen:
             continue
         seen.add((sym.value, sym.size))
-        component = next((p.component for p in pieces
-                          if p.section == sym.section and p.start <= sym.value < p.start + max(p.size, 1)), "other")
         rows.append({"name": demangled[sym.name], "mangled": sym.name, "size": sym.size, "address": sym.value,
-                     "section": sym.section, "component": component, "regions": list(sec.regions)})
+                     "section": sym.section, "component": component_at(sym.section, sym.value),
+                     "regions": list(sec.regions)})
     return rows
 
 

@@ -201,6 +201,9 @@ def test_components_add_up_with_map(fw):
     assert comps["other"]["flash"] < 64          # fill only: everything else is attributed
     runtime = {s["name"] for s in report["symbols"] if s["component"] == "runtime"}
     assert "qbuild::run(signed char const*, int)" in runtime                 # demangled
+    component_of = {s["name"]: s["component"] for s in report["symbols"]}
+    assert (component_of["tensor_arena"], component_of["sl_tflite_model_array"], component_of["main"]) == (
+        "arena", "model", "app")
     startup = {s["name"] for s in report["symbols"] if s["component"] == "startup"}
     assert {"Reset_Handler", "__vector_table", "_sbrk"} <= startup
 
