@@ -84,3 +84,78 @@ def build_fuzzer(out_dir, cxx: str = "clang++") -> Path:
     os.replace(tmp, exe)
     stamp.write_text(digest)
     return exe
+
+
+def pack_cases(cases: list[tuple[str, bytes, bytes]]) -> bytes:
+    """Test cases (name, model, input bytes) as the blob runtime/tools/qemu_run.cc reads (format documented there)."""
+    import struct
+
+    header = 8 + 20 * len(cases)
+    body = bytearray()
+    entries = []
+
+    def put(data: bytes, align: int) -> int:
+        while (header + len(body)) % align:
+            body.append(0)
+        off = header + len(body)
+        body.extend(data)
+        return off
+
+    for name, model, inp in cases:
+        name_off = put(name.encode() + b"\0", 1)
+        model_off = put(model, 16)
+        input_off = put(inp, 16)
+        entries.append((name_off, model_off, len(model), input_off, len(inp)))
+    out = bytearray(b"QBTC" + struct.pack("<I", len(cases)))
+    for e in entries:
+        out += struct.pack("<5I", *e)
+    return bytes(out + body)
+
+
+def build_firmware_harness(out_dir, cases: list[tuple[str, bytes, bytes]], arena_bytes: int,
+                           board_id: str = "qemu-m33", opt: str = "-O2") -> Path:
+    """Cross-compiles runtime/tools/qemu_run.cc + the runtime + board support with the cases linked in."""
+    from qbuild.boards import load_board
+    from qbuild.linker import write_linker_script
+
+    board = load_board(board_id)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "qbuild_cases.bin").write_bytes(pack_cases(cases))
+    script = write_linker_script(board, out_dir / "harness.ld")
+    tools = RUNTIME_DIR / "tools"
+    objs = []
+    inc = [f"-I{d}" for d in include_dirs() + board.include_dirs()]
+    jobs = [(src, board.cxx, [*board.cxxflags, *CXXFLAGS, opt, f"-DQBUILD_TEST_ARENA={arena_bytes}"])
+            for src in sources() + [tools / "qemu_run.cc"]]
+    jobs += [(src, board.cc, [*board.cflags, opt]) for src in board.support_sources()]
+    jobs.append((tools / "qemu_blob.S", board.cc, [*board.cflags, f"-Wa,-I{out_dir}"]))
+    for i, (src, compiler, flags) in enumerate(jobs):
+        obj = out_dir / f"{i:02d}_{src.stem}.o"
+        r = subprocess.run([compiler, *flags, *inc, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise QbuildError(f"compiling {src.name} for {board_id} failed: {r.stderr.strip()[:400]}")
+        objs.append(str(obj))
+    elf = out_dir / "harness.elf"
+    r = subprocess.run([board.link, *board.link_flags(script, out_dir / "harness.map"), *objs, "-lm", "-o", str(elf)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise QbuildError(f"linking the {board_id} harness failed: {r.stderr.strip()[:400]}")
+    return elf
+
+
+def run_firmware_harness(elf, board_id: str = "qemu-m33") -> dict[str, dict]:
+    """Runs the harness with the board's runner; returns {case name: {"status", "arena", "out" (bytes)}}."""
+    from qbuild.boards import load_board
+
+    cmd = load_board(board_id).runner_command(elf)
+    r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise QbuildError(f"{board_id} harness exited with {r.returncode}: {r.stdout[-300:]} {r.stderr[-300:]}")
+    results = {}
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 7 and parts[0] == "case":
+            results[parts[1]] = {"status": int(parts[3]), "arena": int(parts[5]),
+                                 "out": bytes.fromhex(parts[7]) if len(parts) > 7 else b""}
+    return results
