@@ -25,6 +25,12 @@ MEAN_STD = "samplewise_norm.mean_and_std"
 def norm_mode(params: dict) -> tuple[str, float | None]:
     """('rescale', scale) | ('mean_std', None) | ('none', None) from the model parameters."""
     mean_std = bool(params.get(MEAN_STD, False))
+    # Older MLTK models say the same with two keys.
+    mean, std = bool(params.get("samplewise_norm.mean", False)), bool(params.get("samplewise_norm.std", False))
+    if mean != std:
+        raise QbuildError("model parameters set only one of 'samplewise_norm.mean' / 'samplewise_norm.std'; qbuild "
+                          f"supports both together (same as '{MEAN_STD}') or neither")
+    mean_std = mean_std or (mean and std)
     scale = params.get(RESCALE)
     if mean_std and scale not in (None, 0, 0.0):
         raise QbuildError(f"model parameters set both '{RESCALE}' and '{MEAN_STD}'; keep one of them")
