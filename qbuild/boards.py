@@ -117,23 +117,20 @@ class Board:
     def ldflags(self) -> list[str]:
         """Link flags, without the linker script and map file (see `link_flags`)."""
         if self.bare_metal:
-            return [*self.flags, "--specs=nano.specs", "-nostartfiles", "-Wl,--gc-sections", *self.extra_ldflags]
+            # libm.specs: the gcc link driver adds no libm (g++ would, but there is no ARM libstdc++ to link).
+            return [*self.flags, "--specs=nano.specs", f"--specs={SUPPORT_DIR / 'libm.specs'}", "-nostartfiles",
+                    "-Wl,--gc-sections", *self.extra_ldflags]
         return [*self.flags, "-Wl,--gc-sections", *self.extra_ldflags]
 
-    @property
-    def libs(self) -> list[str]:
-        """Libraries to link after the objects (SCons LIBS): libm, which the gcc link driver does not add."""
-        return ["m"] if self.bare_metal else []
-
     def link_flags(self, linker_script: Path | str | None, map_path: Path | str | None) -> list[str]:
-        """Everything after the objects on a link line: ldflags, `-T script` and `-Wl,-Map=` when given (bare-metal
-        boards need the script), then `-l` for `libs`."""
+        """ldflags plus `-T script` and `-Wl,-Map=` when given (bare-metal boards need the script). Position-free:
+        they work before the objects too (SCons LINKFLAGS)."""
         flags = self.ldflags
         if linker_script is not None:
             flags = [*flags, "-T", str(linker_script)]
         if map_path is not None:
             flags = [*flags, f"-Wl,-Map={map_path}"]
-        return [*flags, *(f"-l{lib}" for lib in self.libs)]
+        return flags
 
     # --- memory ------------------------------------------------------------------------------------------------
     def region(self, name: str) -> Region | None:

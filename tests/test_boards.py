@@ -15,17 +15,19 @@ from qbuild.linker import render_linker_script, write_linker_script
 BOARDS = ["efr32", "efr32bg22", "host", "qemu-m33"]
 
 HELLO_C = r"""
+#include <math.h>
 #include <stdio.h>
 #include "qbuild_board.h"
 static volatile float scale = 1.5f;      /* a float op right after reset: needs the FPU enabled */
+static volatile double half = 2.5;        /* libm (round) must link with the board's flags */
 int initialised = 41;                     /* .data copied from flash */
 static int zeroed[8];                     /* .bss zeroed */
 static int constructed;
 __attribute__((constructor)) static void ctor(void) { constructed = 1; }   /* __libc_init_array ran */
 int main(void) {
     char buf[96];
-    int n = snprintf(buf, sizeof buf, "hello %d %d %d %d\n", initialised + 1, (int)(scale * 300.0f), zeroed[3],
-                     constructed);
+    int n = snprintf(buf, sizeof buf, "hello %d %d %d %d %d\n", initialised + 1, (int)(scale * 300.0f), zeroed[3],
+                     constructed, (int)round(half));
     qbuild_write(buf, (size_t)n);
     printf("via printf\n");
     fflush(stdout);
@@ -54,9 +56,12 @@ def build(board, src: Path, out_dir: Path, name: str, defines=()) -> Path:
     elf = out_dir / f"{name}.elf"
     script = write_linker_script(board, out_dir / f"{name}.ld") if board.bare_metal else None
     includes = [f"-I{d}" for d in board.include_dirs()]
-    cmd = [board.link, *board.cflags, "-O2", "-Wall", "-Werror", "-Wno-infinite-recursion", *includes, *defines, str(src),
-           *map(str, board.support_sources()),
-           *board.link_flags(script, out_dir / f"{name}.map" if board.bare_metal else None), "-o", str(elf)]
+    # Link flags first, as SCons puts LINKFLAGS before the objects: they must not depend on their position.
+    cmd = [board.link, *board.link_flags(script, out_dir / f"{name}.map" if board.bare_metal else None),
+           *board.cflags, "-O2", "-Wall", "-Werror", "-Wno-infinite-recursion", *includes, *defines, str(src),
+           *map(str, board.support_sources()), "-o", str(elf)]
+    if not board.bare_metal:
+        cmd.append("-lm")   # the host links libm like any hosted program
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return elf
@@ -108,8 +113,8 @@ def test_flags_and_tools():
         "arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-objcopy", "arm-none-eabi-size")
     host = load_board("host")
     assert (host.cc, host.cxx, host.link) == ("gcc", "g++", "g++") and "-nostartfiles" not in host.ldflags
-    assert m33.link_flags("fw.ld", "fw.map")[-4:] == ["-T", "fw.ld", "-Wl,-Map=fw.map", "-lm"]
-    assert host.libs == [] and host.link_flags(None, None) == host.ldflags
+    assert m33.link_flags("fw.ld", "fw.map")[-3:] == ["-T", "fw.ld", "-Wl,-Map=fw.map"]
+    assert host.link_flags(None, None) == host.ldflags
 
 
 def test_runner_commands():
@@ -189,13 +194,13 @@ def run(board, elf):
 
 def test_qemu_hello_prints_and_returns_exit_code(hello_elves):
     result = run(load_board("qemu-m33"), hello_elves["qemu-m33"])
-    assert result.stdout == "hello 42 450 0 1\nvia printf\n"
+    assert result.stdout == "hello 42 450 0 1 3\nvia printf\n"
     assert result.returncode == 7
 
 
 def test_host_hello(hello_elves):
     result = run(load_board("host"), hello_elves["host"])
-    assert (result.stdout, result.returncode) == ("hello 42 450 0 1\nvia printf\n", 7)
+    assert (result.stdout, result.returncode) == ("hello 42 450 0 1 3\nvia printf\n", 7)
 
 
 def symbols(elf_path):
