@@ -281,7 +281,8 @@ def _board_env(env, board):
     c_flags = list(board.cflags)
     cxx_only = list(board.cxxflags)[len(c_flags):]
     opt = ["-Os"] if board.bare_metal else ["-O2"]
-    benv = env.Clone(CC=board.cc, CXX=board.cxx, LINK=board.cxx,
+    # Bare metal links with gcc: g++ would pull libstdc++ (not needed: no exceptions, RTTI or heap).
+    benv = env.Clone(CC=board.cc, CXX=board.cxx, LINK=board.cc if board.bare_metal else board.cxx,
                      CCFLAGS=c_flags + opt + ["-g", "-Wall", "-Wextra"], CFLAGS=["-std=c11"],
                      CXXFLAGS=["-std=c++17"] + cxx_only,
                      CPPPATH=[str(p) for p in runtime.include_dirs()] + [str(p) for p in board.include_dirs()],
