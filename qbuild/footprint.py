@@ -623,6 +623,22 @@ def top_symbols(report: dict, region: str, n: int | None = None) -> list[dict]:
     return [s for s in report["symbols"] if region in s["regions"]][:n]
 
 
+def _short(name: str, width: int = 48) -> str:
+    """A console-sized symbol name: C++ parameter lists dropped, then cut to `width`."""
+    depth, cut = 0, None
+    for i in range(len(name) - 1, -1, -1):   # the last balanced (...) group is the parameter list
+        if name[i] == ")":
+            depth += 1
+        elif name[i] == "(":
+            depth -= 1
+            if depth == 0:
+                cut = i
+                break
+    if cut and name.endswith((")", ") const")) and not name[cut:].startswith("(anonymous"):
+        name = name[:cut] + "()"
+    return name if len(name) <= width else name[:width - 3] + "..."
+
+
 def render_console(report: dict) -> str:
     regions = report["regions"]
     lines = [f"footprint of {report['elf']}" + (f" on {report['board']}" if report["board"] else "")
@@ -643,13 +659,13 @@ def render_console(report: dict) -> str:
         rows = top_symbols(report, name, 5)
         if rows:
             lines.append("")
-            lines.append(f"biggest in {name}: " + ", ".join(f"{s['name']} {s['size']:,}" for s in rows))
+            lines.append(f"biggest in {name}: " + ", ".join(f"{_short(s['name'])} {s['size']:,}" for s in rows))
     base = report.get("baseline")
     if base:
         lines.append("")
         lines.append("since baseline: " + ", ".join(f"{n} {d['delta']:+,}" for n, d in base["regions"].items()))
         for s in base["symbols"][:5]:
-            lines.append(f"  {s['status']:<6} {s['name']} {s['delta']:+,}")
+            lines.append(f"  {s['status']:<6} {_short(s['name'], 72)} {s['delta']:+,}")
     for failure in report["failures"]:
         lines.append(f"FAIL: {failure}")
     return "\n".join(lines) + "\n"
