@@ -12,7 +12,8 @@ VARIANTS = ("bn_before_act", "act_before_bn", "ln_before_act", "ln_after_act", "
 
 
 def digits(max_value: int = 16):
-    """(x_train, y_train, x_test, y_test), raw pixels scaled to 0..max_value (uint8, or uint16 above 255); same split as models/digits."""
+    """(x_train, y_train, x_test, y_test): raw pixels scaled to 0..max_value (uint8, or uint16 above 255), split as
+    models/digits does."""
     from sklearn.datasets import load_digits
 
     d = load_digits()

@@ -8,7 +8,8 @@ Four checks, each returning `Finding`s that name the layer and the concrete fix:
     check_conversion(model, tflite)            BatchNorms left in the .tflite as MUL/ADD (not folded)
     advise_report(rows, model, tflite, ...)    flagged report rows -> Keras layer -> most likely cause
 
-`run_all` runs what its inputs allow; `format_findings` prints them for the build; `write_advice_json` writes advice.json.
+`run_all` runs what its inputs allow; `format_findings` prints them for the build; `write_advice_json` writes
+advice.json.
 Plain Python: Keras is only touched through the model object it is given, TensorFlow is never imported here.
 """
 from __future__ import annotations
@@ -73,8 +74,8 @@ def thresholds_with(overrides: dict | None = None) -> dict:
         try:
             out[k] = float(v)
         except (TypeError, ValueError):
-            raise QbuildError(f"advisor threshold '{k}' = {v!r} is not a number; give e.g. {k}={DEFAULT_THRESHOLDS[k]}") \
-                from None
+            raise QbuildError(f"advisor threshold '{k}' = {v!r} is not a number; "
+                              f"give e.g. {k}={DEFAULT_THRESHOLDS[k]}") from None
     return out
 
 
@@ -82,7 +83,7 @@ def _g(v: float) -> str:
     return f"{v:.6g}"
 
 
-# 1. input ----------------------------------------------------------------------------------------------------------------
+# 1. input -------------------------------------------------------------------------------------------------------------
 def check_inputs(x_float32, thresholds: dict | None = None, params: dict | None = None) -> list[Finding]:
     """Per model input: min/max/mean/std of the preprocessed data; warn when far from about -1..1.
 
@@ -112,8 +113,9 @@ def check_inputs(x_float32, thresholds: dict | None = None, params: dict | None 
                 stats["suggested_rescale"] = new
                 fix = (f"set model_parameters['samplewise_norm.rescale'] = {_g(new)} (maps the observed max to 1.0; "
                        f"norm=rescale:{_g(new)}) or ['samplewise_norm.mean_and_std'] = True (norm=mean_std)")
+            limit = _g(th["input_max_abs"])
             findings.append(Finding("input_range", "warning", where,
-                                    f"{seen}, far outside about -1..1 (limit +-{_g(th['input_max_abs'])}); {fix}", stats))
+                                    f"{seen}, far outside about -1..1 (limit +-{limit}); {fix}", stats))
         elif abs(stats["mean"]) > th["input_mean_abs"]:
             findings.append(Finding("input_offset", "warning", where,
                                     f"{seen}: not centred around 0 (|mean| > {_g(th['input_mean_abs'])}); set "
@@ -121,7 +123,7 @@ def check_inputs(x_float32, thresholds: dict | None = None, params: dict | None 
     return findings
 
 
-# 2. graph lint -----------------------------------------------------------------------------------------------------------
+# 2. graph lint --------------------------------------------------------------------------------------------------------
 def _keras_history(obj, out: list) -> None:
     """Collect parent layer names from a serialized inbound node: every nested `{"keras_history": [name, node, i]}`."""
     if isinstance(obj, dict):
@@ -249,7 +251,7 @@ def _lint_layernorm(g: _Graph, ln: str) -> list[Finding]:
                     f"activation: {fix}", {"activation": pact, "after": p, "layers": [ln, p]})]
 
 
-# 3. conversion -----------------------------------------------------------------------------------------------------------
+# 3. conversion --------------------------------------------------------------------------------------------------------
 _SCOPE = re.compile(r"^(.*)_(\d+)$")
 
 
@@ -323,7 +325,7 @@ class _AllActivations:
 _ALL = _AllActivations()
 
 
-# 4. report advice --------------------------------------------------------------------------------------------------------
+# 4. report advice -----------------------------------------------------------------------------------------------------
 def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | None = None,
                   thresholds: dict | None = None, context: list[Finding] | None = None) -> list[Finding]:
     """Flagged report rows (range or rmse/scale above threshold) -> the Keras layer and its most likely cause.
@@ -352,7 +354,8 @@ def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | No
         layers = tensor_layers(row["tensor_name"], g.order)
         layers.sort(key=g.order.index)
         layer = _owner(layers, g) or row["tensor_name"].split(";")[0]
-        cause, fix = _likely_cause(layers, context, input_findings, first_layers, bad_range, row)
+        cause, fix = _likely_cause(layer, layers, context, input_findings, first_layers, bad_range, row,
+                                   _normalized(layers, g))
         what = " and ".join(x for x, bad in ((f"range {rng:.1f} > {_g(th['range'])}", bad_range),
                                              (f"rmse/scale {rs:.3f} > {_g(th['rmse_scale'])}", bad_rmse)) if bad)
         key = (layer, cause)
@@ -405,7 +408,14 @@ def _first_compute_layers(g: _Graph) -> set:
     return out
 
 
-def _likely_cause(layers, context, input_findings, first_layers, bad_range, row) -> tuple[str, str]:
+def _normalized(layers: list, g: _Graph) -> bool:
+    """Is this op's output already normalized (a BatchNorm fused into it, or a BatchNorm/LayerNorm right after)?"""
+    if any(g.cls[n] in (BATCHNORM, LAYERNORM) for n in layers):
+        return True
+    return any(g.cls.get(c) in (BATCHNORM, LAYERNORM) for n in layers for c in g.children.get(n, []))
+
+
+def _likely_cause(name, layers, context, input_findings, first_layers, bad_range, row, normalized) -> tuple[str, str]:
     related = [f for f in context if CHECK_GROUPS.get(f.check) in ("graph", "conversion")
                and set(layers) & set(f.data.get("layers", [f.layer]))]
     # The most specific first: a BatchNorm that did not fold, then the graph lint that explains it.
@@ -417,17 +427,20 @@ def _likely_cause(layers, context, input_findings, first_layers, bad_range, row)
         return "input", input_findings[0].message
     if input_findings and bad_range:
         return "input", f"un-normalized input propagates here: {input_findings[0].message}"
-    name = layers[0] if layers else "this layer"
     if bad_range:
         return "unnormalized_activations", (f"activations of {name} span more than {_g(float(row['range']))} units: "
                                             f"add BatchNormalization between {name} and its activation (or "
                                             "LayerNormalization before the activation)")
+    deny = f"tflite_converter['denylisted_nodes'] = ['{row['tensor_name']}']"
+    if normalized:
+        return "weights", (f"{name} is already normalized: the error comes from its own int8 weights and rounding "
+                           "(each report row compares the op with its float version fed the same int8 inputs); if int8 "
+                           f"accuracy drops, keep it in float with {deny}")
     return "outliers", (f"a few outliers stretch the int8 scale of {name}: add BatchNormalization/LayerNormalization "
-                        f"before its activation, or keep it in float with tflite_converter['denylisted_nodes'] = "
-                        f"['{row['tensor_name']}']")
+                        f"before its activation, or keep it in float with {deny}")
 
 
-# all together ------------------------------------------------------------------------------------------------------------
+# all together ---------------------------------------------------------------------------------------------------------
 def run_all(keras_model=None, x_float32=None, tflite_bytes: bytes | None = None, report_rows: list[dict] | None = None,
             thresholds: dict | None = None, params: dict | None = None,
             supported_activations=SUPPORTED_ACTIVATIONS, strict: bool = False) -> list[Finding]:

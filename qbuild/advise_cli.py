@@ -1,9 +1,9 @@
 """`python -m qbuild advise <model> [--data raw.npz] [--norm ...] [--strict]`: the advisor checks alone, without SCons.
 
-<model> is a spec name (`digits`), a spec file (`path/model.py`) or a Keras file (`path/m.keras`). For a spec, the cached
-`build/models/<name>/<name>.keras` is used when it exists; otherwise the model is trained here (not cached: the build
-owns that file). The model is converted in-process (int8, static batch 1) and the quantization report recomputed, so
-all four checks run.
+<model> is a spec name (`digits`), a spec file (`path/model.py`) or a Keras file (`path/m.keras`). For a spec, the
+cached `build/models/<name>/<name>.keras` is used when it exists; otherwise the model is trained here (not cached:
+the build owns that file). The model is converted in-process (int8, static batch 1) and the quantization report
+recomputed, so all four checks run.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def parse_norm(text: str) -> dict:
             return {"samplewise_norm.rescale": float(text.split(":", 1)[1])}
         except ValueError:
             pass
-    raise QbuildError(f"--norm {text!r} is not understood; use rescale:<factor> (e.g. rescale:0.0625), mean_std or none")
+    raise QbuildError(f"--norm {text!r} is not understood; use rescale:<factor> (e.g. rescale:0.0625), mean_std "
+                      "or none")
 
 
 def parse_thresholds(items: list[str]) -> dict:

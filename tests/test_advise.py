@@ -52,7 +52,7 @@ def test_input_each_of_several_inputs_is_named():
     assert [f.layer for f in fs] == ["input 1"]
 
 
-# graph lint (Keras models, not trained: lint only reads the graph) --------------------------------------------------------
+# graph lint (Keras models, not trained: lint only reads the graph) ----------------------------------------------------
 @pytest.fixture(scope="module")
 def am():
     from bench import advisor_models

@@ -85,6 +85,15 @@ def test_report_rows_of_batchnorm_ops_point_at_the_activation_order(built):
     assert out.data["cause"] == "activation_before_bn" and "build fc with activation=None" in out.message
     fixed = _report(built, "bn_before_act", thresholds={"rmse_scale": 0.0})
     assert fixed and not [f for f in fixed if f.data["cause"] in ("bn_not_folded", "activation_before_bn")]
+    assert next(f for f in fixed if f.layer == "fc").data["cause"] == "weights"  # fc;bn_fc;relu_fc: normalized
+
+
+def test_report_rows_of_unnormalized_layers_suggest_normalization(built):
+    fs = _report(built, "rescaled1023", thresholds={"rmse_scale": 0.0})
+    fc = next(f for f in fs if f.layer == "fc")
+    assert fc.data["cause"] == "outliers"
+    assert "add BatchNormalization/LayerNormalization before its activation" in fc.message
+    assert "denylisted_nodes'] = ['plain_1/fc_1/" in fc.message
 
 
 def test_report_rows_of_layernorm_after_activation(built):
@@ -103,7 +112,7 @@ def test_recommended_models_have_no_graph_or_conversion_findings(built):
 
 
 def test_cli_on_a_keras_file(built, tmp_path):
-    """`python -m qbuild advise m.keras --data raw.npz --norm ...` in a fresh process: exit codes, output, advice.json."""
+    """`python -m qbuild advise m.keras --data raw.npz --norm ...` in a fresh process: exit codes, output, json."""
     from bench import advisor_models as am
 
     model = built["act_before_bn"][0]
@@ -117,7 +126,8 @@ def test_cli_on_a_keras_file(built, tmp_path):
     assert bad.returncode == 1, bad.stderr[-2000:]
     err = [ln for ln in bad.stderr.splitlines() if ln.startswith("qbuild advise: error:")]
     assert len(err) == 1 and "strict=1" in err[0] and "Traceback" not in bad.stderr
-    assert "[input] preprocessed input spans 0..1023" in bad.stdout and "[conversion] BatchNormalization bn1" in bad.stdout
+    assert "[input] preprocessed input spans 0..1023" in bad.stdout
+    assert "[conversion] BatchNormalization bn1" in bad.stdout
     checks = {f["check"] for f in json.loads((tmp_path / "advice.json").read_text())["findings"]}
     assert {"input_range", "activation_before_bn", "bn_not_folded"} <= checks
 

@@ -1,0 +1,46 @@
+"""digits with LayerNormalization after the activation of its Dense (advisor evidence; see docs/quantization-tips.md).
+
+Same data and parameters as models/digits. `python -m qbuild advise models/_evidence/digits_ln_after_act/model.py`
+warns that the LayerNormalization comes after the activation.
+"""
+import numpy as np
+
+from qbuild.spec import ModelSpec
+
+my_model = ModelSpec(name="digits_ln_after_act",
+                     description="digits, LayerNorm after the activation (advisor evidence)",
+                     classes=[str(i) for i in range(10)])
+my_model.tflite_converter["representative_dataset_max_samples"] = 500
+my_model.model_parameters["samplewise_norm.rescale"] = 1.0 / 16.0
+my_model.epochs = 12
+
+
+@my_model.dataset
+def load_digits():
+    from sklearn.datasets import load_digits as sk_digits
+
+    d = sk_digits()
+    x, y = d.images.astype(np.uint8).reshape(-1, 8, 8, 1), d.target.astype(np.int32)
+    order = np.random.RandomState(0).permutation(len(x))
+    x, y = x[order], y[order]
+    n_test = len(x) // 5
+    return {"x_train": x[n_test:], "y_train": y[n_test:], "x_test": x[:n_test], "y_test": y[:n_test]}
+
+
+@my_model.build
+def build(input_shape, num_classes):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for filters in (16, 32):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(32, activation="relu", name="fc")(x)
+    x = layers.LayerNormalization(name="ln_fc")(x)      # after the activation: what the advisor warns about
+    outputs = layers.Dense(num_classes, activation="softmax", name="out")(x)
+    return keras.Model(inputs, outputs, name="digits_ln_after_act")
