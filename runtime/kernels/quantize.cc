@@ -13,15 +13,15 @@ Status prepare_quantize(QuantInfo output_q, QuantizeParams* params) {
 }
 
 void eval_quantize(const QuantizeParams& p, int32_t size, const float* input_data, int8_t* output_data) {
-  // TFLM divides in double (its QuantizationParams.scale is a double) and rounds half away from zero.
-  const double scale = static_cast<double>(p.scale);
+  // TFLM divides in float and rounds half away from zero (measured on exact .5 ties: a double division differs).
+  const float scale = p.scale;
   for (int32_t i = 0; i < size; ++i) {
-    const double q = round(static_cast<double>(input_data[i]) / scale);
+    const float q = roundf(input_data[i] / scale);
     // Saturate before the int conversion (TFLM's cast is undefined beyond int32; NaN -> zero point).
     int32_t v;
-    if (q >= 1000.0) {
+    if (q >= 1000.0f) {
       v = 1000;
-    } else if (q <= -1000.0) {
+    } else if (q <= -1000.0f) {
       v = -1000;
     } else if (q == q) {
       v = static_cast<int32_t>(q);

@@ -8,7 +8,7 @@ namespace qbuild {
 namespace kernels {
 
 struct QuantizeParams {
-  float scale;  // output scale; the division is done in double, as TFLM does
+  float scale;  // output scale; value / scale in float, rounded half away from zero, as TFLM does
   int32_t zero_point;
 };
 Status prepare_quantize(QuantInfo output_q, QuantizeParams* params);

@@ -42,7 +42,6 @@ Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes
   r.num_elements = static_cast<int32_t>(count);
   r.input_zero_point = input_q.zero_point;
   r.output_zero_point = output_q.zero_point;
-  r.same_quantization = (input_q.scale == output_q.scale && input_q.zero_point == output_q.zero_point) ? 1 : 0;
   // TFLite's QuantizedMeanOrSum: quantize in_scale/out_scale, then fold 1/count into the multiplier
   // with as many extra bits as fit (at most 32, keeping shift >= -31).
   int32_t m = 0;
@@ -83,12 +82,9 @@ void eval_mean(const MeanParams& p, const Shape4& input, const int8_t* input_dat
                 const int8_t* row = base + i * stride[0] + j * stride[1] + k * stride[2];
                 for (int32_t l = 0; l < inner[3]; ++l) sum += row[l];
               }
-          int32_t v;
-          if (p.same_quantization) {
-            v = sum / count;  // TFLite's plain Mean truncates toward zero
-          } else {
-            v = multiply_by_quantized_multiplier(sum - zp_total, p.multiplier, p.shift) + p.output_zero_point;
-          }
+          // TFLM takes this path even when input and output quantization are equal (measured).
+          const int32_t v =
+              multiply_by_quantized_multiplier(sum - zp_total, p.multiplier, p.shift) + p.output_zero_point;
           *out++ = static_cast<int8_t>(clamp_i32(v, -128, 127));
         }
 }

@@ -12,7 +12,6 @@ struct MeanParams {
   int32_t num_elements;  // elements averaged per output value
   int32_t input_zero_point;
   int32_t output_zero_point;
-  int32_t same_quantization;  // 1: plain integer mean (TFLM's path for equal scale and zero point)
   int32_t multiplier;  // input_scale / output_scale / num_elements, as TFLM folds it
   int32_t shift;
 };

@@ -1,0 +1,248 @@
+"""qbuild's int8 kernels (runtime/kernels) against the TFLM interpreter from the tflite_micro wheel.
+
+Every op of every generated model is run through our kernels on TFLM's own input tensors (kPreserveAllTensors)
+and must give exactly TFLM's output: 0 differing values. Models are small Keras graphs converted by TF (cached
+for the session); flatbuffer edits then cover options and scales the converter rarely emits.
+"""
+import subprocess
+
+import numpy as np
+import pytest
+
+from tests.kernels import models, tflite_ops
+from tests.kernels.tflite_ops import OP, S, compare_all_ops, mutate
+
+
+@pytest.fixture(scope="session")
+def shim(tmp_path_factory):
+    return tflite_ops.build_shim(tmp_path_factory.mktemp("kernels_shim"))
+
+
+@pytest.fixture(scope="session")
+def tf_keras():
+    import keras
+    import tensorflow as tf
+    return tf, keras
+
+
+@pytest.fixture(scope="session")
+def converted(tf_keras):
+    """name -> (tflite bytes, list of input lists). Converting all cases takes ~15 s."""
+    tf, keras = tf_keras
+    out = {}
+    for seed, (name, case) in enumerate(sorted(models.all_cases(keras).items())):
+        out[name] = models.convert(keras, tf, *case, seed=seed)
+    return out
+
+
+def _assert_exact(results, must_contain=()):
+    names = [r[0] for r in results]
+    for op in must_contain:
+        assert op in names, f"{op} not in converted model: {names}"
+    bad = [r for r in results if r[1] != 0]
+    assert not bad, f"differing values (op, n_diff, n): {bad}"
+
+
+def _run_all(shim, data, tests, must_contain=()):
+    for inputs in tests:
+        _assert_exact(compare_all_ops(shim, data, inputs), must_contain)
+
+
+
+
+def _case_names():
+    # Names only (no TF import at collection time): keep in sync with models.all_cases.
+    import ast
+    from pathlib import Path
+    src = Path(models.__file__).read_text()
+    return sorted({n.value for n in ast.walk(ast.parse(src))
+                   if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == "c"
+                   and isinstance(n.slice, ast.Constant) for n in [n.slice]})
+
+
+EXPECTED_OP = {"conv": "CONV_2D", "dw": "DEPTHWISE_CONV_2D", "fc": "FULLY_CONNECTED", "avgpool": "AVERAGE_POOL_2D",
+               "maxpool": "MAX_POOL_2D", "gap": "MEAN", "softmax": "SOFTMAX", "relu6": "RELU6", "relu": "RELU",
+               "logistic": "LOGISTIC", "tanh": "TANH", "hard": "HARD_SWISH", "add": "ADD", "mul": "MUL"}
+
+
+def _expected(name):
+    for prefix in sorted(EXPECTED_OP, key=len, reverse=True):
+        if name.startswith(prefix):
+            return (EXPECTED_OP[prefix], "QUANTIZE", "DEQUANTIZE")
+    return ("QUANTIZE", "DEQUANTIZE")
+
+
+@pytest.mark.parametrize("name", _case_names())
+def test_converted_model_bit_exact(shim, converted, name):
+    data, tests = converted[name]
+    _run_all(shim, data, tests, _expected(name))
+
+
+# ---- flatbuffer edits: options and quantization the converter rarely produces ----
+
+def _op_index(m, code):
+    for i, op in enumerate(m.subgraphs[0].operators):
+        c = m.operatorCodes[op.opcodeIndex]
+        if max(c.builtinCode, c.deprecatedBuiltinCode) == code:
+            return i
+    raise AssertionError(f"op {code} not found")
+
+
+def _set_quant(m, tensor, scale=None, zero_point=None, scale_factor=None):
+    q = m.subgraphs[0].tensors[tensor].quantization
+    if scale_factor is not None:
+        q.scale = [float(np.float32(s * scale_factor)) for s in q.scale]
+    if scale is not None:
+        q.scale = [float(np.float32(scale))]
+    if zero_point is not None:
+        q.zeroPoint = [int(zero_point)]
+
+
+def _edit_op(name, code, fn):
+    def edit(m):
+        op = m.subgraphs[0].operators[_op_index(m, code)]
+        fn(m, op)
+    return edit
+
+
+RELU_N1_TO_1 = 2
+
+EDITS = {
+    # Fused RELU_N1_TO_1 on every op that takes a fused activation.
+    "conv_relu_n1_to_1": ("conv_same_s2_relu", OP.CONV_2D,
+                          lambda m, op: setattr(op.builtinOptions, "fusedActivationFunction", RELU_N1_TO_1)),
+    "dw_relu_n1_to_1": ("dw_m2_valid", OP.DEPTHWISE_CONV_2D,
+                        lambda m, op: setattr(op.builtinOptions, "fusedActivationFunction", RELU_N1_TO_1)),
+    "fc_relu_n1_to_1": ("fc_pertensor", OP.FULLY_CONNECTED,
+                        lambda m, op: setattr(op.builtinOptions, "fusedActivationFunction", RELU_N1_TO_1)),
+    "avgpool_relu6": ("avgpool_same_s2", OP.AVERAGE_POOL_2D,
+                      lambda m, op: setattr(op.builtinOptions, "fusedActivationFunction", 3)),
+    "maxpool_relu": ("maxpool_same_s2", OP.MAX_POOL_2D,
+                     lambda m, op: setattr(op.builtinOptions, "fusedActivationFunction", 1)),
+    "add_relu6": ("add_broadcast", OP.ADD, lambda m, op: setattr(op.builtinOptions, "fusedActivationFunction", 3)),
+    "mul_relu_n1_to_1": ("mul_same", OP.MUL,
+                         lambda m, op: setattr(op.builtinOptions, "fusedActivationFunction", RELU_N1_TO_1)),
+    # Extreme output scales (large and tiny requantization multipliers) and extreme zero points.
+    "conv_out_scale_x1000": ("conv_valid_s1_none", OP.CONV_2D,
+                             lambda m, op: _set_quant(m, op.outputs[0], scale_factor=1000.0, zero_point=-128)),
+    "conv_out_scale_div300": ("conv_dilation2_relu6", OP.CONV_2D,
+                              lambda m, op: _set_quant(m, op.outputs[0], scale_factor=1 / 300.0, zero_point=127)),
+    "dw_out_scale_div1000": ("dw_m3_dil2_relu6", OP.DEPTHWISE_CONV_2D,
+                             lambda m, op: _set_quant(m, op.outputs[0], scale_factor=1e-3, zero_point=5)),
+    "fc_out_scale_x500": ("fc_perchannel_relu", OP.FULLY_CONNECTED,
+                          lambda m, op: _set_quant(m, op.outputs[0], scale_factor=500.0, zero_point=100)),
+    "fc_in_zp_127": ("fc_keep_dims_pertensor", OP.FULLY_CONNECTED,
+                     lambda m, op: _set_quant(m, op.inputs[0], scale_factor=0.5, zero_point=127)),
+    # SOFTMAX beta and input scales.
+    "softmax_beta_0_3": ("softmax_rows", OP.SOFTMAX, lambda m, op: setattr(op.builtinOptions, "beta", 0.3)),
+    "softmax_beta_4": ("softmax", OP.SOFTMAX, lambda m, op: setattr(op.builtinOptions, "beta", 4.0)),
+    "softmax_tiny_in_scale": ("softmax_rows", OP.SOFTMAX,
+                              lambda m, op: _set_quant(m, op.inputs[0], scale=0.003, zero_point=-3)),
+    "softmax_huge_in_scale": ("softmax_rows", OP.SOFTMAX,
+                              lambda m, op: _set_quant(m, op.inputs[0], scale=2.5, zero_point=60)),
+    # MEAN: equal in/out quantization takes TFLM's plain integer path; differing ones the multiplier path.
+    "mean_same_quant": ("gap_mean", OP.MEAN,
+                        lambda m, op: _set_quant(m, op.outputs[0], scale=m.subgraphs[0].tensors[op.inputs[0]]
+                                                 .quantization.scale[0], zero_point=m.subgraphs[0]
+                                                 .tensors[op.inputs[0]].quantization.zeroPoint[0])),
+    "mean_out_scale_div7": ("gap_mean_keepdims", OP.MEAN,
+                            lambda m, op: _set_quant(m, op.outputs[0], scale_factor=1 / 7.0, zero_point=-20)),
+    # Sigmoid-family input scales from tiny to saturating.
+    "logistic_tiny_scale": ("logistic", OP.LOGISTIC, lambda m, op: _set_quant(m, op.inputs[0], scale=0.002)),
+    "logistic_big_scale": ("logistic", OP.LOGISTIC, lambda m, op: _set_quant(m, op.inputs[0], scale=0.9, zero_point=-7)),
+    "tanh_tiny_scale": ("tanh", OP.TANH, lambda m, op: _set_quant(m, op.inputs[0], scale=0.001, zero_point=3)),
+    "tanh_big_scale": ("tanh", OP.TANH, lambda m, op: _set_quant(m, op.inputs[0], scale=0.5)),
+    "hard_swish_small_out": ("hard_swish", OP.HARD_SWISH, lambda m, op: _set_quant(m, op.outputs[0], scale_factor=0.2)),
+    "hard_swish_big_in": ("hard_swish", OP.HARD_SWISH,
+                          lambda m, op: _set_quant(m, op.inputs[0], scale=0.3, zero_point=-100)),
+    "hard_swish_tiny_in": ("hard_swish", OP.HARD_SWISH, lambda m, op: _set_quant(m, op.inputs[0], scale=0.004)),
+    "relu_requant": ("relu", OP.RELU, lambda m, op: _set_quant(m, op.outputs[0], scale_factor=0.37, zero_point=-50)),
+    "relu6_other_zp": ("relu6", OP.RELU6, lambda m, op: _set_quant(m, op.inputs[0], scale=0.01, zero_point=-90)),
+    # ADD/MUL with very different input scales.
+    "add_scales_apart": ("add_same", OP.ADD, lambda m, op: _set_quant(m, op.inputs[1], scale_factor=0.01, zero_point=40)),
+    "mul_scales_apart": ("mul_broadcast", OP.MUL,
+                         lambda m, op: _set_quant(m, op.outputs[0], scale_factor=20.0, zero_point=-128)),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_edited_model_bit_exact(shim, converted, edit):
+    base, code, fn = EDITS[edit]
+    data, tests = converted[base]
+    edited = mutate(data, _edit_op(edit, code, fn))
+    _run_all(shim, edited, tests, (tflite_ops.op_name(code),))
+
+
+def test_mean_takes_both_tflm_paths(converted):
+    """Guards the MEAN edits above: both equal and differing in/out quantization are covered."""
+    def same(data):
+        m = tflite_ops.Model(data)
+        op = m.ops()[_op_index(m.m, OP.MEAN)]
+        return m.quant(op.inputs[0]) == m.quant(op.outputs[0])
+    assert same(mutate(converted["gap_mean"][0], _edit_op("", OP.MEAN, EDITS["mean_same_quant"][2])))
+    assert not same(converted["gap_mean"][0])
+
+
+@pytest.mark.parametrize("scale,zp", [(0.05, 3), (0.7, -128), (0.0007, 127)])
+def test_quantize_int8_to_int8(shim, converted, scale, zp):
+    """Makes the model input int8: the leading QUANTIZE becomes TFLM's int8 -> int8 requantize."""
+    data, _ = converted["relu"]
+
+    def edit(m):
+        t = m.subgraphs[0].tensors[m.subgraphs[0].inputs[0]]
+        t.type = S.TensorType.INT8
+        t.quantization = S.QuantizationParametersT()
+        t.quantization.scale = [scale]
+        t.quantization.zeroPoint = [zp]
+    edited = mutate(data, edit)
+    x = np.arange(-128, 127, dtype=np.int8)[:30].reshape(1, 5, 6)
+    rng = np.random.default_rng(3)
+    for inputs in ([x], [rng.integers(-128, 128, (1, 5, 6), dtype=np.int8)]):
+        _assert_exact(compare_all_ops(shim, edited, inputs), ("QUANTIZE",))
+
+
+def test_quantize_float_edge_values(shim, converted):
+    """Exact .5 ties, signed zeros and out-of-range values through QUANTIZE (float -> int8) and DEQUANTIZE."""
+    data, _ = converted["relu"]
+    m = tflite_ops.Model(data)
+    scale, zp = m.quant(m.ops()[0].outputs[0])
+    k = np.arange(-15, 15, dtype=np.float32)
+    ties = ((k + 0.5) * np.float32(scale)).astype(np.float32)
+    edge = np.array([0.0, -0.0, 1e9 * scale, -1e9 * scale, 300 * scale, -300 * scale] + [scale * 0.5] * 24,
+                    dtype=np.float32)
+    for x in (ties, edge):
+        _assert_exact(compare_all_ops(shim, data, [x.reshape(1, 5, 6)]), ("QUANTIZE", "DEQUANTIZE"))
+
+
+def test_quantize_saturates_where_tflm_is_undefined(shim):
+    """Beyond int32 range TFLM's float->int cast is UB (x86 gives INT32_MIN, so +1e30 -> -128); we saturate."""
+    import ctypes
+    x = np.array([1e30, -1e30, np.inf, -np.inf, np.nan, 3.0], dtype=np.float32)
+    out = np.zeros(x.size, dtype=np.int8)
+    rc = shim.shim_quantize(ctypes.c_float(0.5), 3, x.size, x.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                            out.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)))
+    assert rc == 0
+    assert out.tolist() == [127, -128, 127, -128, 3, 9]
+
+
+KERNEL_SOURCES = sorted(str(p) for p in tflite_ops.KERNELS.glob("*.cc"))
+
+
+@pytest.mark.parametrize("compiler,flags", [
+    ("g++", ["-O2"]),
+    ("arm-none-eabi-g++", ["-Os", "-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"]),
+])
+def test_kernels_compile_warning_free(tmp_path, compiler, flags):
+    for src in KERNEL_SOURCES:
+        cmd = [compiler, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions", "-fno-rtti",
+               "-ffp-contract=off", *flags, "-c", src, "-o", str(tmp_path / "k.o")]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+
+
+def test_params_structs_are_plain_int32_data(shim):
+    """Plain data of 4-byte fields: the same layout on 32- and 64-bit targets."""
+    import ctypes
+    sizes = (ctypes.c_int32 * 32)()
+    n = shim.shim_params_sizes(sizes)
+    assert n == 14 and all(s % 4 == 0 and s > 0 for s in sizes[:n])
