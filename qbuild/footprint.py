@@ -14,10 +14,10 @@ import bisect
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -685,8 +685,11 @@ def render_markdown(report: dict) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    """Temp file in the same directory + os.replace: never a half-written report. Created with mode 0666 minus
+    the umask like any file (mkstemp would leave it 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)

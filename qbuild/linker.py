@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from qbuild.boards import LINK_SLACK, Board, load_board
@@ -36,11 +36,12 @@ def render_linker_script(board: Board) -> str:
 
 
 def write_linker_script(board: Board, path: Path | str) -> Path:
-    """Render the script to `path` atomically (no half-written file on failure)."""
+    """Render the script to `path` atomically (temp file + os.replace, mode 0666 minus the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = render_linker_script(board)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)

@@ -1,6 +1,7 @@
 """Footprint check on real ELFs built here with arm-none-eabi-gcc (and g++ for the host), compared with
 arm-none-eabi-size -A and objcopy; the foreign ELF comes from tests/elf_fixtures (hand-written linker script)."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -311,6 +312,17 @@ def test_baseline_deltas_and_max_growth_both_ways(fw, tmp_path):
     assert symbols["tensor_arena"] == "shrunk" and symbols["extra_feature(int)"] == "gone"
     md = footprint.render_markdown(shrunk)
     assert "#### Since the baseline" in md and f"| ram | {footprint.analyze(big, board='efr32')['regions']['ram']['used']:,}" in md
+
+
+def test_reports_are_written_whole_with_normal_permissions(fw, tmp_path):
+    report = footprint.analyze(fw("efr32"), board="efr32")
+    footprint.write_reports(report, tmp_path / "fp.json", tmp_path / "fp.md")
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("fp.json", "fp.md"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fp.json", "fp.md"]     # no temp files left
+    assert json.loads((tmp_path / "fp.json").read_text()) == json.loads(json.dumps(report))
 
 
 def test_bad_baseline_is_one_line(tmp_path, fw):
