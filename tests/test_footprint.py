@@ -419,3 +419,7 @@ def test_cli_explicit_regions_console_and_markdown(foreign, tmp_path):
     assert bad.returncode == 2 and "ORIGIN:LENGTH in bytes" in bad.stderr
     assert run_cli(foreign).stderr.strip() == ("qbuild size: error: no memory map: pass --board ID or "
                                                "--flash ORIGIN:LEN --ram ORIGIN:LEN")
+    margin = run_cli(foreign, "--board", "efr32", "--margin", "ram=98%", "--margin", "flash=1024")
+    assert margin.returncode == 1 and margin.stderr.startswith("qbuild size: error: ram over budget by ")
+    assert "after a 98% margin" in margin.stderr and "flash" not in margin.stderr
+    assert "needs --baseline" in run_cli(foreign, "--board", "efr32", "--max-growth", "1").stderr
