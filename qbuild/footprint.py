@@ -353,6 +353,16 @@ def parse_map(map_path: Path) -> list[tuple[str, int, int, str]]:
     return records
 
 
+def _map_mismatch(sections: list[Section], records) -> str | None:
+    """Why a map file cannot be from this ELF (an input section outside its output section), or None."""
+    by_name = {s.name: s for s in sections}
+    for out, addr, size, path in records:
+        sec = by_name.get(out)
+        if sec is not None and not (sec.vma <= addr and addr + size <= sec.vma + sec.size):
+            return f"{out} input from {path} at 0x{addr:x} is outside the ELF's {out}"
+    return None
+
+
 def _classify_symbol(demangled: str) -> str:
     if demangled == MODEL_SYMBOL:
         return "model"
@@ -370,10 +380,10 @@ def _pieces(sections, symbols, demangled, map_records) -> list[Piece]:
         pieces = [Piece(out, addr, size, classify_object(path)) for out, addr, size, path in map_records
                   if out in counted and out not in reserved]
     else:
-        seen, pieces = set(), []
+        reach, pieces = {}, []   # section -> end of the last symbol taken: aliases and nested symbols count once
         for sym in sorted(symbols, key=lambda s: (s.value, -s.size)):
-            if sym.section in counted and sym.section not in reserved and sym.value not in seen:
-                seen.add(sym.value)
+            if sym.section in counted and sym.section not in reserved and sym.value >= reach.get(sym.section, 0):
+                reach[sym.section] = sym.value + sym.size
                 pieces.append(Piece(sym.section, sym.value, sym.size, _classify_symbol(demangled[sym.name])))
     # The model array and the arena are carved out of whatever object holds them (the piece is split in three).
     for sym in symbols:
@@ -540,6 +550,7 @@ def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None,
     region_list = list(regions) if regions is not None else list(board.regions) if board else None
     if region_list is None:
         raise QbuildError("no memory map: pass --board ID or --flash ORIGIN:LEN --ram ORIGIN:LEN")
+    explicit_map = map_path is not None
     if map_path is None and elf_path.with_suffix(".map").is_file():
         map_path = elf_path.with_suffix(".map")
 
@@ -564,6 +575,12 @@ def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None,
         region_rows[name] = row
 
     map_records = parse_map(Path(map_path)) if map_path else None
+    mismatch = _map_mismatch(sections, map_records) if map_records is not None else None
+    if mismatch and explicit_map:
+        raise QbuildError(f"map file {map_path} does not belong to {elf_path} ({mismatch}); pass the map written "
+                          f"by the same link")
+    if mismatch:   # a stale <elf>.map next to the ELF: attribute by symbols instead
+        map_path = map_records = None
     pieces = _pieces(sections, symbols, demangled, map_records)
     components = _components(sections, reservations, pieces, used)
     report = {

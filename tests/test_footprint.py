@@ -225,6 +225,17 @@ def test_components_without_map_fall_back_to_symbols(fw):
         assert sum(c[region] for c in comps.values()) == report["regions"][region]["used"]
 
 
+def test_map_of_another_link_is_rejected_or_ignored(fw, tmp_path):
+    small, big = fw("efr32", arena=4096), fw("efr32", arena=5120, extra=True)
+    other_map = big.with_suffix(".map")
+    with pytest.raises(QbuildError, match=r"map file .* does not belong to .*; pass the map written by the same link"):
+        footprint.analyze(small, board="efr32", map_path=other_map)
+    stale = tmp_path / "firmware.elf"                                # an auto-detected stale <elf>.map
+    stale.write_bytes(small.read_bytes())
+    stale.with_suffix(".map").write_bytes(other_map.read_bytes())
+    assert footprint.analyze(stale, board="efr32")["attribution"] == "symbols"
+
+
 def test_host_elf_has_no_limits(fw):
     report = footprint.analyze(fw("host"), board="host")
     assert report["ok"] and report["pointer_bits"] == 64
