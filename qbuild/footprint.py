@@ -300,9 +300,11 @@ def classify_object(path: str) -> str:
     base = os.path.basename(archive)
     if LIBRARY_RE.match(base) or (member is None and CRT_RE.match(base)):
         return "libc"
-    # runtime/src/*.o, runtime/src/ops/*.o, runtime/kernels/*.o: only the nearest directories count (a checkout
+    # .../runtime/src/*.o, runtime/src/ops/*.o, runtime/kernels/*.o: only the nearest directories count (a checkout
     # path may say "runtime" too)
-    if "runtime" in Path(archive).parts[-4:-1] or (member is not None and "runtime" in base):
+    near = Path(archive).parts[-4:-1]
+    in_runtime = any(a == "runtime" and b in ("src", "kernels") for a, b in zip(near, near[1:]))
+    if in_runtime or (member is not None and "runtime" in base):
         return "runtime"
     stem = os.path.basename(member or archive).split(".")[0]
     if stem in SUPPORT_STEMS:
@@ -331,8 +333,9 @@ def parse_map(map_path: Path) -> list[tuple[str, int, int, str]]:
         tokens = line.split()
         if not tokens:
             continue
-        if not line[0].isspace():                       # output section header (maybe wrapped)
-            output = tokens[0] if tokens[0].startswith(".") or tokens[0] == "COMMON" else None
+        if not line[0].isspace():   # output section header "name addr size", or "name" alone when wrapped
+            header = len(tokens) == 1 or (len(tokens) >= 3 and hexnum.match(tokens[1]) and hexnum.match(tokens[2]))
+            output = tokens[0] if header else None                    # not LOAD, START GROUP, OUTPUT(...)
             pending = None
             continue
         if line.startswith(" ") and not line.startswith("  ") and not tokens[0].startswith("*"):

@@ -236,6 +236,57 @@ def test_map_of_another_link_is_rejected_or_ignored(fw, tmp_path):
     assert footprint.analyze(stale, board="efr32")["attribution"] == "symbols"
 
 
+MAP_SNIPPET = """\
+Archive member included to satisfy reference by file (symbol)
+
+/usr/lib/libc_nano.a(libc_a-memcpy.o)  main.o (memcpy)
+
+Linker script and memory map
+
+LOAD main.o
+START GROUP
+LOAD /usr/lib/libc_nano.a
+END GROUP
+                0x00002000                __qbuild_stack_size = 0x2000
+
+.text           0x08000000      0x130
+ *(.text .text.*)
+ .text._ZN6qbuild5Model4loadEPKvPvj
+                0x08000000       0x100 build/efr32/obj/runtime/src/model.o
+                0x08000000                qbuild::Model::load(void const*, void*, unsigned int)
+ .text.memcpy   0x08000100       0x2a /usr/lib/libc_nano.a(libc_a-memcpy.o)
+ *fill*         0x0800012a        0x2 
+ .text.main     0x0800012c        0x4 build/efr32/digits/main.o
+ .text.unused   0x08000130        0x0 build/efr32/digits/main.o
+
+ram_code        0x20000000       0x10 load address 0x08000130
+ .ramfunc       0x20000000       0x10 build/efr32/obj/boards/support/startup_cortex_m33.o
+ COMMON         0x20000010        0x8 build/efr32/digits/sl_tflite_micro_model.o
+OUTPUT(firmware.elf elf32-littlearm)
+
+Cross Reference Table
+.text          0x0 0x4 cross.o
+"""
+
+
+def test_parse_map_wrapped_fill_common_and_custom_sections(tmp_path):
+    path = tmp_path / "fw.map"
+    path.write_text(MAP_SNIPPET)
+    records = footprint.parse_map(path)
+    assert records == [
+        (".text", 0x08000000, 0x100, "build/efr32/obj/runtime/src/model.o"),
+        (".text", 0x08000100, 0x2A, "/usr/lib/libc_nano.a(libc_a-memcpy.o)"),
+        (".text", 0x0800012C, 0x4, "build/efr32/digits/main.o"),
+        ("ram_code", 0x20000000, 0x10, "build/efr32/obj/boards/support/startup_cortex_m33.o"),
+        ("ram_code", 0x20000010, 0x8, "build/efr32/digits/sl_tflite_micro_model.o"),
+    ]
+    assert [footprint.classify_object(r[3]) for r in records] == ["runtime", "libc", "app", "startup", "model"]
+    assert footprint.classify_object("/home/me/runtime/build/main.o") == "app"     # checkout path named runtime
+    path.write_text("not a map\n")
+    with pytest.raises(QbuildError, match="is not a GNU ld map file"):
+        footprint.parse_map(path)
+
+
 def test_host_elf_has_no_limits(fw):
     report = footprint.analyze(fw("host"), board="host")
     assert report["ok"] and report["pointer_bits"] == 64
