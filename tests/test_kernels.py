@@ -61,7 +61,7 @@ def _case_names():
 
 
 EXPECTED_OP = {"conv": "CONV_2D", "dw": "DEPTHWISE_CONV_2D", "fc": "FULLY_CONNECTED", "avgpool": "AVERAGE_POOL_2D",
-               "maxpool": "MAX_POOL_2D", "gap": "MEAN", "softmax": "SOFTMAX", "relu6": "RELU6", "relu": "RELU",
+               "maxpool": "MAX_POOL_2D", "gap": "MEAN", "mean": "MEAN", "softmax": "SOFTMAX", "relu6": "RELU6", "relu": "RELU",
                "logistic": "LOGISTIC", "tanh": "TANH", "hard": "HARD_SWISH", "add": "ADD", "mul": "MUL"}
 
 
@@ -246,3 +246,47 @@ def test_params_structs_are_plain_int32_data(shim):
     sizes = (ctypes.c_int32 * 32)()
     n = shim.shim_params_sizes(sizes)
     assert n == 14 and all(s % 4 == 0 and s > 0 for s in sizes[:n])
+
+
+def _int8_input(data, scale=None, zero_point=None):
+    """Makes the model input int8 with the QUANTIZE output's own parameters (or the given ones), so every int8
+    value can be fed to the op behind it."""
+    def edit(m):
+        g = m.subgraphs[0]
+        q_out = g.tensors[g.operators[0].outputs[0]].quantization
+        t = g.tensors[g.inputs[0]]
+        t.type = S.TensorType.INT8
+        t.quantization = S.QuantizationParametersT()
+        t.quantization.scale = [float(q_out.scale[0])]
+        t.quantization.zeroPoint = [int(q_out.zeroPoint[0])]
+        if scale is not None:
+            q_out.scale = [scale]
+            t.quantization.scale = [scale]
+        if zero_point is not None:
+            q_out.zeroPoint = [zero_point]
+            t.quantization.zeroPoint = [zero_point]
+    return mutate(data, edit)
+
+
+ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
+
+
+@pytest.mark.parametrize("case,shape", [("logistic", (1, 64)), ("tanh", (1, 64)), ("hard_swish", (1, 64)),
+                                        ("relu", (1, 5, 6)), ("relu6", (1, 5, 6))])
+@pytest.mark.parametrize("scale,zp", [(None, None), (0.001, 0), (0.02, -128), (0.0625, 17), (0.4, 127), (3.0, -5)])
+def test_unary_every_int8_value(shim, converted, case, shape, scale, zp):
+    """All 256 input values, at scales from tiny to saturating, through each standalone activation."""
+    data = _int8_input(converted[case][0], scale, zp)
+    n = int(np.prod(shape))
+    values = np.resize(ALL_INT8, ((256 + n - 1) // n) * n)
+    for chunk in values.reshape(-1, *shape):
+        _assert_exact(compare_all_ops(shim, data, [chunk]), (_expected(case)[0],))
+
+
+@pytest.mark.parametrize("scale,zp", [(None, None), (0.004, 0), (0.05, -128), (0.3, 90), (1.7, -3)])
+def test_softmax_random_int8_rows(shim, converted, scale, zp):
+    data = _int8_input(converted["softmax_rows"][0], scale, zp)
+    rng = np.random.default_rng(11)
+    for lo, hi in ((-128, 128), (100, 128), (-128, -120), (-5, 5)):
+        x = rng.integers(lo, hi, (1, 4, 7)).astype(np.int8)
+        _assert_exact(compare_all_ops(shim, data, [x]), ("SOFTMAX",))

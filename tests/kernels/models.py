@@ -14,6 +14,14 @@ def _conv_chain(k, shape, layers):
     return k.Model(inp, x)
 
 
+def _conv_chain_b(k, batch, shape, layers):
+    inp = k.Input(shape=shape, batch_size=batch)
+    x = inp
+    for layer in layers:
+        x = layer(x)
+    return k.Model(inp, x)
+
+
 def _cases(k):
     L = k.layers
     c = {}
@@ -43,6 +51,13 @@ def _cases(k):
     c["gap_mean_keepdims"] = (lambda: _conv_chain(k, (6, 4, 3), [L.GlobalAveragePooling2D(keepdims=True)]), [(1, 6, 4, 3)], 2.0, {})
     c["softmax"] = (lambda: _conv_chain(k, (10,), [L.Dense(12), L.Softmax()]), [(1, 10)], 3.0, {})
     c["softmax_rows"] = (lambda: _conv_chain(k, (4, 7), [L.Softmax()]), [(1, 4, 7)], 8.0, {})
+    # Batches, other MEAN axes, grouped conv, a big softmax.
+    c["conv_batch2"] = (lambda: _conv_chain_b(k, 2, (5, 6, 3), [L.Conv2D(4, (3, 3), strides=2, padding="same")]), [(2, 5, 6, 3)], 1.0, {})
+    c["fc_batch3"] = (lambda: _conv_chain_b(k, 3, (13,), [L.Dense(6, activation="relu")]), [(3, 13)], 1.0, {})
+    c["conv_groups2"] = (lambda: _conv_chain(k, (6, 5, 4), [L.Conv2D(6, (3, 3), padding="same", groups=2)]), [(1, 6, 5, 4)], 1.0, {})
+    c["mean_axis_c"] = (lambda: _conv_chain(k, (4, 5, 6), [L.Lambda(lambda t: k.ops.mean(t, axis=-1, keepdims=True))]), [(1, 4, 5, 6)], 2.0, {})
+    c["mean_axis_h"] = (lambda: _conv_chain(k, (4, 5, 6), [L.Conv2D(3, (1, 1)), L.Lambda(lambda t: k.ops.mean(t, axis=1))]), [(1, 4, 5, 6)], 2.0, {})
+    c["softmax_big"] = (lambda: _conv_chain(k, (100,), [L.Dense(100), L.Softmax()]), [(1, 100)], 2.0, {})
     # Activations standalone.
     c["relu"] = (lambda: _conv_chain(k, (5, 6), [L.ReLU()]), [(1, 5, 6)], 2.0, {})
     c["relu6"] = (lambda: _conv_chain(k, (5, 6), [L.ReLU(max_value=6.0)]), [(1, 5, 6)], 10.0, {})
