@@ -266,7 +266,7 @@ def _run(target, source, env):
 
 
 def _no_runner(target, source, env):
-    print(f"qbuild: error: board '{env['QBUILD_BOARD']}' has no runner; `run` works on boards that have one "
+    print(f"qbuild: error: board '{_board(env).id}' has no runner; `run` works on boards that have one "
           "(e.g. board=qemu-m33 or board=host)", file=sys.stderr)
     return 1
 
@@ -372,7 +372,7 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
                                     QBUILD_HAS_DATA=int(has_data))[0]
         env.Alias("run", nodes["run"])
     else:
-        env.AlwaysBuild(env.Alias("run", [], benv.Action(_no_runner, None)))
+        env.AlwaysBuild(benv.Alias("run", [], benv.Action(_no_runner, None)))
     env.Alias("footprint", nodes["footprint"])
     env.Alias(f"{b.id}-{t.name}", [n for v in nodes.values() for n in (v if isinstance(v, list) else [v])])
     return FirmwareNodes(b, nodes)
