@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 
 from qbuild import data as rawdata
 from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
 from qbuild.preprocess import norm_mode, preprocess
 
 TOP_REPORT_ROWS = 5
@@ -27,9 +27,7 @@ def log(msg: str) -> None:
 
 
 def write_json(path: Path, obj) -> None:
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def build_date(epoch: str | None) -> str:
@@ -94,7 +92,7 @@ def load_keras(path: Path):
 
 def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) -> dict:
     """.keras + raw data -> .tflite with parameters, report CSV/HTML, metrics.json. `out` maps kind -> path."""
-    from qbuild import report
+    from qbuild import advise, report
     from qbuild.evaluate import accuracy, tflm_outputs
     from qbuild.quantize import ConverterFactory, check_int8, convert, representative_samples
 
@@ -122,20 +120,27 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
     t_convert = time.time() - t0
 
     rows, t_report = [], 0.0
+    rmse_t, range_t = conv_settings["report_rmse_scale_threshold"], conv_settings["report_range_threshold"]
     if conv_settings["generate_quantization_report"]:
         t0 = time.time()
         rows = report.debugger_rows(factory, rep, conv_settings)
         t_report = time.time() - t0
-        rmse_t, range_t = conv_settings["report_rmse_scale_threshold"], conv_settings["report_range_threshold"]
-        bad = report.flagged(rows, rmse_t, range_t)
-        for r in bad:
-            log(f"warning: {name}: " + report.flag_line(r, rmse_t, range_t))
-        report.write_csv(rows, out["csv"])
-        report.write_html(rows, out["html"], name, rmse_t, range_t, sources=settings.get("sources", ""))
         worst = sorted(rows, key=lambda r: -float(r["rmse/scale"]))[:TOP_REPORT_ROWS]
-        log(f"{name}: quantization report, worst rmse/scale (≈0.289 is ideal):")
+        log(f"{name}: quantization report, worst rmse/scale (≈0.289 is ideal, > {rmse_t:g} flagged):")
         for r in worst:
             log(f"  {float(r['rmse/scale']):6.3f}  range {float(r['range']):7.2f}  {r['op_name']:<18} {r['tensor_name'][:70]}")
+
+    # The advisor names the Keras layer behind each problem and the fix; strict=1 stops here, before any output.
+    findings = advise.run_all(keras_model=model, x_float32=x_train, tflite_bytes=tflite, report_rows=rows,
+                              thresholds={"rmse_scale": rmse_t, "range": range_t}, params=params,
+                              strict=settings.get("strict", False))
+    if findings:
+        print(advise.format_findings(findings), flush=True)
+    if rows:
+        report.write_csv(rows, out["csv"])
+        report.write_html(rows, out["html"], name, rmse_t, range_t, advice=advise.advice_lines(findings),
+                          sources=settings.get("sources", ""))
+    advise.write_advice_json(findings, out["advice"], {"rmse_scale": rmse_t, "range": range_t})
 
     from qbuild import params as qparams
     from qbuild import plan as qplan
@@ -149,7 +154,7 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
     metrics = {"name": name, "tflite_bytes": len(tflite), "arena_bytes": plan.arena_bytes,
                "ops": [op for op, _ in plan.ops], "convert_seconds": round(t_convert, 3),
                "report_seconds": round(t_report, 3), "float_accuracy": None, "int8_accuracy": None,
-               "test_samples": 0, "ops_left_in_float": problems}
+               "test_samples": 0, "ops_left_in_float": problems, "advice_findings": len(findings)}
     y_test = d.get("y_test")
     if y_test is not None and "x_test" in d:
         x_test = model_input(d["x_test"], params, shape)
@@ -159,9 +164,7 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
         log(f"{name}: accuracy on {len(y_test)} test samples: float {100 * float_acc:.2f} %   int8 {100 * int8_acc:.2f} %")
     log(f"{name}: {len(tflite):,} B .tflite, {len(plan.ops)} ops, arena {plan.arena_bytes:,} B (32-bit target)")
 
-    tmp = Path(str(out["tflite"]) + ".tmp")
-    tmp.write_bytes(tflite)
-    os.replace(tmp, out["tflite"])
+    write_atomic(out["tflite"], tflite)
     write_json(out["metrics"], metrics)
     return metrics
 
@@ -172,9 +175,7 @@ def step_copy_tflite(src: Path, dst: Path) -> None:
 
     b = Path(src).read_bytes()
     read_ops(b, where=str(src))
-    tmp = Path(str(dst) + ".tmp")
-    tmp.write_bytes(b)
-    os.replace(tmp, dst)
+    write_atomic(dst, b)
 
 
 # --- `python -m qbuild build` (Make/CMake) -----------------------------------------------------------------------------

@@ -4,12 +4,11 @@
 Python computes (the array text, the macro list), the templates in `templates/` lay it out. Output depends only on
 the inputs, so identical inputs give byte-identical files.
 """
-import os
-import tempfile
 from pathlib import Path
 
 from qbuild import cformat, params
 from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
 
 MODEL_C = "sl_tflite_micro_model.c"
 MODEL_H = "sl_tflite_micro_model.h"
@@ -66,18 +65,6 @@ def render_parameters_h(model_params: dict, sources_note, env=None) -> str:
     env = env or cformat.jinja_env()
     return env.get_template(PARAMETERS_H + ".j2").render(
         inputs=_inputs_note(sources_note), params=parameter_macros(model_params))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory + os.replace: readers never see a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def write_carray(tflite_path, out_dir, sources_note) -> list:

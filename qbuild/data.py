@@ -1,12 +1,13 @@
 """Raw data files: validation with errors that name the file and the fix."""
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 import numpy as np
 
 from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
 
 RAW_DTYPES = ("uint8", "int8", "uint16", "int16", "float32")
 SPLITS = ("x_train", "y_train", "x_test", "y_test")
@@ -57,11 +58,9 @@ def check_dataset(d: dict, where: str) -> dict:
 
 def save_npz(path: Path, arrays: dict) -> None:
     """Atomic, deterministic .npz (no compression timestamps)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_atomic(path, buf.getvalue())
 
 
 def load_npz(path: Path) -> dict:

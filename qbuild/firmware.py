@@ -8,7 +8,6 @@ reference (the same raw samples -> qbuild.preprocess -> the TFLM interpreter) is
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 
 from qbuild import data as rawdata
 from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
 from qbuild.preprocess import norm_mode, preprocess, round_half_away
 
 DEFAULT_SAMPLES = 5
@@ -181,9 +181,7 @@ def check_run(board, elf: Path, tflite_path: Path, data_path: Path | None, out_j
     result = compare(parse_run(text, io["output"]["type"]), reference_outputs(tflite, raw), io["output"]["type"])
     result.update(board=board.id, elf=str(elf), exit_code=code, output_type=io["output"]["type"])
     result["ok"] = result["ok"] and code == 0
-    tmp = Path(str(out_json) + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, out_json)
+    write_atomic(out_json, json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
     if not result["ok"]:
         lines = [f"{d['sample']}[{d['index']}]: firmware {d['firmware']} != reference {d['reference']}"
                  for d in result["differences"][:5]]

@@ -14,7 +14,6 @@ import bisect
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from qbuild.boards import LINK_SLACK, SUPPORT_DIR, Board, Region, load_board, margin_bytes, parse_margin
 from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
 
 VERSION = 1
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -704,27 +704,12 @@ def render_markdown(report: dict) -> str:
     return env.get_template("footprint.md.j2").render(r=report, top_symbols=lambda region: top_symbols(report, region))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Temp file in the same directory + os.replace: never a half-written report. Created with mode 0666 minus
-    the umask like any file (mkstemp would leave it 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def write_reports(report: dict, json_path=None, md_path=None) -> None:
     """footprint.json (sorted keys, stable) and footprint.md; call before failing the build."""
     if json_path:
-        _write_atomic(Path(json_path), json.dumps(report, indent=1, sort_keys=True) + "\n")
+        write_atomic(Path(json_path), json.dumps(report, indent=1, sort_keys=True) + "\n")
     if md_path:
-        _write_atomic(Path(md_path), render_markdown(report))
+        write_atomic(Path(md_path), render_markdown(report))
 
 
 # --- CLI -----------------------------------------------------------------------------------------------------------

@@ -1,12 +1,11 @@
 """GNU ld script for a bare-metal board: Python computes the memory map, templates/linker.ld.j2 lays it out."""
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 from qbuild.boards import LINK_SLACK, Board, load_board
 from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -39,17 +38,7 @@ def write_linker_script(board: Board, path: Path | str) -> Path:
     """Render the script to `path` atomically (temp file + os.replace, mode 0666 minus the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_linker_script(board)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return write_atomic(path, render_linker_script(board))
 
 
 def cli_main(argv) -> int:

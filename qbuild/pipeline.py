@@ -79,7 +79,7 @@ class ModelTargets:
         return self.out_dir / f"{self.name}.tflite"
 
     def quantize_outputs(self) -> dict:
-        out = {"tflite": self.tflite, "metrics": self.out_dir / "metrics.json"}
+        out = {"tflite": self.tflite, "metrics": self.out_dir / "metrics.json", "advice": self.out_dir / "advice.json"}
         if self.settings.get("tflite_converter", {}).get("generate_quantization_report"):
             out["csv"] = self.out_dir / "quantization_report.csv"
             out["html"] = self.out_dir / "quantization_report.html"

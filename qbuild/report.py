@@ -4,9 +4,9 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from pathlib import Path
 
+from qbuild.fsutil import write_atomic
 from qbuild.tfenv import captured_fds
 
 DEBUGGER_COLUMNS = ["op_name", "tensor_idx", "num_elements", "stddev", "mean_error", "max_abs_error",
@@ -53,12 +53,11 @@ def flag_line(row: dict, rmse_threshold: float, range_threshold: float) -> str:
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    tmp = Path(str(path) + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_atomic(path, buf.getvalue())
 
 
 def write_html(rows: list[dict], path: Path, title: str, rmse_threshold: float, range_threshold: float,
@@ -73,6 +72,4 @@ def write_html(rows: list[dict], path: Path, title: str, rmse_threshold: float, 
     html = render("quantization_report.html.j2", title=title, columns=COLUMNS, rows=rows, bars=bars,
                   line=WELL_QUANTIZED / worst, threshold=rmse_threshold, threshold_x=min(rmse_threshold / worst, 1.0),
                   range_threshold=range_threshold, advice=advice or [], sources=sources)
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(html)
-    os.replace(tmp, path)
+    write_atomic(path, html)

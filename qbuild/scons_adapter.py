@@ -15,6 +15,7 @@ import SCons.Errors
 
 import qbuild
 from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
 
 TF_LOCK = "#build/.tensorflow-lock"
 
@@ -239,7 +240,7 @@ def _main_cc(target, source, env):
     samples = firmware.firmware_samples(data, tflite)
     arena = plan_model(tflite, pointer_size=board.pointer_size).arena_bytes
     ctx = firmware.main_context(tflite, samples, board, arena, json.loads(env["QBUILD_CLASSES"]), env["QBUILD_NOTE"])
-    _write_text(_p(target[0]), render("main.cc.j2", **ctx))
+    write_atomic(_p(target[0]), render("main.cc.j2", **ctx))
 
 
 def _footprint(target, source, env):
@@ -248,7 +249,7 @@ def _footprint(target, source, env):
     board = _board(env)
     opts = json.loads(env["QBUILD_FOOTPRINT"])
     report = fp.analyze(_p(source[0]), board, map_path=opts["map"], baseline=_load_baseline(opts["baseline"]),
-                        max_growth=opts["max_growth"], margin=opts["ram_margin"])
+                        max_growth=opts["max_growth"], margin={"ram": opts["ram_margin"]} if opts["ram_margin"] else None)
     fp.write_reports(report, _p(target[0]), _p(target[1]))
     print(fp.render_console(report), flush=True)
     if not report["ok"]:
@@ -349,16 +350,16 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
     objs += menv.Object(str(out / "sl_tflite_micro_model.o"), model_c)
 
     elf = out / "firmware.elf"
-    map_path = out / "firmware.map" if b.bare_metal else None
+    map_path = out / "firmware.map"
     lenv = menv.Clone(LINKFLAGS=b.link_flags(script.abspath if script else None, map_path))
     nodes["elf"] = lenv.Program(str(elf), objs)[0]
+    env.SideEffect(str(map_path), nodes["elf"])
     if script is not None:
         env.Depends(nodes["elf"], script)
-        env.SideEffect(str(map_path), nodes["elf"])
         nodes["bin"] = lenv.Command(str(out / "firmware.bin"), nodes["elf"], f"{b.objcopy} -O binary $SOURCE $TARGET")[0]
 
     # Footprint: the full report is written first, then the build fails when over budget.
-    fp_opts = {"map": str(map_path) if map_path else None, "baseline": baseline, "max_growth": max_growth,
+    fp_opts = {"map": str(map_path), "baseline": baseline, "max_growth": max_growth,
                "ram_margin": ram_margin}
     nodes["footprint"] = benv.Command([str(out / "footprint.json"), str(out / "footprint.md")],
                                       [nodes["elf"], board_file, version] + ([baseline] if baseline else []),
@@ -390,7 +391,3 @@ def _load_baseline(path):
         raise QbuildError(f"baseline={path} is not JSON ({e}); pass an earlier footprint.json") from None
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

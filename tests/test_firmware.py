@@ -1,9 +1,7 @@
 """Firmware end to end: every preprocessing variant and int8 I/O, on the host and under QEMU (Cortex-M33), compared bit
 for bit with the Python reference (qbuild.preprocess + the TFLM interpreter); real-board ELFs checked against the map."""
 import json
-import shutil
 import struct
-import textwrap
 
 import pytest
 from elftools.elf.elffile import ELFFile
