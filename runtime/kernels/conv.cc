@@ -96,31 +96,85 @@ Status prepare_conv(const ConvOptions& opt, const Shape4& input, const Shape4& f
   return s;
 }
 
+namespace {
+
+// First and one-past-last filter tap whose input row/column lies inside [0, size) (dilation-aware), so the
+// inner loops need no bounds checks. Taps outside contribute nothing (they would read the zero point).
+inline void valid_taps(int32_t origin, int32_t dilation, int32_t filter_size, int32_t size, int32_t* start,
+                       int32_t* end) {
+  int32_t s = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+  int32_t e = size - origin <= 0 ? 0 : (size - origin + dilation - 1) / dilation;
+  if (e > filter_size) e = filter_size;
+  if (s > e) s = e;
+  *start = s;
+  *end = e;
+}
+
+}  // namespace
+
 void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
                const int8_t* input_data, const Shape4& filter, const int8_t* filter_data, const int32_t* bias,
                const Shape4& output, int8_t* output_data) {
   const int32_t in_c = input.c;
   const int32_t f_c = filter.c;
-  const int32_t filters_per_group = output.c / (in_c / f_c);
+  const int32_t groups = in_c / f_c;
+  const int32_t filters_per_group = output.c / groups;
+  const int32_t filter_stride = filter.h * filter.w * f_c;  // bytes per output channel
   const int32_t input_offset = p.input_offset;
+  // Four output channels at a time share each input load (and its offset add); groups == 1 only, so the four
+  // filters read the same input channels.
+  const int32_t blocked_end = groups == 1 ? output.c - output.c % 4 : 0;
   int8_t* out = output_data;
   for (int32_t b = 0; b < output.n; ++b) {
     const int8_t* in_batch = input_data + b * input.h * input.w * in_c;
     for (int32_t oy = 0; oy < output.h; ++oy) {
       const int32_t iy0 = oy * p.stride_h - p.pad_h;
+      int32_t fy_start, fy_end;
+      valid_taps(iy0, p.dilation_h, filter.h, input.h, &fy_start, &fy_end);
       for (int32_t ox = 0; ox < output.w; ++ox) {
         const int32_t ix0 = ox * p.stride_w - p.pad_w;
-        for (int32_t oc = 0; oc < output.c; ++oc) {
-          const int32_t group_offset = (oc / filters_per_group) * f_c;
-          const int8_t* f_oc = filter_data + oc * filter.h * filter.w * f_c;
-          int32_t acc = 0;
-          for (int32_t fy = 0; fy < filter.h; ++fy) {
+        int32_t fx_start, fx_end;
+        valid_taps(ix0, p.dilation_w, filter.w, input.w, &fx_start, &fx_end);
+        int32_t oc = 0;
+        for (; oc < blocked_end; oc += 4) {
+          const int8_t* f0 = filter_data + oc * filter_stride;
+          const int8_t* f1 = f0 + filter_stride;
+          const int8_t* f2 = f1 + filter_stride;
+          const int8_t* f3 = f2 + filter_stride;
+          int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+          for (int32_t fy = fy_start; fy < fy_end; ++fy) {
             const int32_t iy = iy0 + fy * p.dilation_h;
-            if (iy < 0 || iy >= input.h) continue;  // padding contributes nothing (value == zero point)
-            for (int32_t fx = 0; fx < filter.w; ++fx) {
-              const int32_t ix = ix0 + fx * p.dilation_w;
-              if (ix < 0 || ix >= input.w) continue;
-              const int8_t* in_px = in_batch + (iy * input.w + ix) * in_c + group_offset;
+            for (int32_t fx = fx_start; fx < fx_end; ++fx) {
+              const int8_t* in_px = in_batch + (iy * input.w + ix0 + fx * p.dilation_w) * in_c;
+              const int32_t tap = (fy * filter.w + fx) * f_c;
+              for (int32_t ic = 0; ic < f_c; ++ic) {
+                const int32_t x = static_cast<int32_t>(in_px[ic]) + input_offset;
+                a0 += static_cast<int32_t>(f0[tap + ic]) * x;
+                a1 += static_cast<int32_t>(f1[tap + ic]) * x;
+                a2 += static_cast<int32_t>(f2[tap + ic]) * x;
+                a3 += static_cast<int32_t>(f3[tap + ic]) * x;
+              }
+            }
+          }
+          if (bias != nullptr) {
+            a0 += bias[oc];
+            a1 += bias[oc + 1];
+            a2 += bias[oc + 2];
+            a3 += bias[oc + 3];
+          }
+          out[oc] = static_cast<int8_t>(requantize(a0, p, multipliers, shifts, oc));
+          out[oc + 1] = static_cast<int8_t>(requantize(a1, p, multipliers, shifts, oc + 1));
+          out[oc + 2] = static_cast<int8_t>(requantize(a2, p, multipliers, shifts, oc + 2));
+          out[oc + 3] = static_cast<int8_t>(requantize(a3, p, multipliers, shifts, oc + 3));
+        }
+        for (; oc < output.c; ++oc) {
+          const int32_t group_offset = (oc / filters_per_group) * f_c;
+          const int8_t* f_oc = filter_data + oc * filter_stride;
+          int32_t acc = 0;
+          for (int32_t fy = fy_start; fy < fy_end; ++fy) {
+            const int32_t iy = iy0 + fy * p.dilation_h;
+            for (int32_t fx = fx_start; fx < fx_end; ++fx) {
+              const int8_t* in_px = in_batch + (iy * input.w + ix0 + fx * p.dilation_w) * in_c + group_offset;
               const int8_t* f_px = f_oc + (fy * filter.w + fx) * f_c;
               for (int32_t ic = 0; ic < f_c; ++ic) {
                 acc += static_cast<int32_t>(f_px[ic]) * (static_cast<int32_t>(in_px[ic]) + input_offset);
@@ -128,8 +182,9 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
             }
           }
           if (bias != nullptr) acc += bias[oc];
-          *out++ = static_cast<int8_t>(requantize(acc, p, multipliers, shifts, oc));
+          out[oc] = static_cast<int8_t>(requantize(acc, p, multipliers, shifts, oc));
         }
+        out += output.c;
       }
     }
   }
@@ -156,29 +211,47 @@ void eval_depthwise_conv(const ConvParams& p, const int32_t* multipliers, const 
   const int32_t out_c = output.c;
   const int32_t mult = p.depth_multiplier;
   const int32_t input_offset = p.input_offset;
+  // Channels are processed in chunks with one accumulator each, so the innermost loop runs over contiguous
+  // channels of one tap (input and filter both channel-minor).
+  constexpr int32_t kChunk = 32;
+  int32_t acc[kChunk];
   for (int32_t b = 0; b < output.n; ++b) {
     const int8_t* in_batch = input_data + b * input.h * input.w * in_c;
     for (int32_t oy = 0; oy < output.h; ++oy) {
       const int32_t iy0 = oy * p.stride_h - p.pad_h;
+      int32_t fy_start, fy_end;
+      valid_taps(iy0, p.dilation_h, filter.h, input.h, &fy_start, &fy_end);
       for (int32_t ox = 0; ox < output.w; ++ox) {
         const int32_t ix0 = ox * p.stride_w - p.pad_w;
+        int32_t fx_start, fx_end;
+        valid_taps(ix0, p.dilation_w, filter.w, input.w, &fx_start, &fx_end);
         int8_t* out_px = output_data + ((b * output.h + oy) * output.w + ox) * out_c;
-        for (int32_t oc = 0; oc < out_c; ++oc) {
-          const int32_t ic = oc / mult;
-          int32_t acc = 0;
-          for (int32_t fy = 0; fy < filter.h; ++fy) {
+        for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
+          const int32_t n = out_c - c0 < kChunk ? out_c - c0 : kChunk;
+          for (int32_t k = 0; k < n; ++k) acc[k] = 0;
+          for (int32_t fy = fy_start; fy < fy_end; ++fy) {
             const int32_t iy = iy0 + fy * p.dilation_h;
-            if (iy < 0 || iy >= input.h) continue;
-            const int8_t* in_row = in_batch + iy * input.w * in_c + ic;
-            const int8_t* f_row = filter_data + fy * filter.w * out_c + oc;
-            for (int32_t fx = 0; fx < filter.w; ++fx) {
-              const int32_t ix = ix0 + fx * p.dilation_w;
-              if (ix < 0 || ix >= input.w) continue;
-              acc += static_cast<int32_t>(f_row[fx * out_c]) * (static_cast<int32_t>(in_row[ix * in_c]) + input_offset);
+            for (int32_t fx = fx_start; fx < fx_end; ++fx) {
+              const int8_t* in_px = in_batch + (iy * input.w + ix0 + fx * p.dilation_w) * in_c;
+              const int8_t* f_tap = filter_data + (fy * filter.w + fx) * out_c + c0;
+              if (mult == 1) {
+                const int8_t* x = in_px + c0;
+                for (int32_t k = 0; k < n; ++k) {
+                  acc[k] += static_cast<int32_t>(f_tap[k]) * (static_cast<int32_t>(x[k]) + input_offset);
+                }
+              } else {
+                for (int32_t k = 0; k < n; ++k) {
+                  const int32_t x = static_cast<int32_t>(in_px[(c0 + k) / mult]) + input_offset;
+                  acc[k] += static_cast<int32_t>(f_tap[k]) * x;
+                }
+              }
             }
           }
-          if (bias != nullptr) acc += bias[oc];
-          out_px[oc] = static_cast<int8_t>(requantize(acc, p, multipliers, shifts, oc));
+          for (int32_t k = 0; k < n; ++k) {
+            const int32_t oc = c0 + k;
+            const int32_t a = bias != nullptr ? acc[k] + bias[oc] : acc[k];
+            out_px[oc] = static_cast<int8_t>(requantize(a, p, multipliers, shifts, oc));
+          }
         }
       }
     }
