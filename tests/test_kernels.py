@@ -4,6 +4,7 @@ Every op of every generated model is run through our kernels on TFLM's own input
 and must give exactly TFLM's output: 0 differing values. Models are small Keras graphs converted by TF (cached
 for the session); flatbuffer edits then cover options and scales the converter rarely emits.
 """
+import shutil
 import subprocess
 
 import numpy as np
@@ -290,3 +291,70 @@ def test_softmax_random_int8_rows(shim, converted, scale, zp):
     for lo, hi in ((-128, 128), (100, 128), (-128, -120), (-5, 5)):
         x = rng.integers(lo, hi, (1, 4, 7)).astype(np.int8)
         _assert_exact(compare_all_ops(shim, data, [x]), ("SOFTMAX",))
+
+
+# ---- the same corpus through the whole runtime (loader + glue + these kernels): host tool and Cortex-M33 ----
+
+def _whole_model_cases(converted):
+    """(name, model bytes, [inputs in model input order]) for every converted and edited model."""
+    from tflite_micro.python.tflite_micro import runtime as tflm
+    cases = []
+    items = [(n, d, t[0]) for n, (d, t) in sorted(converted.items())]
+    for edit, (base, code, fn) in sorted(EDITS.items()):
+        data, tests = converted[base]
+        items.append((edit, mutate(data, _edit_op(edit, code, fn)), tests[0]))
+    rng = np.random.default_rng(5)
+    for case in ("logistic", "tanh", "hard_swish", "softmax_rows"):
+        data = _int8_input(converted[case][0], 0.05, -7)
+        shape = tuple(tflite_ops.Model(data).tensor(tflite_ops.Model(data).g.inputs[0]).shape)
+        items.append((f"{case}_int8_in", data, [rng.integers(-128, 128, shape).astype(np.int8)]))
+    for name, data, inputs in items:
+        m = tflite_ops.Model(data)
+        pending, ordered = list(inputs), []
+        for ti in m.g.inputs:
+            want = tuple(int(d) for d in m.tensor(int(ti)).shape)
+            ordered.append(pending.pop(next(j for j, x in enumerate(pending) if tuple(x.shape) == want)))
+        it = tflm.Interpreter.from_bytes(data, arena_size=2_000_000)
+        for k, x in enumerate(ordered):
+            it.set_input(x, k)
+        it.invoke()
+        expected = b"".join(np.asarray(it.get_output(k)).tobytes() for k in range(len(m.g.outputs)))
+        cases.append((name, data, b"".join(x.tobytes() for x in ordered), expected))
+    return cases
+
+
+@pytest.fixture(scope="session")
+def whole_model_cases(converted):
+    return _whole_model_cases(converted)
+
+
+def test_whole_runtime_on_host_bit_exact(whole_model_cases, tmp_path_factory):
+    from qbuild.runtime import build_host_tool
+    d = tmp_path_factory.mktemp("kernels_host_tool")
+    exe = build_host_tool(d)
+    assert len(whole_model_cases) > 60
+    bad = []
+    for name, data, inp, expected in whole_model_cases:
+        (d / "m.tflite").write_bytes(data)
+        (d / "in.bin").write_bytes(inp)
+        r = subprocess.run([str(exe), str(d / "m.tflite"), str(d / "in.bin"), str(d / "out.bin")],
+                           capture_output=True, text=True)
+        out = (d / "out.bin").read_bytes() if r.returncode == 0 else None
+        if out != expected:
+            bad.append((name, r.stdout.strip()[:120]))
+    assert not bad, f"host runtime differs from TFLM: {bad}"
+
+
+@pytest.mark.skipif(not (shutil.which("arm-none-eabi-g++") and shutil.which("qemu-system-arm")),
+                    reason="arm-none-eabi-g++ / qemu-system-arm missing: run scripts/setup")
+def test_whole_runtime_on_cortex_m33_bit_exact(whole_model_cases, tmp_path_factory):
+    """32-bit Arm (Cortex-M33 under QEMU mps2-an505): same bytes as TFLM on x86-64 for every case."""
+    from qbuild.plan import plan_model
+    from qbuild.runtime import build_firmware_harness, run_firmware_harness
+    arena = max(plan_model(data, 4).arena_bytes for _, data, _, _ in whole_model_cases)
+    elf = build_firmware_harness(tmp_path_factory.mktemp("kernels_qemu"),
+                                 [(n, d, i) for n, d, i, _ in whole_model_cases], arena)
+    results = run_firmware_harness(elf)
+    bad = [n for n, _, _, expected in whole_model_cases
+           if n not in results or results[n]["status"] != 0 or results[n]["out"] != expected]
+    assert not bad, f"Cortex-M33 output differs from TFLM: {bad}"
