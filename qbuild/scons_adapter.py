@@ -206,6 +206,20 @@ def parse_options(env, arguments, targets, showing_help):
             "max_growth": int(max_growth) if max_growth else None, "ram_margin": arguments.get("ram_margin")}
 
 
+# --- the runtime inside a user's own firmware build -------------------------------------------------------------------
+def qbuild_runtime(env, target="#build/qbuild-runtime/libqbuild_runtime.a"):
+    """Compile qbuild's runtime with the calling environment's own compiler and CPU flags into a static library, add
+    its include directory to env's CPPPATH, and return the library node (for LIBS / Program sources)."""
+    from qbuild import runtime
+
+    renv = env.Clone()
+    renv.AppendUnique(CXXFLAGS=runtime.CXXFLAGS, CPPPATH=[str(p) for p in runtime.include_dirs()])
+    obj_dir = Path(env.File(target).abspath).parent / "obj"
+    objs = _objects(renv, runtime.sources(), runtime.RUNTIME_DIR, obj_dir)
+    env.AppendUnique(CPPPATH=[str(p) for p in runtime.include_dirs()])
+    return renv.StaticLibrary(target, objs)[0]
+
+
 # --- firmware ---------------------------------------------------------------------------------------------------------
 class FirmwareNodes:
     def __init__(self, board, nodes: dict):

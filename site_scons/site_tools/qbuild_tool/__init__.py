@@ -3,6 +3,7 @@
     env = Environment(tools=["default", "qbuild_tool"])
     model = env.QbuildModel("digits")                 # or "path/model.py", "m.keras" (+ data=, norm=), "m.tflite"
     fw = env.QbuildFirmware(model, board="efr32")     # main.cc, firmware.elf, footprint check
+    lib = env.QbuildRuntime()                         # or: the runtime built with *your* env, for your own main
 
 TensorFlow work (dataset, training, quantization) runs in-process but serialised through one SideEffect node, so `-j`
 never runs two TF actions at once.
@@ -24,6 +25,7 @@ def generate(env):
     env.SetDefault(QBUILD_ROOT=str(QBUILD_ROOT))
     env.AddMethod(scons_adapter.qbuild_model, "QbuildModel")
     env.AddMethod(scons_adapter.qbuild_firmware, "QbuildFirmware")
+    env.AddMethod(scons_adapter.qbuild_runtime, "QbuildRuntime")
 
 
 def exists(env):
