@@ -14,8 +14,9 @@ from qbuild.errors import QbuildError
 
 RUNTIME_DIR = Path(__file__).resolve().parents[1] / "runtime"
 
-# Flags every build of the runtime needs (preprocess.cc relies on -ffp-contract=off for bit-exact float math).
-CXXFLAGS = ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-ffp-contract=off", "-Wall", "-Wextra"]
+# Flags every build of the runtime needs: -ffp-contract=off keeps preprocess.cc's float math bit-exact; -fwrapv
+# gives int32 accumulator overflow (possible only with adversarial weights/bias) the wraparound TFLM gets on hardware.
+CXXFLAGS = ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-ffp-contract=off", "-fwrapv", "-Wall", "-Wextra"]
 
 
 def sources() -> list[Path]:
@@ -69,7 +70,10 @@ def build_fuzzer(out_dir, cxx: str = "clang++") -> Path:
     """libFuzzer + ASan + UBSan build of runtime/fuzz/fuzz_load.cc (clang 14 with libclang-rt)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    flags = CXXFLAGS + ["-O1", "-g", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all"]
+    # Signed overflow is defined (-fwrapv): arithmetic on fuzzed weights may wrap, as in TFLM; every out-of-bounds
+    # access that a wrapped index could cause is still caught by ASan.
+    flags = CXXFLAGS + ["-O1", "-g", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize=signed-integer-overflow",
+                        "-fno-sanitize-recover=all"]
     harness = RUNTIME_DIR / "fuzz" / "fuzz_load.cc"
     exe = out_dir / "fuzz-load"
     stamp = exe.with_suffix(".sha")

@@ -44,6 +44,13 @@ bool supported_type(int8_t t) {
   return false;
 }
 
+// Scales the kernels can turn into fixed-point multipliers and clamp bounds without float->int overflow (e.g.
+// 6.0f / scale for RELU6). Real int8 activations use roughly 1e-5..1e3, weights may go lower; 0 = not quantized.
+bool sane_scale(float scale, bool constant) {
+  if (scale == 0.0f) return true;
+  return constant ? (scale >= 1e-30f && scale <= 1e30f) : (scale >= 1e-8f && scale <= 1e8f);
+}
+
 // Fills `tv` from a Tensor table; `buffers` is Model.buffers.
 Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers, TensorView* tv) {
   memset(tv, 0, sizeof(*tv));
@@ -74,7 +81,7 @@ Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers
   if (scale.length > 0) {
     tv->params.scale = fb.element<float>(scale, 0);
     int64_t z = zp.length > 0 ? fb.element<int64_t>(zp, 0) : 0;
-    if (z < INT32_MIN || z > INT32_MAX || !(tv->params.scale >= 0.0f)) return Status::kBadQuantization;
+    if (z < INT32_MIN || z > INT32_MAX) return Status::kBadQuantization;
     tv->params.zero_point = static_cast<int32_t>(z);
   }
 
@@ -90,6 +97,7 @@ Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers
     tv->data.raw = const_cast<uint8_t*>(p);  // weights stay in flash; glue never writes constants
     tv->is_constant = 1;
   }
+  if (!sane_scale(tv->params.scale, tv->is_constant)) return Status::kBadQuantization;
   return Status::kOk;
 }
 

@@ -17,6 +17,11 @@ const float* OpContext::scales(int i, uint32_t* count, int32_t* quantized_dimens
   *quantized_dimension = fb->scalar<int32_t>(q, schema::kQuantDimension, 0);
   const uint8_t* p = fb->base() + scale.pos;
   if (!fb->ok() || !scale.present() || reinterpret_cast<uintptr_t>(p) % 4 != 0) return nullptr;
+  // Per-channel weight scales may be tiny, but must be finite, positive and not denormal.
+  for (uint32_t k = 0; k < scale.length; ++k) {
+    float v = fb->element<float>(scale, k);
+    if (!(v >= 1e-30f && v <= 1e30f)) return nullptr;
+  }
   *count = scale.length;
   return reinterpret_cast<const float*>(p);
 }

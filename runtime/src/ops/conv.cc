@@ -44,6 +44,10 @@ Status prepare(OpContext& ctx, bool depthwise) {
     opt.depth_multiplier = 0;
   }
   if (!fb.ok()) return Status::kBadFlatbuffer;
+  if (!sane_window(in->dims[1], filter->dims[1], opt.stride_h, opt.dilation_h) ||
+      !sane_window(in->dims[2], filter->dims[2], opt.stride_w, opt.dilation_w)) {
+    return Status::kBadOpParams;
+  }
   // Output size must be what the padding scheme gives (the kernel indexes the input from it).
   if (k::conv_output_size(opt.padding, in->dims[1], filter->dims[1], opt.stride_h, opt.dilation_h) != out->dims[1] ||
       k::conv_output_size(opt.padding, in->dims[2], filter->dims[2], opt.stride_w, opt.dilation_w) != out->dims[2] ||

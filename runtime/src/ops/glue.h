@@ -21,6 +21,15 @@ inline k::QuantInfo quant(const TensorView& t) { return k::QuantInfo{t.params.sc
 
 inline Status from(k::Status s) { return from_kernel(static_cast<int32_t>(s)); }
 
+// Window geometry the kernels can index in int32 without overflow: strides/dilations up to 4096, dilated filters
+// and input sizes below 2^24 (real models are orders of magnitude smaller; fuzzed ones are not).
+inline bool sane_window(int32_t in_size, int32_t filter, int32_t stride, int32_t dilation) {
+  constexpr int32_t kMaxStep = 4096;
+  constexpr int64_t kMaxExtent = int64_t{1} << 24;
+  return in_size >= 1 && in_size < kMaxExtent && filter >= 1 && stride >= 1 && stride <= kMaxStep &&
+         dilation >= 1 && dilation <= kMaxStep && static_cast<int64_t>(filter - 1) * dilation < kMaxExtent;
+}
+
 // One int8 input and one int8 output of the same shape (the elementwise activations).
 inline bool unary_int8(const OpContext& ctx) {
   const TensorView* in = ctx.input(0);

@@ -24,6 +24,10 @@ Status prepare(OpContext& ctx) {
   opt.filter_h = fb.scalar<int32_t>(ctx.options, o::kFilterH, 0);
   opt.activation = static_cast<k::Activation>(fb.scalar<int8_t>(ctx.options, o::kActivation, 0));
   if (!fb.ok()) return Status::kBadFlatbuffer;
+  if (!sane_window(in->dims[1], opt.filter_h, opt.stride_h, 1) ||
+      !sane_window(in->dims[2], opt.filter_w, opt.stride_w, 1)) {
+    return Status::kBadOpParams;
+  }
   if (k::conv_output_size(opt.padding, in->dims[1], opt.filter_h, opt.stride_h, 1) != out->dims[1] ||
       k::conv_output_size(opt.padding, in->dims[2], opt.filter_w, opt.stride_w, 1) != out->dims[2] ||
       in->dims[0] != out->dims[0] || in->dims[3] != out->dims[3]) {
