@@ -1,4 +1,4 @@
-"""Bad models and data through the quantize step (real TensorFlow): one clear line, nothing written."""
+"""The quantize step with real TensorFlow: bad models and data give one clear line and write nothing; selective quantization."""
 import numpy as np
 import pytest
 
@@ -77,3 +77,29 @@ def test_float_op_left_is_an_error_with_strict(tmp_path):
     with pytest.raises(QbuildError, match="ops left in float after int8 conversion: .*float32.*strict=1"):
         quantize(t)
     assert_nothing_written(t)
+
+
+def test_missing_data_file(tmp_path):
+    k = save_model(tmp_path / "m.keras", lambda L, x: L.Dense(2)(x))
+    with pytest.raises(QbuildError, match="raw data file '.*nothere.npz' does not exist; pass data="):
+        ModelTargets.resolve(str(k), ROOT, data=str(tmp_path / "nothere.npz"))
+
+
+def test_selective_quantization_keeps_denylisted_ops_in_float(tmp_path):
+    import keras
+    from keras import layers
+
+    from qbuild.tflite_model import read_ops
+
+    i = keras.Input(shape=(6, 6, 2))
+    x = layers.Conv2D(4, 3, activation="relu")(i)
+    x = layers.GlobalAveragePooling2D()(x)
+    keras.Model(i, layers.Dense(3)(x)).save(tmp_path / "m.keras")
+    np.savez(tmp_path / "raw.npz", x=np.random.RandomState(0).rand(16, 6, 6, 2).astype(np.float32))
+    t = ModelTargets.resolve(str(tmp_path / "m.keras"), ROOT, data=str(tmp_path / "raw.npz"), out_root=tmp_path / "o")
+    t.settings["tflite_converter"]["denylisted_ops"] = ["MEAN"]
+    t.out_dir.mkdir(parents=True)
+    quantize(t)
+    ops = {op.name: op for op in read_ops(t.tflite.read_bytes())}
+    assert {ty for _, ty in ops["MEAN"].inputs[:1] + ops["MEAN"].outputs} == {"float32"}
+    assert {ty for _, ty in ops["CONV_2D"].inputs[:2] + ops["CONV_2D"].outputs} == {"int8"}
