@@ -138,3 +138,19 @@ def test_run_on_a_board_without_runner_says_so(tree):
 def test_unknown_board_lists_valid_ones(tree):
     p = scons(tree, "board=stm32", "model=meanstd", check=False)
     assert p.returncode != 0 and "efr32" in p.stderr and "qemu-m33" in p.stderr and "stm32" in p.stderr
+
+
+def test_footprint_baseline_growth_and_margin_through_scons(tree):
+    scons(tree, "board=efr32", "model=meanstd")
+    out = tree / "build" / "efr32" / "meanstd"
+    base = json.loads((out / "footprint.json").read_text())
+    base["regions"]["flash"]["used"] -= 1000  # an older, 1000 B smaller firmware
+    (tree / "old.json").write_text(json.dumps(base))
+    p = scons(tree, "board=efr32", "model=meanstd", "baseline=old.json", "max_growth=512", check=False)
+    assert p.returncode != 0 and "flash" in p.stderr and "1,000" in p.stderr + p.stdout
+    report = json.loads((out / "footprint.json").read_text())  # written before the failure
+    assert report["ok"] is False and report["baseline"]["regions"]["flash"]["delta"] == 1000
+    assert "| flash |" in (out / "footprint.md").read_text()
+    scons(tree, "board=efr32", "model=meanstd", "baseline=old.json", "max_growth=2000")
+    p = scons(tree, "board=efr32", "model=meanstd", "ram_margin=99%", check=False)
+    assert p.returncode != 0 and "ram" in p.stderr
