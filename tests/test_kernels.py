@@ -16,7 +16,8 @@ from tests.kernels.tflite_ops import OP, S, compare_all_ops, mutate
 
 @pytest.fixture(scope="session")
 def shim(tmp_path_factory):
-    return tflite_ops.build_shim(tmp_path_factory.mktemp("kernels_shim"))
+    # Debug asserts on: an eval precondition violated by any case aborts the run.
+    return tflite_ops.build_shim(tmp_path_factory.mktemp("kernels_shim"), extra=("-DQBUILD_KERNEL_DEBUG",))
 
 
 @pytest.fixture(scope="session")
@@ -358,3 +359,20 @@ def test_whole_runtime_on_cortex_m33_bit_exact(whole_model_cases, tmp_path_facto
     bad = [n for n, _, _, expected in whole_model_cases
            if n not in results or results[n]["status"] != 0 or results[n]["out"] != expected]
     assert not bad, f"Cortex-M33 output differs from TFLM: {bad}"
+
+
+def test_softmax_many_tied_maxima(shim, converted):
+    """Up to 511 values tied at the maximum: bit-exact with TFLM. From 512 on TFLM aborts (its shift check); ours
+    outputs -128 (probability < 1/512 rounds to 0) instead of crashing."""
+    import ctypes
+    data = _int8_input(converted["softmax_wide"][0], 0.05, 0)
+    for n_tied in (1, 255, 256, 300, 511):
+        x = np.full((1, 600), -100, np.int8)
+        x[0, :n_tied] = 100
+        _assert_exact(compare_all_ops(shim, data, [x]), ("SOFTMAX",))
+    x = np.full(600, 100, np.int8)
+    out = np.zeros(600, np.int8)
+    rc = shim.shim_softmax(ctypes.c_float(1.0), ctypes.c_float(0.05), 0, ctypes.c_float(1 / 256), -128, 1, 600,
+                           x.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)),
+                           out.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)))
+    assert rc == 0 and (out == -128).all()

@@ -71,13 +71,16 @@ void eval_softmax(const SoftmaxParams& p, int32_t outer_size, int32_t depth, con
         (static_cast<uint32_t>(sum_of_exps) << headroom_plus_one) - (uint32_t{1} << 31));
     const int32_t shifted_scale = fp::one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one);
 
+    // A sum of exps >= 512 (>= 512 values tied at the row maximum) would need a shift > 31: every probability is
+    // then < 1/512 and rounds to 0 (TFLM aborts on its own shift check there).
+    const int32_t out_shift = num_bits_over_unit + 31 - 8;
     for (int32_t c = 0; c < depth; ++c) {
       const int32_t diff = static_cast<int32_t>(in[c]) - max_in_row;
-      if (diff >= p.diff_min) {
+      if (diff >= p.diff_min && out_shift <= 31) {
         const int32_t scaled = saturating_rounding_doubling_high_mul(
             static_cast<int32_t>(static_cast<uint32_t>(diff) << p.input_left_shift), p.input_multiplier);
         const int32_t e = fp::exp_on_negative_values(scaled, kScaledDiffIntegerBits);
-        const int32_t unsat = rounding_divide_by_pot(fp::mul(shifted_scale, e), num_bits_over_unit + 31 - 8);
+        const int32_t unsat = rounding_divide_by_pot(fp::mul(shifted_scale, e), out_shift);
         out[c] = static_cast<int8_t>(clamp_i32(unsat - 128, -128, 127));
       } else {
         out[c] = -128;

@@ -57,6 +57,7 @@ def _cases(k):
     c["conv_groups2"] = (lambda: _conv_chain(k, (6, 5, 4), [L.Conv2D(6, (3, 3), padding="same", groups=2)]), [(1, 6, 5, 4)], 1.0, {})
     c["mean_axis_c"] = (lambda: _conv_chain(k, (4, 5, 6), [L.Lambda(lambda t: k.ops.mean(t, axis=-1, keepdims=True))]), [(1, 4, 5, 6)], 2.0, {})
     c["mean_axis_h"] = (lambda: _conv_chain(k, (4, 5, 6), [L.Conv2D(3, (1, 1)), L.Lambda(lambda t: k.ops.mean(t, axis=1))]), [(1, 4, 5, 6)], 2.0, {})
+    c["softmax_wide"] = (lambda: _conv_chain(k, (600,), [L.Softmax()]), [(1, 600)], 2.0, {})
     c["softmax_big"] = (lambda: _conv_chain(k, (100,), [L.Dense(100), L.Softmax()]), [(1, 100)], 2.0, {})
     # Activations standalone.
     c["relu"] = (lambda: _conv_chain(k, (5, 6), [L.ReLU()]), [(1, 5, 6)], 2.0, {})
