@@ -117,8 +117,10 @@ def pack_cases(cases: list[tuple[str, bytes, bytes]]) -> bytes:
 
 
 def build_firmware_harness(out_dir, cases: list[tuple[str, bytes, bytes]], arena_bytes: int,
-                           board_id: str = "qemu-m33", opt: str = "-O2") -> Path:
-    """Cross-compiles runtime/tools/qemu_run.cc + the runtime + board support with the cases linked in."""
+                           board_id: str = "qemu-m33", opt: str = "-O2", defines: list[str] | None = None) -> Path:
+    """Cross-compiles runtime/tools/qemu_run.cc + the runtime + board support with the cases linked in.
+
+    `defines` (e.g. ["QBUILD_OP_ADD=0"]) set port.h knobs; the link map is written next to the ELF (harness.map)."""
     from qbuild.boards import load_board
     from qbuild.linker import write_linker_script
 
@@ -130,7 +132,8 @@ def build_firmware_harness(out_dir, cases: list[tuple[str, bytes, bytes]], arena
     tools = RUNTIME_DIR / "tools"
     objs = []
     inc = [f"-I{d}" for d in include_dirs() + board.include_dirs()]
-    jobs = [(src, board.cxx, [*board.cxxflags, *CXXFLAGS, opt, f"-DQBUILD_TEST_ARENA={arena_bytes}"])
+    jobs = [(src, board.cxx, [*board.cxxflags, *CXXFLAGS, opt, f"-DQBUILD_TEST_ARENA={arena_bytes}",
+                                        *[f"-D{d}" for d in defines or []]])
             for src in sources() + [tools / "qemu_run.cc"]]
     jobs += [(src, board.cc, [*board.cflags, opt]) for src in board.support_sources()]
     jobs.append((tools / "qemu_blob.S", board.cc, [*board.cflags, f"-Wa,-I{out_dir}"]))
