@@ -6,7 +6,8 @@ For each (tip, before, after) pair and each seed: train the Keras model, convert
 float32 I/O, static batch 1, 500 representative samples), recompute the quantization report, and measure float and int8
 test accuracy (TFLite reference kernels), the worst `rmse/scale` (and its layer), the number of report rows flagged
 (range > 255 or rmse/scale > 0.5), the .tflite op count and size, and which advisor checks fire.
-Prints a Markdown table (mean, and min..max over seeds).
+Prints a Markdown table (mean, and min..max over seeds); `advisor ms` is the median time of `advise.run_all`
+(all four checks, given the converted model and report rows) per model.
 """
 from __future__ import annotations
 
@@ -47,10 +48,12 @@ CASES = [
 def measure(variant, max_value, params, seed, epochs):
     xtr, ytr, xte, yte = am.digits(max_value)
     xf, xtf = preprocess(params, xtr), preprocess(params, xte)
-    model = am.train(am.build(variant), xf, ytr, epochs=epochs, seed=seed)
+    model = am.trained(variant, xf, ytr, epochs=epochs, seed=seed)
     tflite, rows = convert_and_report(model, xf, ConverterSettings().canonical())
     worst = max(rows, key=lambda r: float(r["rmse/scale"]))
+    t0 = time.perf_counter()
     findings = advise.run_all(model, xf, tflite, rows, params=params)
+    advisor_ms = 1000 * (time.perf_counter() - t0)
     th = advise.DEFAULT_THRESHOLDS
     return {
         "float": am.float_accuracy(model, xtf, yte),
@@ -62,6 +65,7 @@ def measure(variant, max_value, params, seed, epochs):
         "ops": len(read_ops(tflite)),
         "bytes": len(tflite),
         "checks": sorted({f.check for f in findings}),
+        "advisor_ms": advisor_ms,
     }
 
 
@@ -82,8 +86,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     print(f"digits 8x8, {args.epochs} epochs, seeds 0..{args.seeds - 1}; test split 359 samples; mean (min..max)\n")
     print("| tip | model | float acc % | int8 acc % | worst rmse/scale (layer) | rows flagged | max range | ops | "
-          ".tflite B | advisor checks fired |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          ".tflite B | advisor checks fired | advisor ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for tip, label, variant, max_value, params in CASES:
         if args.only and tip != args.only:
             continue
@@ -94,7 +98,8 @@ def main(argv=None) -> int:
               f"{_span([100 * r['int8'] for r in runs], '{:.1f}')} | {_span([r['worst'] for r in runs], '{:.3f}')} "
               f"({worst_at}) | {_span([r['flagged'] for r in runs], '{:.1f}')} | "
               f"{_span([r['max_range'] for r in runs], '{:.0f}')} | {_span([r['ops'] for r in runs], '{:.0f}')} | "
-              f"{_span([r['bytes'] for r in runs], '{:.0f}')} | {', '.join(checks) or 'none'} |", flush=True)
+              f"{_span([r['bytes'] for r in runs], '{:.0f}')} | {', '.join(checks) or 'none'} | "
+              f"{np.median([r['advisor_ms'] for r in runs]):.0f} |", flush=True)
     print(f"\n({time.time() - t0:.0f} s)")
     return 0
 

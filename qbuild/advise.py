@@ -409,8 +409,11 @@ def _first_compute_layers(g: _Graph) -> set:
 
 
 def _normalized(layers: list, g: _Graph) -> bool:
-    """Is this op's output already normalized (a BatchNorm fused into it, or a BatchNorm/LayerNorm right after)?"""
+    """Is this op's output already normalized (a BatchNorm fused into it, a BatchNorm/LayerNorm right after), or is it
+    the model output (logits: nothing to normalize)?"""
     if any(g.cls[n] in (BATCHNORM, LAYERNORM) for n in layers):
+        return True
+    if layers and not any(g.children.get(n) for n in layers):
         return True
     return any(g.cls.get(c) in (BATCHNORM, LAYERNORM) for n in layers for c in g.children.get(n, []))
 
@@ -433,9 +436,9 @@ def _likely_cause(name, layers, context, input_findings, first_layers, bad_range
                                             "LayerNormalization before the activation)")
     deny = f"tflite_converter['denylisted_nodes'] = ['{row['tensor_name']}']"
     if normalized:
-        return "weights", (f"{name} is already normalized: the error comes from its own int8 weights and rounding "
-                           "(each report row compares the op with its float version fed the same int8 inputs); if int8 "
-                           f"accuracy drops, keep it in float with {deny}")
+        return "weights", (f"{name} is already normalized (or is the output): the error comes from its own int8 "
+                           "weights and rounding (each report row compares the op with its float version fed the same "
+                           f"int8 inputs); if int8 accuracy drops, keep it in float with {deny}")
     return "outliers", (f"a few outliers stretch the int8 scale of {name}: add BatchNormalization/LayerNormalization "
                         f"before its activation, or keep it in float with {deny}")
 
@@ -485,6 +488,11 @@ def format_findings(findings: list[Finding]) -> str:
         for f in groups.get(group, []):
             lines.append(f"  [{group}] {'ERROR ' if f.severity == 'error' else ''}{f.message}")
     return "\n".join(lines)
+
+
+def advice_lines(findings: list[Finding]) -> list[str]:
+    """The lines of `format_findings` without the header: for the HTML report's advice list."""
+    return [ln.strip() for ln in format_findings(findings).splitlines()[1:]]
 
 
 def _jsonable(v):
