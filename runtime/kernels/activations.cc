@@ -17,7 +17,7 @@ Status prepare_relu(QuantInfo input_q, QuantInfo output_q, ReluParams* params) {
   if (r.output_shift > 30) return Status::kBadQuantization;
   r.input_zero_point = input_q.zero_point;
   r.output_zero_point = output_q.zero_point;
-  const int32_t zero = output_q.zero_point + static_cast<int32_t>(roundf(0.0f / output_q.scale));
+  const int32_t zero = output_q.zero_point + round_to_i32_saturated(0.0f / output_q.scale);
   r.act_min = zero > -128 ? zero : -128;
   r.act_max = 127;
   *params = r;
@@ -37,7 +37,7 @@ Status prepare_relu6(QuantInfo input_q, QuantInfo output_q, Relu6Params* params)
   if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
   // TFLM clamps to [0, 6] quantized with the *input* parameters and does not requantize (measured: with
   // differing in/out scales TFLM's output still uses the input scale).
-  const int32_t six = static_cast<int32_t>(roundf(6.0f / input_q.scale)) + input_q.zero_point;
+  const int32_t six = round_to_i32_saturated(6.0f / input_q.scale) + input_q.zero_point;
   params->lower = input_q.zero_point;
   params->upper = clamp_i32(six, -128, 127);
   return Status::kOk;

@@ -29,6 +29,25 @@ Status shape4_from_dims(const int32_t* dims, int32_t rank, Shape4* out) {
   return Status::kOk;
 }
 
+int32_t round_to_i32_saturated(float f) {
+  const float r = roundf(f);
+  if (r >= 1073741824.0f) return 1073741824;
+  if (r <= -1073741824.0f) return -1073741824;
+  if (r != r) return 0;
+  return static_cast<int32_t>(r);
+}
+
+bool sane_shape(const Shape4& s) {
+  const int32_t d[4] = {s.n, s.h, s.w, s.c};
+  int64_t total = 1;
+  for (int32_t v : d) {
+    if (v < 1 || v > (1 << 24)) return false;
+    total *= v;
+    if (total > INT32_MAX) return false;
+  }
+  return true;
+}
+
 bool valid_quant(QuantInfo q) {
   return q.scale > 0.0f && q.scale <= 3.4e38f && q.zero_point >= -128 && q.zero_point <= 127;
 }
@@ -57,7 +76,7 @@ void quantize_multiplier(double m, int32_t* multiplier, int32_t* shift) {
 Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max) {
   // TFLite quantizes the bounds in float: zero_point + (int)round(f / scale).
   const auto quantize = [&output](float f) {
-    return output.zero_point + static_cast<int32_t>(roundf(f / output.scale));
+    return output.zero_point + round_to_i32_saturated(f / output.scale);
   };
   int32_t lo = -128;
   int32_t hi = 127;

@@ -53,6 +53,9 @@ struct QuantInfo {
 // Right-aligns dims (rank 0..4) into a Shape4, padding with leading 1s. kBadShape for rank > 4 or a negative dim.
 Status shape4_from_dims(const int32_t* dims, int32_t rank, Shape4* out);
 
+// Every dim in [1, 2^24] and at most 2^31 - 1 elements, so eval's int32 index math cannot overflow.
+bool sane_shape(const Shape4& s);
+
 // scale finite and > 0, zero point in int8 range.
 bool valid_quant(QuantInfo q);
 
@@ -93,6 +96,14 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, i
 }
 
 inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// (int32_t)roundf(f) for |f| < 2^30, saturated beyond (and 0 for NaN), so extreme scales cannot hit UB.
+int32_t round_to_i32_saturated(float f);
+
+// Wrapping int32 add (accumulator + bias), defined whatever the compiler flags.
+inline int32_t add_wrap(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
 
 }  // namespace kernels
 }  // namespace qbuild

@@ -4,21 +4,24 @@ namespace qbuild {
 namespace kernels {
 
 int32_t conv_output_size(Padding padding, int32_t in_size, int32_t filter_size, int32_t stride, int32_t dilation) {
+  // In int64 and bounded, so absurd options from a malformed model cannot overflow.
   if (stride < 1 || dilation < 1 || filter_size < 1 || in_size < 1) return -1;
-  const int32_t effective = (filter_size - 1) * dilation + 1;
-  int32_t out = -1;
-  if (padding == Padding::kSame) out = (in_size + stride - 1) / stride;
-  if (padding == Padding::kValid) out = (in_size + stride - effective) / stride;
-  return out > 0 ? out : -1;
+  const int64_t effective = static_cast<int64_t>(filter_size - 1) * dilation + 1;
+  if (effective > (1 << 24) || stride > (1 << 24) || in_size > (1 << 24)) return -1;
+  int64_t out = -1;
+  if (padding == Padding::kSame) out = (static_cast<int64_t>(in_size) + stride - 1) / stride;
+  if (padding == Padding::kValid) out = (static_cast<int64_t>(in_size) + stride - effective) / stride;
+  return out > 0 ? static_cast<int32_t>(out) : -1;
 }
 
 namespace {
 
 // TFLite's ComputePaddingWithOffset: the top/left half of the total padding (the odd pixel goes bottom/right).
+// Only called once conv_output_size has bounded every term to 2^24, so int64 keeps it exact.
 int32_t leading_padding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size, int32_t out_size) {
-  const int32_t effective = (filter_size - 1) * dilation + 1;
-  const int32_t total = (out_size - 1) * stride + effective - in_size;
-  return total > 0 ? total / 2 : 0;
+  const int64_t effective = static_cast<int64_t>(filter_size - 1) * dilation + 1;
+  const int64_t total = static_cast<int64_t>(out_size - 1) * stride + effective - in_size;
+  return total > 0 ? static_cast<int32_t>(total / 2) : 0;
 }
 
 // Shared part of both convs: options, spatial shapes, padding, zero points, activation, multipliers.
@@ -30,7 +33,9 @@ Status prepare_common(const ConvOptions& opt, const Shape4& input, const Shape4&
     return Status::kUnsupportedOptions;
   }
   if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
-  if (input.n != output.n || output.c < 1) return Status::kBadShape;
+  if (!sane_shape(input) || !sane_shape(filter) || !sane_shape(output) || input.n != output.n) {
+    return Status::kBadShape;
+  }
   if (conv_output_size(opt.padding, input.h, filter.h, opt.stride_h, opt.dilation_h) != output.h ||
       conv_output_size(opt.padding, input.w, filter.w, opt.stride_w, opt.dilation_w) != output.w) {
     return Status::kBadShape;
@@ -157,10 +162,10 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
             }
           }
           if (bias != nullptr) {
-            a0 += bias[oc];
-            a1 += bias[oc + 1];
-            a2 += bias[oc + 2];
-            a3 += bias[oc + 3];
+            a0 = add_wrap(a0, bias[oc]);
+            a1 = add_wrap(a1, bias[oc + 1]);
+            a2 = add_wrap(a2, bias[oc + 2]);
+            a3 = add_wrap(a3, bias[oc + 3]);
           }
           out[oc] = static_cast<int8_t>(requantize(a0, p, multipliers, shifts, oc));
           out[oc + 1] = static_cast<int8_t>(requantize(a1, p, multipliers, shifts, oc + 1));
@@ -181,7 +186,7 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
               }
             }
           }
-          if (bias != nullptr) acc += bias[oc];
+          if (bias != nullptr) acc = add_wrap(acc, bias[oc]);
           out[oc] = static_cast<int8_t>(requantize(acc, p, multipliers, shifts, oc));
         }
         out += output.c;
@@ -249,7 +254,7 @@ void eval_depthwise_conv(const ConvParams& p, const int32_t* multipliers, const 
           }
           for (int32_t k = 0; k < n; ++k) {
             const int32_t oc = c0 + k;
-            const int32_t a = bias != nullptr ? acc[k] + bias[oc] : acc[k];
+            const int32_t a = bias != nullptr ? add_wrap(acc[k], bias[oc]) : acc[k];
             out_px[oc] = static_cast<int8_t>(requantize(a, p, multipliers, shifts, oc));
           }
         }

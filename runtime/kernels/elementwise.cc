@@ -40,6 +40,7 @@ Status prepare_mul(Activation act, QuantInfo input1_q, QuantInfo input2_q, Quant
 }
 
 Status check_broadcast(const Shape4& in1, const Shape4& in2, const Shape4& out) {
+  if (!sane_shape(in1) || !sane_shape(in2) || !sane_shape(out)) return Status::kBadShape;
   const int32_t a[4] = {in1.n, in1.h, in1.w, in1.c};
   const int32_t b[4] = {in2.n, in2.h, in2.w, in2.c};
   const int32_t o[4] = {out.n, out.h, out.w, out.c};

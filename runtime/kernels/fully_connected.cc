@@ -83,10 +83,10 @@ void eval_fully_connected(const FullyConnectedParams& p, const int32_t* multipli
         a3 += (static_cast<int32_t>(f3[d]) + filter_offset) * x;
       }
       if (bias != nullptr) {
-        a0 += bias[oc];
-        a1 += bias[oc + 1];
-        a2 += bias[oc + 2];
-        a3 += bias[oc + 3];
+        a0 = add_wrap(a0, bias[oc]);
+        a1 = add_wrap(a1, bias[oc + 1]);
+        a2 = add_wrap(a2, bias[oc + 2]);
+        a3 = add_wrap(a3, bias[oc + 3]);
       }
       out[oc] = requantize(p, multipliers, shifts, oc, a0);
       out[oc + 1] = requantize(p, multipliers, shifts, oc + 1, a1);
@@ -99,7 +99,7 @@ void eval_fully_connected(const FullyConnectedParams& p, const int32_t* multipli
       for (int32_t d = 0; d < accum_depth; ++d) {
         acc += (static_cast<int32_t>(f[d]) + filter_offset) * (static_cast<int32_t>(in[d]) + input_offset);
       }
-      if (bias != nullptr) acc += bias[oc];
+      if (bias != nullptr) acc = add_wrap(acc, bias[oc]);
       out[oc] = requantize(p, multipliers, shifts, oc, acc);
     }
   }

@@ -12,7 +12,7 @@ Status prepare_pool(const PoolOptions& opt, const Shape4& input, const Shape4& o
     return Status::kUnsupportedOptions;
   }
   if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
-  if (input.n != output.n || input.c != output.c ||
+  if (!sane_shape(input) || !sane_shape(output) || input.n != output.n || input.c != output.c ||
       conv_output_size(opt.padding, input.h, opt.filter_h, opt.stride_h, 1) != output.h ||
       conv_output_size(opt.padding, input.w, opt.filter_w, opt.stride_w, 1) != output.w) {
     return Status::kBadShape;
@@ -22,10 +22,11 @@ Status prepare_pool(const PoolOptions& opt, const Shape4& input, const Shape4& o
   r.stride_w = opt.stride_w;
   r.filter_h = opt.filter_h;
   r.filter_w = opt.filter_w;
-  const int32_t total_h = (output.h - 1) * opt.stride_h + opt.filter_h - input.h;
-  const int32_t total_w = (output.w - 1) * opt.stride_w + opt.filter_w - input.w;
-  r.pad_h = total_h > 0 ? total_h / 2 : 0;
-  r.pad_w = total_w > 0 ? total_w / 2 : 0;
+  // conv_output_size bounded filter and stride to 2^24 above; int64 keeps the padding exact.
+  const int64_t total_h = static_cast<int64_t>(output.h - 1) * opt.stride_h + opt.filter_h - input.h;
+  const int64_t total_w = static_cast<int64_t>(output.w - 1) * opt.stride_w + opt.filter_w - input.w;
+  r.pad_h = total_h > 0 ? static_cast<int32_t>(total_h / 2) : 0;
+  r.pad_w = total_w > 0 ? static_cast<int32_t>(total_w / 2) : 0;
   const Status s = activation_range(opt.activation, output_q, &r.act_min, &r.act_max);
   if (s != Status::kOk) return s;
   *params = r;

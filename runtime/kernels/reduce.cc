@@ -29,6 +29,7 @@ Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes
     if (a < 0 || a >= input_rank) return Status::kUnsupportedOptions;
     mask |= 1 << (a + 4 - input_rank);  // Shape4 is right-aligned
   }
+  if (!sane_shape(input)) return Status::kBadShape;
   const int32_t dims[4] = {input.n, input.h, input.w, input.c};
   int64_t count = 1;
   for (int32_t i = 0; i < 4; ++i) {
