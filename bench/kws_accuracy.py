@@ -101,9 +101,9 @@ def main() -> int:
 
     keras.utils.set_random_seed(spec.seed)
     model = spec.build_model(x_train.shape[1:], len(spec.classes))
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     model = spec.train_model(model, x_train, y_train, x_test, y_test)
-    train_seconds = time.monotonic() - start
+    train_seconds, train_cpu_seconds = time.monotonic() - start, time.process_time() - cpu_start
     float_acc = float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test))
 
     n = spec.tflite_converter["representative_dataset_max_samples"]
@@ -115,6 +115,7 @@ def main() -> int:
         "clips_train": int(len(y_train)), "clips_test": int(len(y_test)),
         "dataset_seconds": None if data_seconds is None else round(data_seconds, 1),
         "epochs": spec.epochs, "train_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(train_cpu_seconds, 1), "load_average": round(os.getloadavg()[0], 1),
         "params": int(model.count_params()),
         "float_accuracy": round(100 * float_acc, 2),
         "int8_accuracy": round(100 * int8_accuracy(tflite, x_test, y_test), 2),

@@ -16,8 +16,8 @@ my_model.tflite_converter["inference_output_type"] = np.float32
 my_model.tflite_converter["generate_quantization_report"] = True
 my_model.tflite_converter["representative_dataset_max_samples"] = 500
 my_model.model_parameters["samplewise_norm.mean_and_std"] = True
-my_model.epochs = 20
-my_model.batch_size = 64
+my_model.epochs = 14
+my_model.batch_size = 100
 my_model.seed = 0
 
 my_model.dataset(load_dataset)
@@ -47,6 +47,7 @@ def build(input_shape, num_classes):
     x = inputs if len(input_shape) == 3 else layers.Reshape((*input_shape, 1))(inputs)
     x = conv_bn_relu(x, layers.Conv2D(filters, (10, 4), strides=2, padding="same", use_bias=False))
     for _ in range(4):
+        # (A stride of 2 in the first block cut training time 3x but lost 5 points on held-out voices.)
         x = conv_bn_relu(x, layers.DepthwiseConv2D(3, padding="same", use_bias=False))
         x = conv_bn_relu(x, layers.Conv2D(filters, 1, use_bias=False))
     x = layers.GlobalAveragePooling2D()(x)
