@@ -13,9 +13,15 @@ from qbuild.runtime import build_host_tool
 from test_runtime_corpus import CORPUS_NAMES, MLTK_DIR, corpus, random_inputs, tflm_outputs  # noqa: F401
 
 
+_TOOL: list = []
+
+
 @pytest.fixture(scope="session")
 def host_tool(tmp_path_factory):
-    return build_host_tool(tmp_path_factory.mktemp("qbuild_run"))
+    # Imported by other test modules (one registration each): build once per process.
+    if not _TOOL:
+        _TOOL.append(build_host_tool(tmp_path_factory.mktemp("qbuild_run")))
+    return _TOOL[0]
 
 
 def run_host(tool, model_path, inputs, tmp_path, arena=None):

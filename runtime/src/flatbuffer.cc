@@ -41,9 +41,15 @@ uint32_t FbReader::field_pos(const FbTable& t, int id, uint32_t width) const {
   return t.pos + off;
 }
 
+// The checks below look at this read only (not the sticky flag), so a failed read elsewhere never changes what a
+// later, valid lookup returns: Eval sees exactly the structure Prepare validated.
 uint32_t FbReader::follow(uint32_t pos) const {
+  if (!in_bounds(pos, 4)) {
+    failed_ = truncated_ = true;
+    return 0;
+  }
   uint32_t rel = read<uint32_t>(pos);
-  if (!ok() || rel == 0 || !in_bounds(pos, rel)) {
+  if (rel == 0 || !in_bounds(pos, rel)) {
     fail();
     return 0;
   }
@@ -59,8 +65,12 @@ FbTable FbReader::table(const FbTable& t, int id) const {
 
 FbVector FbReader::vector_at(uint32_t pos, uint32_t elem_size) const {
   FbVector v;
+  if (!in_bounds(pos, 4)) {
+    failed_ = truncated_ = true;
+    return v;
+  }
   uint32_t n = read<uint32_t>(pos);
-  if (!ok() || !in_bounds(pos, 4 + static_cast<uint64_t>(n) * elem_size)) {
+  if (!in_bounds(pos, 4 + static_cast<uint64_t>(n) * elem_size)) {
     fail();
     return v;
   }
