@@ -35,6 +35,10 @@ SUPPORTED_OPS = sorted(OP_DATA_BYTES)
 # Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
 PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
+_INT8 = 9
+# Ops whose output must be int8 (everything but the data-movement ops and DEQUANTIZE).
+_INT8_OUTPUT_OPS = set(OP_DATA_BYTES) - {"CONCATENATION", "PACK", "PAD", "RESHAPE", "SHAPE", "STRIDED_SLICE",
+                                         "DEQUANTIZE"}
 _TYPE_BYTES = {0: 4, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1}  # TensorType id -> bytes (the types the runtime accepts)
 
 
@@ -129,6 +133,14 @@ def check_ops(tflite_bytes: bytes) -> list[str]:
     if bad:
         raise QbuildError(f"the qbuild runtime does not support {', '.join(bad)}; supported ops: "
                           f"{', '.join(SUPPORTED_OPS)} (replace the layer or keep it out of the int8 graph)")
+    # Arithmetic ops run in int8 only: a float op left by the converter fails here, not on the device.
+    floating = []
+    for name, ins, outs in g.ops:
+        if name in _INT8_OUTPUT_OPS and outs and g.tensors[outs[0]]["type"] != _INT8:
+            floating.append(f"{name} (output tensor '{g.tensors[outs[0]]['name']}')")
+    if floating:
+        raise QbuildError(f"the qbuild runtime runs these ops in int8 only, but the model has them in float: "
+                          f"{', '.join(floating)}; quantize the whole graph (TFLITE_BUILTINS_INT8)")
     return [name for name, _, _ in g.ops]
 
 

@@ -95,3 +95,12 @@ def test_cli_missing_file_is_one_line_error(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "nope.tflite" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_check_ops_rejects_float_arithmetic(corpus):
+    def to_float(m):
+        conv = next(op for op in m.subgraphs[0].operators if m.operatorCodes[op.opcodeIndex].builtinCode == 3)
+        m.subgraphs[0].tensors[conv.outputs[0]].type = 0  # FLOAT32
+    data = repack(corpus["conv_same_relu"].read_bytes(), to_float)
+    with pytest.raises(QbuildError, match=r"int8 only.*CONV_2D \(output tensor '"):
+        check_ops(data)
