@@ -117,7 +117,8 @@ def pack_cases(cases: list[tuple[str, bytes, bytes]]) -> bytes:
 
 
 def build_firmware_harness(out_dir, cases: list[tuple[str, bytes, bytes]], arena_bytes: int,
-                           board_id: str = "qemu-m33", opt: str = "-O2", defines: list[str] | None = None) -> Path:
+                           board_id: str = "qemu-m33", opt: str = "-O2", defines: list[str] | None = None,
+                           extra_flags: list[str] | None = None) -> Path:
     """Cross-compiles runtime/tools/qemu_run.cc + the runtime + board support with the cases linked in.
 
     `defines` (e.g. ["QBUILD_OP_ADD=0"]) set port.h knobs; the link map is written next to the ELF (harness.map)."""
@@ -133,7 +134,7 @@ def build_firmware_harness(out_dir, cases: list[tuple[str, bytes, bytes]], arena
     objs = []
     inc = [f"-I{d}" for d in include_dirs() + board.include_dirs()]
     jobs = [(src, board.cxx, [*board.cxxflags, *CXXFLAGS, opt, f"-DQBUILD_TEST_ARENA={arena_bytes}",
-                                        *[f"-D{d}" for d in defines or []]])
+                                        *[f"-D{d}" for d in defines or []], *(extra_flags or [])])
             for src in sources() + [tools / "qemu_run.cc"]]
     jobs += [(src, board.cc, [*board.cflags, opt]) for src in board.support_sources()]
     jobs.append((tools / "qemu_blob.S", board.cc, [*board.cflags, f"-Wa,-I{out_dir}"]))
@@ -144,7 +145,8 @@ def build_firmware_harness(out_dir, cases: list[tuple[str, bytes, bytes]], arena
             raise QbuildError(f"compiling {src.name} for {board_id} failed: {r.stderr.strip()[:400]}")
         objs.append(str(obj))
     elf = out_dir / "harness.elf"
-    r = subprocess.run([board.link, *board.link_flags(script, out_dir / "harness.map"), *objs, "-lm", "-o", str(elf)],
+    r = subprocess.run([board.link, *board.link_flags(script, out_dir / "harness.map"), *(extra_flags or []), opt,
+                        *objs, "-lm", "-o", str(elf)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise QbuildError(f"linking the {board_id} harness failed: {r.stderr.strip()[:400]}")

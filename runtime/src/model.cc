@@ -142,10 +142,12 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   // Parameters first, so an application can read them even when the arena turns out too small.
   for (uint32_t i = 0; i < metadata.length; ++i) {
     FbTable m = fb.table_element(metadata, i);
-    const char* name = fb.string(m, schema::kMetadataName);
+    uint32_t name_len = 0;
+    const char* name = fb.string(m, schema::kMetadataName, &name_len);
     uint32_t b = fb.scalar<uint32_t>(m, schema::kMetadataBuffer, 0);
     if (!fb.ok()) return reader_status(fb);
-    if (!name || strcmp(name, "SL_PARAMSv1") != 0 || b >= buffers.length) continue;
+    // memcmp, not strcmp: keeps strcmp out of images that never read parameters.
+    if (!name || name_len != 11 || memcmp(name, "SL_PARAMSv1", 11) != 0 || b >= buffers.length) continue;
     FbVector bytes = fb.vector(fb.table_element(buffers, b), schema::kBufferData, 1);
     if (!fb.ok()) return reader_status(fb);
     if (bytes.length >= 8 && !params_.attach(data + bytes.pos, bytes.length)) return Status::kBadFlatbuffer;
