@@ -376,3 +376,53 @@ def test_softmax_many_tied_maxima(shim, converted):
                            x.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)),
                            out.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)))
     assert rc == 0 and (out == -128).all()
+
+
+def _quantize_multiplier(m):
+    import math
+    q, e = math.frexp(m)
+    qf = int(math.floor(q * 2 ** 31 + 0.5))
+    if qf == 2 ** 31:
+        qf, e = qf // 2, e + 1
+    return qf, e
+
+
+def _mbqm(x, mult, shift):
+    """TFLite's MultiplyByQuantizedMultiplier on an int64 numpy array (x >= 0, shift <= 0)."""
+    ab = x * mult + (1 << 30)
+    high = ab >> 31
+    e = -shift
+    mask = (1 << e) - 1
+    return (high >> e) + ((high & mask) > (mask >> 1))
+
+
+@pytest.mark.parametrize("base,code", [("fc_pertensor", OP.FULLY_CONNECTED), ("fc_perchannel_relu", OP.FULLY_CONNECTED),
+                                       ("conv_1x1_pertensor", OP.CONV_2D), ("conv_same_s2_relu", OP.CONV_2D),
+                                       ("dw_pertensor", OP.DEPTHWISE_CONV_2D)])
+def test_requantization_multiplier_is_a_double_product(shim, converted, base, code):
+    """Biases picked where double(in)*double(w)/out and double(float(in*w))/out requantize differently (all
+    weights 0, so acc = bias): TFLM, and so our prepare, use the double product (per-tensor and per-channel)."""
+    s_in, s_w, s_out = np.float32(0.0013), np.float32(0.00071), np.float32(0.093)
+    m_float = _quantize_multiplier(float(np.float32(s_in * s_w)) / float(s_out))
+    m_double = _quantize_multiplier(float(s_in) * float(s_w) / float(s_out))
+    assert m_float != m_double
+    acc = np.arange(0, 1 << 24, dtype=np.int64)
+    differ = np.nonzero(_mbqm(acc, *m_float) != _mbqm(acc, *m_double))[0]
+    data = converted[base][0]
+    n_out = tflite_ops.Model(data).tensor(tflite_ops.Model(data).ops()[_op_index(tflite_ops.Model(data).m, code)]
+                                          .inputs[2]).shape[0]
+    assert len(differ) >= n_out, len(differ)
+    picked = differ[np.linspace(0, len(differ) - 1, n_out).astype(int)].astype(np.int32)
+
+    def edit(m):
+        g = m.subgraphs[0]
+        op = g.operators[_op_index(m, code)]
+        w, b = g.tensors[op.inputs[1]], g.tensors[op.inputs[2]]
+        m.buffers[w.buffer].data = np.zeros(len(m.buffers[w.buffer].data), np.uint8)  # acc = bias
+        m.buffers[b.buffer].data = np.frombuffer(picked.tobytes(), np.uint8).copy()
+        _set_quant(m, op.inputs[0], scale=s_in)
+        w.quantization.scale = [float(s_w)] * len(w.quantization.scale)
+        b.quantization.scale = [float(np.float32(s_in * s_w))] * len(b.quantization.scale)
+        _set_quant(m, op.outputs[0], scale=s_out, zero_point=-128)
+    results = compare_all_ops(shim, mutate(data, edit), converted[base][1][0])
+    _assert_exact(results, (tflite_ops.op_name(code),))
