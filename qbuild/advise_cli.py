@@ -37,7 +37,8 @@ def parse_thresholds(items: list[str]) -> dict:
         if not sep:
             raise QbuildError(f"--threshold {item!r} is not key=value; e.g. --threshold rmse_scale=0.4")
         out[key.strip()] = value.strip()
-    return advise.thresholds_with(out)
+    advise.thresholds_with(out)  # validates keys and values
+    return out
 
 
 def _args(argv):
@@ -127,9 +128,12 @@ def convert_and_report(model, x_float, settings: dict):
 def main(argv) -> int:
     args = _args(argv)
     root = Path(args.root)
+    overrides = parse_thresholds(args.threshold)  # bad arguments fail before anything slow
+    if args.norm:
+        parse_norm(args.norm)
     is_keras = args.model.endswith(".keras")
     model, x_raw, params, settings, spec_thresholds = _from_keras(args) if is_keras else _from_spec(args, root)
-    thresholds = advise.thresholds_with(spec_thresholds | parse_thresholds(args.threshold))
+    thresholds = advise.thresholds_with(spec_thresholds | overrides)
 
     tflite = rows = x = None
     if x_raw is not None:
