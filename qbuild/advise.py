@@ -35,8 +35,31 @@ DEFAULT_THRESHOLDS = {
     "range": 255.0,          # report rows with range = 255*scale above this (int8 step > 1.0)
 }
 
-# Activations the target runtime runs in int8 (the build passes the runtime's own list when it differs).
-SUPPORTED_ACTIVATIONS = frozenset({"linear", "relu", "relu6", "softmax", "sigmoid", "tanh"})
+# The .tflite ops each Keras activation becomes after int8 conversion (measured with TF 2.21 on Dense(8, activation=...)).
+# relu, relu6 and hard_sigmoid fuse into the layer before them; ELU stays float (DEQUANTIZE, ELU, QUANTIZE).
+ACTIVATION_OPS = {
+    "linear": (), "relu": (), "relu6": (), "hard_sigmoid": (),
+    "sigmoid": ("LOGISTIC",), "tanh": ("TANH",), "softmax": ("SOFTMAX",), "log_softmax": ("LOG_SOFTMAX",),
+    "swish": ("LOGISTIC", "MUL"), "silu": ("LOGISTIC", "MUL"), "hard_silu": ("HARD_SWISH",),
+    "hard_swish": ("HARD_SWISH",), "leaky_relu": ("LEAKY_RELU",), "prelu": ("PRELU",), "elu": ("ELU",),
+    "gelu": ("GELU",), "selu": ("GREATER", "MUL", "EXP", "SUB", "SELECT"), "softplus": ("EXP", "ADD", "LOG"),
+    "softsign": ("ABS", "ADD", "DIV"), "mish": ("EXP", "ADD", "LOG", "TANH", "MUL"), "exponential": ("EXP",),
+}
+
+
+def activations_for_ops(ops) -> frozenset:
+    """The activations whose ops are all in `ops` (a runtime's supported op names)."""
+    ops = set(ops)
+    return frozenset(a for a, needs in ACTIVATION_OPS.items() if set(needs) <= ops)
+
+
+def _runtime_ops() -> list:
+    from qbuild.plan import SUPPORTED_OPS  # the runtime's op list (plain Python, no TF)
+    return SUPPORTED_OPS
+
+
+# Activations qbuild's runtime runs (derived from its op list); the build may pass another target's list.
+SUPPORTED_ACTIVATIONS = activations_for_ops(_runtime_ops())
 
 FOLDABLE = ("Conv2D", "DepthwiseConv2D", "Dense")   # BatchNorm folds into these when it follows them directly
 BATCHNORM = "BatchNormalization"
@@ -190,24 +213,38 @@ def _activation_name(cls: str, cfg: dict) -> str | None:
 
 
 def lint_keras(model, supported_activations=SUPPORTED_ACTIVATIONS) -> list[Finding]:
-    """Graph lint on a (functional or Sequential) Keras model; each finding names the layer and the fix."""
+    """Graph lint on a (functional or Sequential) Keras model; each finding names the layer and the fix.
+
+    `supported_activations`: activation names the target runs (None: skip that check).
+    """
     g = _graph(model)
-    supported = set(supported_activations) | {"linear"}
+    supported = None if supported_activations is None else set(supported_activations) | {"linear"}
     findings = []
     for name in g.order:
         cls = g.cls[name]
         act = _activation_name(cls, g.cfg[name])
-        if act and act not in supported:
-            findings.append(Finding(
-                "unsupported_activation", "error", name,
-                f"{name} ({cls}): activation '{act}' is not supported by the target runtime "
-                f"(supported: {', '.join(sorted(supported - {'linear'}))}); use relu (or relu6)",
-                {"activation": act, "layers": [name]}))
+        if act and supported is not None and act not in supported:
+            findings.append(_unsupported(name, cls, act, supported))
         if cls == BATCHNORM:
             findings += _lint_batchnorm(g, name)
         elif cls == LAYERNORM:
             findings += _lint_layernorm(g, name)
     return findings
+
+
+def _unsupported(name: str, cls: str, act: str, supported: set) -> Finding:
+    ops = ACTIVATION_OPS.get(act)
+    if act.startswith("relu(max_value="):
+        ops = ("MINIMUM", "RELU")  # a clipped ReLU other than relu6
+    if ops is None:
+        how = "is unknown to qbuild"
+    else:
+        missing = [op for op in ops if op not in _runtime_ops()] or list(ops)
+        how = f"becomes {'+'.join(ops)} and the target runtime has no {', '.join(missing)}"
+    return Finding("unsupported_activation", "error", name,
+                   f"{name} ({cls}): activation '{act}' {how}; use relu or relu6 (runs: "
+                   f"{', '.join(sorted(supported - {'linear'}))})", {"activation": act, "ops": list(ops or []),
+                                                                     "layers": [name]})
 
 
 def _lint_batchnorm(g: _Graph, bn: str) -> list[Finding]:
@@ -283,7 +320,7 @@ def check_conversion(keras_model, tflite_bytes: bytes, lint: list[Finding] | Non
     bns = [n for n in g.order if g.cls[n] == BATCHNORM]
     if not bns:
         return []
-    lint = lint if lint is not None else lint_keras(keras_model, supported_activations=_ALL)
+    lint = lint if lint is not None else lint_keras(keras_model, supported_activations=None)
     leftovers: dict[str, list] = {}
     for op in _read_ops(tflite_bytes):
         if op.name not in STANDALONE_BN_OPS:
@@ -312,19 +349,6 @@ def check_conversion(keras_model, tflite_bytes: bytes, lint: list[Finding] | Non
     return findings
 
 
-class _AllActivations:
-    """`supported_activations` that accepts everything (lint used only for its BatchNorm/LayerNorm findings)."""
-
-    def __iter__(self):
-        return iter(())
-
-    def __contains__(self, item):
-        return True
-
-
-_ALL = _AllActivations()
-
-
 # 4. report advice -----------------------------------------------------------------------------------------------------
 def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | None = None,
                   thresholds: dict | None = None, context: list[Finding] | None = None) -> list[Finding]:
@@ -335,7 +359,7 @@ def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | No
     th = thresholds_with(thresholds)
     g = _graph(keras_model)
     if context is None:
-        context = lint_keras(keras_model, supported_activations=_ALL)
+        context = lint_keras(keras_model, supported_activations=None)
         if tflite_bytes is not None:
             context += check_conversion(keras_model, tflite_bytes, lint=context)
     by_layer: dict[tuple, Finding] = {}

@@ -127,8 +127,28 @@ def test_lint_unsupported_activation_in_sequential_model():
     fs = advise.lint_keras(m)
     assert _checks(fs) == [("unsupported_activation", "elu"), ("unsupported_activation", "fc")]
     assert all(f.severity == "error" for f in fs)
-    assert "fc (Dense): activation 'gelu' is not supported" in next(f.message for f in fs if f.layer == "fc")
+    msg = next(f.message for f in fs if f.layer == "fc")
+    assert msg.startswith("fc (Dense): activation 'gelu' becomes GELU and the target runtime has no GELU; use relu")
     assert advise.lint_keras(m, supported_activations={"gelu", "elu", "softmax"}) == []
+    assert advise.lint_keras(m, supported_activations=None) == []
+
+
+def test_supported_activations_follow_the_runtime_op_list():
+    from qbuild.plan import SUPPORTED_OPS
+    runs = advise.SUPPORTED_ACTIVATIONS
+    assert {"relu", "relu6", "sigmoid", "tanh", "softmax", "swish", "hard_swish"} <= runs
+    assert not {"gelu", "elu", "leaky_relu", "mish"} & runs
+    assert all(set(advise.ACTIVATION_OPS[a]) <= set(SUPPORTED_OPS) for a in runs)
+    assert "leaky_relu" in advise.activations_for_ops(list(SUPPORTED_OPS) + ["LEAKY_RELU"])
+
+
+def test_lint_clipped_relu_other_than_relu6():
+    import keras
+    from keras import layers
+    i = keras.Input((4,))
+    h = layers.ReLU(max_value=4.0, name="clip4")(layers.Dense(8, name="fc")(i))
+    [f] = advise.lint_keras(keras.Model(i, h))
+    assert f.layer == "clip4" and "'relu(max_value=4.0)' becomes MINIMUM+RELU" in f.message
 
 
 # formatting, json, strict ---------------------------------------------------------------------------------------------
