@@ -2,6 +2,7 @@
 tflite_micro interpreter) and the runtime's Cortex-M33 -Os flash bytes for the KWS op set.
 
     .venv/bin/python bench/runtime_bench.py [--out build/bench/runtime]   (prints a Markdown section)
+    .venv/bin/python bench/runtime_bench.py --fuzz-runs 1100000           (also the long libFuzzer run)
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from qbuild.plan import SUPPORTED_OPS, plan_model  # noqa: E402
-from qbuild.runtime import build_firmware_harness, build_host_tool, sources  # noqa: E402
+from qbuild.runtime import RUNTIME_DIR, build_firmware_harness, build_fuzzer, build_host_tool, sources  # noqa: E402
 
 KWS_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX", "RESHAPE",
            "QUANTIZE", "DEQUANTIZE"}
@@ -139,10 +140,32 @@ def kws_flash(out: Path, model: Path) -> dict:
     return sizes
 
 
+def long_fuzz(out: Path, models: dict[str, Path], runs: int) -> str:
+    """libFuzzer (ASan + UBSan) for `runs` executions seeded with the bench models under 40 KB and the regressions."""
+    import shutil
+
+    fuzzer = build_fuzzer(out / "fuzz")
+    seeds, work, artifacts = out / "fuzz_seeds", out / "fuzz_work", out / "fuzz_artifacts"
+    for d in (seeds, work, artifacts):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+    for p in list(models.values()) + sorted((RUNTIME_DIR / "fuzz" / "regressions").glob("*")):
+        if p.stat().st_size < 40000:
+            shutil.copy(p, seeds)
+    r = subprocess.run([str(fuzzer), f"-runs={runs}", "-max_len=40000", "-timeout=10", "-rss_limit_mb=2048",
+                        f"-artifact_prefix={artifacts}/", "-print_final_stats=1", str(work), str(seeds)],
+                       capture_output=True, text=True)
+    stats = dict(re.findall(r"stat::(\w+):\s+(\d+)", r.stderr))
+    findings = sorted(p.name for p in artifacts.iterdir())
+    return (f"libFuzzer + ASan + UBSan: {int(stats.get('number_of_executed_units', 0)):,} executions, "
+            f"{int(stats.get('average_exec_per_sec', 0)):,}/s, exit {r.returncode}, findings: {findings or 'none'}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "runtime")
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--fuzz-runs", type=int, default=0, help="also run the fuzzer for this many executions")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     from test_runtime_corpus import random_inputs
@@ -170,6 +193,9 @@ def main(argv=None) -> int:
     runtime = sum(v for k, v in flash.items() if not k.startswith("lib"))
     print(f"KWS op set ({', '.join(sorted(KWS_OPS))}), Cortex-M33 -Os, --gc-sections, flash bytes from the link map: "
           f"runtime {runtime:,} B (" + ", ".join(f"{k} {v:,}" for k, v in flash.items()) + ").")
+    if args.fuzz_runs:
+        print()
+        print(long_fuzz(args.out, models, args.fuzz_runs))
     return 0
 
 

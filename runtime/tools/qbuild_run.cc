@@ -1,6 +1,7 @@
 // qbuild-run: host harness. Loads a .tflite, feeds raw input bytes, writes raw output bytes.
 //   qbuild-run model.tflite input.bin output.bin [--arena BYTES] [--repeat N]
 //   qbuild-run model.tflite --info
+//   qbuild-run --preprocess mean_std|rescale:<scale> u8|i8|u16|i16|f32 raw.bin out.bin   (float32 result)
 // input.bin holds every input tensor's bytes back to back (in input order); output.bin gets every output's bytes.
 // Prints one JSON line: {"status": ..., "arena_used_bytes": N, "invoke_ns": per-invoke time when --repeat is given}.
 #include <chrono>
@@ -31,9 +32,45 @@ int fail(const char* what, qbuild::Status s, const qbuild::Model& m) {
   return 1;
 }
 
+template <typename T>
+void preprocess(const unsigned char* raw, size_t bytes, const char* mode, float* out) {
+  const T* src = reinterpret_cast<const T*>(raw);
+  const size_t n = bytes / sizeof(T);
+  if (strcmp(mode, "mean_std") == 0) {
+    qbuild::samplewise_mean_std(src, out, n);
+  } else {
+    qbuild::scale_to_float(src, out, n, strtof(mode + strlen("rescale:"), nullptr));
+  }
+}
+
+// The preprocessing helpers alone, for comparison with qbuild/preprocess.py.
+int run_preprocess(int argc, char** argv) {
+  if (argc != 6) return 2;
+  const char* mode = argv[2];
+  const char* type = argv[3];
+  unsigned char* raw;
+  size_t bytes;
+  if (!read_file(argv[4], &raw, &bytes)) return 2;
+  size_t n = bytes;
+  float* out = static_cast<float*>(aligned_alloc(16, (n * sizeof(float) + 15) / 16 * 16 + 16));
+  size_t count = 0;
+  if (strcmp(type, "u8") == 0) preprocess<uint8_t>(raw, bytes, mode, out), count = bytes;
+  else if (strcmp(type, "i8") == 0) preprocess<int8_t>(raw, bytes, mode, out), count = bytes;
+  else if (strcmp(type, "u16") == 0) preprocess<uint16_t>(raw, bytes, mode, out), count = bytes / 2;
+  else if (strcmp(type, "i16") == 0) preprocess<int16_t>(raw, bytes, mode, out), count = bytes / 2;
+  else if (strcmp(type, "f32") == 0) preprocess<float>(raw, bytes, mode, out), count = bytes / 4;
+  else return 2;
+  FILE* f = fopen(argv[5], "wb");
+  if (!f) return 2;
+  fwrite(out, sizeof(float), count, f);
+  fclose(f);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "--preprocess") == 0) return run_preprocess(argc, argv);
   if (argc < 3) {
     fprintf(stderr, "usage: qbuild-run model.tflite input.bin output.bin [--arena BYTES] [--repeat N]\n"
                     "       qbuild-run model.tflite --info\n");
