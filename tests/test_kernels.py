@@ -5,6 +5,7 @@ and must give exactly TFLM's output: 0 differing values. Models are small Keras 
 for the session); flatbuffer edits then cover options and scales the converter rarely emits.
 """
 import shutil
+from pathlib import Path
 import subprocess
 
 import numpy as np
@@ -422,3 +423,20 @@ def test_requantization_multiplier_is_a_double_product(shim, converted, base, co
         _set_quant(m, op.outputs[0], scale=s_out, zero_point=-128)
     results = compare_all_ops(shim, mutate(data, edit), converted[base][1][0])
     _assert_exact(results, (tflite_ops.op_name(code),))
+
+
+@pytest.mark.skipif(not shutil.which("clang++"), reason="clang++ (libFuzzer) missing: run scripts/setup")
+def test_fuzz_prepare_then_eval_has_no_undefined_behaviour(tmp_path):
+    """libFuzzer + ASan + UBSan over random options, shapes, scales (1e-9..1e9, 0, negative) and data for every
+    kernel: whatever prepare accepts, eval must run cleanly. 20 s (~2 million cases)."""
+    exe = tmp_path / "fuzz_kernels"
+    sources = [str(Path(tflite_ops.__file__).with_name("fuzz_kernels.cc")), *KERNEL_SOURCES]
+    subprocess.run(["clang++", "-std=c++17", "-O1", "-g", "-fsanitize=fuzzer,address,undefined",
+                    "-fno-sanitize-recover=all", "-o", str(exe), *sources], check=True, capture_output=True)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    r = subprocess.run([str(exe), "-max_total_time=20", "-seed=1", str(corpus)], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    evals = dict(kv.split("=") for kv in r.stderr.split("evals ")[-1].split())
+    assert all(int(v) > 100 for v in evals.values()), evals
