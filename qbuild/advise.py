@@ -167,31 +167,39 @@ class _Graph:
     cfg: dict            # name -> layer config
     parents: dict        # name -> [parent names]
     children: dict       # name -> [child names]
+    depth: dict          # name -> 0 for the model's own layers, 1 inside a nested model, ...
 
 
 def _graph(model) -> _Graph:
-    config = model.get_config()
+    """The layer graph from `model.get_config()`; layers of nested models are included (edges inside each model)."""
+    g = _Graph([], {}, {}, {}, {}, {})
+    _add_layers(model.get_config(), g, 0)
+    g.children = {n: [] for n in g.order}
+    for n, ps in g.parents.items():
+        for p in ps:
+            g.children.setdefault(p, []).append(n)
+    return g
+
+
+def _add_layers(config: dict, g: _Graph, depth: int) -> None:
     layers = config.get("layers", [])
-    order, cls, cfg, parents = [], {}, {}, {}
     functional = bool(layers) and all("inbound_nodes" in l for l in layers)
     previous = None
     for l in layers:
         name = l.get("config", {}).get("name") or l.get("name")
-        order.append(name)
-        cls[name] = l["class_name"]
-        cfg[name] = l.get("config", {})
+        g.order.append(name)
+        g.cls[name] = l["class_name"]
+        g.cfg[name] = l.get("config", {})
+        g.depth[name] = depth
         if functional:
             found = []
             _keras_history(l["inbound_nodes"], found)
-            parents[name] = list(dict.fromkeys(found))
+            g.parents[name] = list(dict.fromkeys(found))
         else:  # Sequential: a chain
-            parents[name] = [previous] if previous else []
+            g.parents[name] = [previous] if previous else []
             previous = name
-    children = {n: [] for n in order}
-    for n, ps in parents.items():
-        for p in ps:
-            children.setdefault(p, []).append(n)
-    return _Graph(order, cls, cfg, parents, children)
+        if isinstance(g.cfg[name].get("layers"), list):  # a nested model: lint its layers too
+            _add_layers(g.cfg[name], g, depth + 1)
 
 
 def _activation_name(cls: str, cfg: dict) -> str | None:
@@ -326,7 +334,7 @@ def check_conversion(keras_model, tflite_bytes: bytes, lint: list[Finding] | Non
         if op.name not in STANDALONE_BN_OPS:
             continue
         for tensor, _ in op.outputs:
-            owners = tensor_layers(tensor, g.order)
+            owners = [n for n in tensor_layers(tensor, g.order) if not _is_model(g, n)]
             if len(owners) == 1 and owners[0] in bns:
                 leftovers.setdefault(owners[0], []).append((op.name, tensor))
     findings = []
@@ -375,7 +383,7 @@ def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | No
         if same_scale:
             same_scale.data["rows"].append(_row_brief(row))
             continue
-        layers = tensor_layers(row["tensor_name"], g.order)
+        layers = tensor_layers(row["tensor_name"], g.order) or _output_alias(row["tensor_name"], g)
         layers.sort(key=g.order.index)
         layer = _owner(layers, g) or row["tensor_name"].split(";")[0]
         cause, fix = _likely_cause(layer, layers, context, input_findings, first_layers, bad_range, row,
@@ -398,15 +406,30 @@ def advise_report(report_rows: list[dict], keras_model, tflite_bytes: bytes | No
 
 def _owner(layers: list, g: _Graph) -> str | None:
     """The layer an op belongs to: the computing one, not a BatchNorm or activation fused into it (a BatchNorm can
-    also fold forward into the next Dense: 'bn_fc/mul_1;...;out/MatMul' belongs to 'out')."""
-    compute = [n for n in layers if g.cls[n] not in ACTIVATION_LAYERS | {BATCHNORM}]
-    return (compute or layers or [None])[0]
+    also fold forward into the next Dense: 'bn_fc/mul_1;...;out/MatMul' belongs to 'out'), nor the nested model
+    that contains it."""
+    leaves = [n for n in layers if not _is_model(g, n)]
+    compute = [n for n in leaves if g.cls[n] not in ACTIVATION_LAYERS | {BATCHNORM}]
+    return (compute or leaves or layers or [None])[0]
+
+
+def _is_model(g: _Graph, name: str) -> bool:
+    return isinstance(g.cfg.get(name, {}).get("layers"), list)
+
+
+def _output_alias(tensor_name: str, g: _Graph) -> list:
+    """The converter renames the model's output tensor ('StatefulPartitionedCall:0', 'Identity'): the last layer."""
+    if tensor_name.startswith(("StatefulPartitionedCall", "Identity")):
+        top = [n for n in g.order if g.depth[n] == 0 and not g.children.get(n) and g.parents.get(n)]
+        return top[-1:]
+    return []
 
 
 def report_layer(tensor_name: str, keras_model) -> str | None:
     """The Keras layer a report row / .tflite tensor belongs to (None for converter-made tensors like tfl.quantize)."""
     g = _graph(keras_model)
-    return _owner(sorted(tensor_layers(tensor_name, g.order), key=g.order.index), g)
+    layers = tensor_layers(tensor_name, g.order) or _output_alias(tensor_name, g)
+    return _owner(sorted(layers, key=g.order.index), g)
 
 
 def _row_brief(row: dict) -> dict:
@@ -418,7 +441,7 @@ def _first_compute_layers(g: _Graph) -> set:
     """Layers that see the model input before any Conv/Dense/normalization (through reshapes, pads, pooling)."""
     passthrough = {"InputLayer", "Reshape", "Flatten", "ZeroPadding2D", "Cropping2D", "MaxPooling2D", "Permute",
                    "AveragePooling2D", "Dropout", "Rescaling"}
-    out, todo = set(), [n for n in g.order if g.cls[n] == "InputLayer" or not g.parents.get(n)]
+    out, todo = set(), [n for n in g.order if g.depth[n] == 0 and not g.parents.get(n)]
     todo = list(dict.fromkeys(todo))
     seen = set()
     while todo:

@@ -144,3 +144,41 @@ def test_cli_rejects_bad_norm_and_missing_keras(tmp_path):
 
     assert main(["advise", str(tmp_path / "nope.keras")]) == 1
     assert main(["advise", "digits", "--norm", "rescale:abc"]) == 1
+
+
+def _nested_model():
+    """An outer model using a functional block and a Sequential block, each Conv2D(relu) -> BatchNormalization,
+    with non-trivial BatchNorm statistics (an identity BatchNorm would be optimized away by the converter)."""
+    import keras
+    from keras import layers
+
+    bi = keras.Input((8, 8, 1))
+    block = keras.Model(bi, layers.BatchNormalization(name="bbn")(layers.Conv2D(4, 3, activation="relu",
+                                                                                name="bconv")(bi)), name="block")
+    seq = keras.Sequential([layers.Conv2D(4, 3, activation="relu", name="sconv"),
+                            layers.BatchNormalization(name="sbn")], name="seqblock")
+    i = keras.Input((8, 8, 1))
+    out = layers.Dense(3, name="out")(layers.Flatten(name="flatten")(seq(block(i))))
+    m = keras.Model(i, out, name="outer")
+    rng = np.random.RandomState(0)
+    for bn in (block.get_layer("bbn"), seq.get_layer("sbn")):
+        gamma, beta, mean, var = (w.shape for w in bn.get_weights())
+        bn.set_weights([rng.uniform(0.5, 2, gamma), rng.uniform(-1, 1, beta), rng.uniform(-1, 1, mean),
+                        rng.uniform(0.5, 2, var)])
+    return m
+
+
+def test_nested_models_are_linted_and_their_batchnorms_checked():
+    from qbuild.advise_cli import convert_and_report
+    from qbuild.spec import ConverterSettings
+
+    m = _nested_model()
+    lint = advise.lint_keras(m)
+    assert sorted((f.check, f.layer) for f in lint) == [("activation_before_bn", "bconv"),
+                                                        ("activation_before_bn", "sconv")]
+    x = np.random.RandomState(1).uniform(0, 1, (64, 8, 8, 1)).astype(np.float32)
+    tflite, rows = convert_and_report(m, x, ConverterSettings().canonical())
+    assert sorted(f.layer for f in advise.check_conversion(m, tflite)) == ["bbn", "sbn"]
+    report = {f.layer: f.data["cause"] for f in advise.advise_report(rows, m, tflite, {"rmse_scale": 0.0})}
+    assert report["sbn"] == "bn_not_folded" and report["out"] == "weights"  # 'out' via the renamed output tensor
+    assert "block" not in report and "seqblock" not in report
