@@ -1,6 +1,7 @@
 // qbuild-run: host harness. Loads a .tflite, feeds raw input bytes, writes raw output bytes.
 //   qbuild-run model.tflite input.bin output.bin [--arena BYTES] [--repeat N]
 //   qbuild-run model.tflite --info
+//   qbuild-run model.tflite --param KEY     (what Parameters::get gives for each type, null when it returns false)
 //   qbuild-run --preprocess mean_std|rescale:<scale> u8|i8|u16|i16|f32 raw.bin out.bin   (float32 result)
 // input.bin holds every input tensor's bytes back to back (in input order); output.bin gets every output's bytes.
 // Prints one JSON line: {"status": ..., "arena_used_bytes": N, "invoke_ns": per-invoke time when --repeat is given}.
@@ -93,6 +94,22 @@ int main(int argc, char** argv) {
   static qbuild::Model model;
   qbuild::Status s = model.load(model_data, model_size, arena, arena_size);
   if (s != qbuild::Status::kOk) return fail("load", s, model);
+  if (strcmp(argv[2], "--param") == 0 && argc == 4) {
+    const qbuild::Parameters& p = model.parameters();
+    float f;
+    int32_t i;
+    bool b;
+    const char* str;
+    printf("{\"float\": ");
+    p.get(argv[3], f) ? printf("%.9g", static_cast<double>(f)) : printf("null");
+    printf(", \"int32\": ");
+    p.get(argv[3], i) ? printf("%d", static_cast<int>(i)) : printf("null");
+    printf(", \"bool\": %s", p.get(argv[3], b) ? (b ? "true" : "false") : "null");
+    printf(", \"str\": ");
+    p.get(argv[3], str) ? printf("\"%s\"", str) : printf("null");  // test keys hold no quotes
+    printf("}\n");
+    return 0;
+  }
   if (info) {
     printf("{\"status\": \"ok\", \"arena_used_bytes\": %zu, \"tensors\": %zu, \"ops\": %zu, \"parameters\": %zu}\n",
            model.arena_used_bytes(), model.tensors_size(), model.ops_size(), model.parameters().size());
