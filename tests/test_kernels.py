@@ -5,8 +5,8 @@ and must give exactly TFLM's output: 0 differing values. Models are small Keras 
 for the session); flatbuffer edits then cover options and scales the converter rarely emits.
 """
 import shutil
-from pathlib import Path
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
