@@ -77,6 +77,21 @@ def test_converted_model_bit_exact(shim, converted, name):
     _run_all(shim, data, tests, _expected(name))
 
 
+@pytest.fixture(scope="session")
+def shim_no_unroll(tmp_path_factory):
+    return tflite_ops.build_shim(tmp_path_factory.mktemp("kernels_shim_no_unroll"),
+                                 extra=("-DQBUILD_KERNEL_DEBUG", "-DQBUILD_KERNELS_UNROLL=0"))
+
+
+def test_conv_and_fc_without_unrolling_bit_exact(shim_no_unroll, converted):
+    """QBUILD_KERNELS_UNROLL=0 (the -Os default) takes the one-channel loops everywhere."""
+    names = [n for n in _case_names() if n.split("_")[0] in ("conv", "dw", "fc", "softmax", "gap")]
+    assert len(names) > 15
+    for name in names:
+        data, tests = converted[name]
+        _run_all(shim_no_unroll, data, tests, _expected(name))
+
+
 # ---- flatbuffer edits: options and quantization the converter rarely produces ----
 
 def _op_index(m, code):

@@ -15,6 +15,17 @@
 #endif
 #endif
 
+// Tuning knob (the only one): QBUILD_KERNELS_UNROLL = 1 computes four output channels per pass in CONV_2D and
+// FULLY_CONNECTED (about 2x faster on the host; +700 bytes of Cortex-M33 code at -Os). Results are identical either
+// way. Default: on, except when optimizing for size (-Os defines __OPTIMIZE_SIZE__).
+#ifndef QBUILD_KERNELS_UNROLL
+#ifdef __OPTIMIZE_SIZE__
+#define QBUILD_KERNELS_UNROLL 0
+#else
+#define QBUILD_KERNELS_UNROLL 1
+#endif
+#endif
+
 namespace qbuild {
 namespace kernels {
 

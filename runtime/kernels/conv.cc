@@ -128,7 +128,7 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
   const int32_t input_offset = p.input_offset;
   // Four output channels at a time share each input load (and its offset add); groups == 1 only, so the four
   // filters read the same input channels.
-  const int32_t blocked_end = groups == 1 ? output.c - output.c % 4 : 0;
+  const int32_t blocked_end = (QBUILD_KERNELS_UNROLL && groups == 1) ? output.c - output.c % 4 : 0;
   int8_t* out = output_data;
   for (int32_t b = 0; b < output.n; ++b) {
     const int8_t* in_batch = input_data + b * input.h * input.w * in_c;

@@ -63,7 +63,7 @@ void eval_fully_connected(const FullyConnectedParams& p, const int32_t* multipli
                           const int8_t* filter_data, const int32_t* bias, int8_t* output_data) {
   const int32_t input_offset = p.input_offset;
   const int32_t filter_offset = p.filter_offset;
-  const int32_t blocked_end = output_depth - output_depth % 4;
+  const int32_t blocked_end = QBUILD_KERNELS_UNROLL ? output_depth - output_depth % 4 : 0;
   for (int32_t b = 0; b < batches; ++b) {
     const int8_t* in = input_data + b * accum_depth;
     int8_t* out = output_data + b * output_depth;
