@@ -121,6 +121,16 @@ def _edit_op(name, code, fn):
 
 RELU_N1_TO_1 = 2
 
+
+def _fc_flatten_output(m, op):
+    """keep_num_dims=False on a rank-3 input: the output becomes [batches, depth] (and the model output too)."""
+    op.builtinOptions.keepNumDims = False
+    g = m.subgraphs[0]
+    shape = list(g.tensors[op.outputs[0]].shape)
+    flat = [int(np.prod(shape[:-1])), int(shape[-1])]
+    g.tensors[op.outputs[0]].shape = flat
+    g.tensors[g.outputs[0]].shape = flat
+
 EDITS = {
     # Fused RELU_N1_TO_1 on every op that takes a fused activation.
     "conv_relu_n1_to_1": ("conv_same_s2_relu", OP.CONV_2D,
@@ -145,6 +155,7 @@ EDITS = {
                              lambda m, op: _set_quant(m, op.outputs[0], scale_factor=1e-3, zero_point=5)),
     "fc_out_scale_x500": ("fc_perchannel_relu", OP.FULLY_CONNECTED,
                           lambda m, op: _set_quant(m, op.outputs[0], scale_factor=500.0, zero_point=100)),
+    "fc_keep_num_dims_false": ("fc_keep_dims", OP.FULLY_CONNECTED, _fc_flatten_output),
     "fc_in_zp_127": ("fc_keep_dims_pertensor", OP.FULLY_CONNECTED,
                      lambda m, op: _set_quant(m, op.inputs[0], scale_factor=0.5, zero_point=127)),
     # SOFTMAX beta and input scales.
