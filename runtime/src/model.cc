@@ -101,6 +101,85 @@ Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers
   return Status::kOk;
 }
 
+// Attaches the SL_PARAMSv1 metadata (a nested flatbuffer) to `params` when the model has it.
+Status read_parameters(const FbReader& fb, const FbVector& metadata, const FbVector& buffers, Parameters* params) {
+  for (uint32_t i = 0; i < metadata.length; ++i) {
+    FbTable m = fb.table_element(metadata, i);
+    uint32_t name_len = 0;
+    const char* name = fb.string(m, schema::kMetadataName, &name_len);
+    uint32_t b = fb.scalar<uint32_t>(m, schema::kMetadataBuffer, 0);
+    if (!fb.ok()) return reader_status(fb);
+    // memcmp, not strcmp: keeps strcmp out of images that never read parameters.
+    if (!name || name_len != 11 || memcmp(name, "SL_PARAMSv1", 11) != 0 || b >= buffers.length) continue;
+    FbVector bytes = fb.vector(fb.table_element(buffers, b), schema::kBufferData, 1);
+    if (!fb.ok()) return reader_status(fb);
+    if (bytes.length >= 8 && !params->attach(fb.base() + bytes.pos, bytes.length)) return Status::kBadFlatbuffer;
+  }
+  return Status::kOk;
+}
+
+// Graph inputs must be writable activations; outputs any valid tensor.
+Status check_graph_io(const FbReader& fb, const FbVector& inputs, const FbVector& outputs, const TensorView* tv,
+                      uint32_t nt) {
+  for (uint32_t i = 0; i < inputs.length; ++i) {
+    int32_t t = fb.element<int32_t>(inputs, i);
+    if (t < 0 || static_cast<uint32_t>(t) >= nt) return Status::kBadTensorIndex;
+    if (tv[t].is_constant) return Status::kBadBuffer;
+  }
+  for (uint32_t i = 0; i < outputs.length; ++i) {
+    int32_t t = fb.element<int32_t>(outputs, i);
+    if (t < 0 || static_cast<uint32_t>(t) >= nt) return Status::kBadTensorIndex;
+  }
+  return fb.ok() ? Status::kOk : reader_status(fb);
+}
+
+// The registry index of an operator's kernel, after checking its opcode and tensor indices (outputs never constant).
+Status resolve_op(const FbReader& fb, const FbTable& op, const FbVector& opcodes, const TensorView* tv, uint32_t nt,
+                  int* kernel) {
+  uint32_t opcode_index = fb.scalar<uint32_t>(op, schema::kOperatorOpcodeIndex, 0);
+  FbVector in = fb.vector(op, schema::kOperatorInputs, 4);
+  FbVector out = fb.vector(op, schema::kOperatorOutputs, 4);
+  if (!fb.ok()) return reader_status(fb);
+  if (opcode_index >= opcodes.length) return Status::kBadFlatbuffer;
+  FbTable code = fb.table_element(opcodes, opcode_index);
+  int32_t builtin = fb.scalar<int8_t>(code, schema::kOpCodeDeprecatedBuiltin, 0);
+  int32_t builtin2 = fb.scalar<int32_t>(code, schema::kOpCodeBuiltin, 0);
+  if (!fb.ok()) return reader_status(fb);
+  if (builtin2 > builtin) builtin = builtin2;  // codes above 127 live only in the newer field
+  *kernel = find_op_index(builtin);
+  if (*kernel < 0 || fb.field_pos(code, schema::kOpCodeCustom, 4) != 0) return Status::kUnsupportedOp;
+  for (uint32_t k = 0; k < in.length; ++k) {
+    int32_t t = fb.element<int32_t>(in, k);
+    if (t < -1 || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
+  }
+  for (uint32_t k = 0; k < out.length; ++k) {
+    int32_t t = fb.element<int32_t>(out, k);
+    if (t < 0 || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
+    if (tv[t].is_constant) return Status::kBadBuffer;  // would write into the model
+  }
+  return fb.ok() ? Status::kOk : reader_status(fb);
+}
+
+// Lifetimes of every activation (first/last op using it) into pb[0..nt); unused tensors keep first == kUnused.
+void tensor_lifetimes(const FbReader& fb, const FbVector& inputs, const FbVector& outputs, const OpNode* nodes,
+                      uint32_t nops, const TensorView* tv, PlanBuffer* pb, uint32_t nt) {
+  for (uint32_t i = 0; i < nt; ++i) pb[i] = PlanBuffer{tv[i].bytes, 0, kUnused, 0, 0, static_cast<uint16_t>(i)};
+  auto use = [&](int32_t t, uint32_t op) {
+    if (t < 0 || tv[t].is_constant) return;
+    if (pb[t].first == kUnused || op < pb[t].first) pb[t].first = static_cast<uint16_t>(op);
+    if (op > pb[t].last) pb[t].last = static_cast<uint16_t>(op);
+  };
+  for (uint32_t i = 0; i < inputs.length; ++i) use(fb.element<int32_t>(inputs, i), 0);
+  for (uint32_t i = 0; i < nops; ++i) {
+    FbTable op = fb.table_at(nodes[i].op_pos);
+    FbVector in = fb.vector(op, schema::kOperatorInputs, 4);
+    FbVector out = fb.vector(op, schema::kOperatorOutputs, 4);
+    for (uint32_t k = 0; k < in.length; ++k) use(fb.element<int32_t>(in, k), i);
+    for (uint32_t k = 0; k < out.length; ++k) use(fb.element<int32_t>(out, k), i);
+  }
+  for (uint32_t i = 0; i < outputs.length; ++i) use(fb.element<int32_t>(outputs, i), nops > 0 ? nops - 1 : 0);
+}
+
 }  // namespace
 
 Status Model::load(const void* model_data, void* arena, size_t arena_size) {
@@ -140,18 +219,8 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   if (!fb.ok()) return reader_status(fb);
 
   // Parameters first, so an application can read them even when the arena turns out too small.
-  for (uint32_t i = 0; i < metadata.length; ++i) {
-    FbTable m = fb.table_element(metadata, i);
-    uint32_t name_len = 0;
-    const char* name = fb.string(m, schema::kMetadataName, &name_len);
-    uint32_t b = fb.scalar<uint32_t>(m, schema::kMetadataBuffer, 0);
-    if (!fb.ok()) return reader_status(fb);
-    // memcmp, not strcmp: keeps strcmp out of images that never read parameters.
-    if (!name || name_len != 11 || memcmp(name, "SL_PARAMSv1", 11) != 0 || b >= buffers.length) continue;
-    FbVector bytes = fb.vector(fb.table_element(buffers, b), schema::kBufferData, 1);
-    if (!fb.ok()) return reader_status(fb);
-    if (bytes.length >= 8 && !params_.attach(data + bytes.pos, bytes.length)) return Status::kBadFlatbuffer;
-  }
+  Status s = read_parameters(fb, metadata, buffers, &params_);
+  if (s != Status::kOk) return s;
 
   if (subgraphs.length != 1) return Status::kSubgraphCount;
   FbTable sg = fb.table_element(subgraphs, 0);
@@ -163,28 +232,19 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   if (tensors.length > kMaxCount || operators.length > kMaxCount) return Status::kBadFlatbuffer;
   const uint32_t nt = tensors.length, nops = operators.length;
 
-  // Runtime data at the start of the arena.
+  // Runtime data at the start of the arena: TensorViews, then OpNodes.
   uint8_t* const arena_end = arena + arena_size;
-  uint64_t fixed = align_ptr(static_cast<uint64_t>(nt) * sizeof(TensorView), 8) +
-                   static_cast<uint64_t>(nops) * sizeof(OpNode);
+  const uint64_t views_bytes = align_ptr(static_cast<uint64_t>(nt) * sizeof(TensorView), 8);
+  const uint64_t fixed = views_bytes + static_cast<uint64_t>(nops) * sizeof(OpNode);
   if (fixed > arena_size) return Status::kArenaTooSmall;
   TensorView* tv = reinterpret_cast<TensorView*>(arena);
-  OpNode* nodes = reinterpret_cast<OpNode*>(arena + align_ptr(static_cast<uint64_t>(nt) * sizeof(TensorView), 8));
-
+  OpNode* nodes = reinterpret_cast<OpNode*>(arena + views_bytes);
   for (uint32_t i = 0; i < nt; ++i) {
-    Status s = init_tensor(fb, fb.table_element(tensors, i), buffers, &tv[i]);
+    s = init_tensor(fb, fb.table_element(tensors, i), buffers, &tv[i]);
     if (s != Status::kOk) return s;
   }
-  for (uint32_t i = 0; i < inputs.length; ++i) {
-    int32_t t = fb.element<int32_t>(inputs, i);
-    if (t < 0 || static_cast<uint32_t>(t) >= nt) return Status::kBadTensorIndex;
-    if (tv[t].is_constant) return Status::kBadBuffer;
-  }
-  for (uint32_t i = 0; i < outputs.length; ++i) {
-    int32_t t = fb.element<int32_t>(outputs, i);
-    if (t < 0 || static_cast<uint32_t>(t) >= nt) return Status::kBadTensorIndex;
-  }
-  if (!fb.ok()) return reader_status(fb);
+  s = check_graph_io(fb, inputs, outputs, tv, nt);
+  if (s != Status::kOk) return s;
 
   model_ = data;
   model_size_ = size;
@@ -199,7 +259,7 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   outputs_pos_ = outputs.pos;
   outputs_len_ = outputs.length;
 
-  // Resolve and prepare every op.
+  // Resolve and prepare every op; op data is bump-allocated after the OpNodes.
   OpContext ctx;
   ctx.fb = &fb;
   ctx.tensors = tv;
@@ -211,40 +271,20 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   for (uint32_t i = 0; i < nops; ++i) {
     error_op_ = static_cast<int>(i);
     FbTable op = fb.table_element(operators, i);
-    uint32_t opcode_index = fb.scalar<uint32_t>(op, schema::kOperatorOpcodeIndex, 0);
-    FbVector in = fb.vector(op, schema::kOperatorInputs, 4);
-    FbVector out = fb.vector(op, schema::kOperatorOutputs, 4);
-    FbTable options = fb.table(op, schema::kOperatorOptions);
-    if (!fb.ok()) return reader_status(fb);
-    if (opcode_index >= opcodes.length) return Status::kBadFlatbuffer;
-    FbTable code = fb.table_element(opcodes, opcode_index);
-    int32_t builtin = fb.scalar<int8_t>(code, schema::kOpCodeDeprecatedBuiltin, 0);
-    int32_t builtin2 = fb.scalar<int32_t>(code, schema::kOpCodeBuiltin, 0);
-    if (!fb.ok()) return reader_status(fb);
-    if (builtin2 > builtin) builtin = builtin2;  // codes above 127 live only in the newer field
-    int kernel = find_op_index(builtin);
-    if (kernel < 0 || fb.field_pos(code, schema::kOpCodeCustom, 4) != 0) return Status::kUnsupportedOp;
-    for (uint32_t k = 0; k < in.length; ++k) {
-      int32_t t = fb.element<int32_t>(in, k);
-      if (t < -1 || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
-    }
-    for (uint32_t k = 0; k < out.length; ++k) {
-      int32_t t = fb.element<int32_t>(out, k);
-      if (t < 0 || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
-      if (tv[t].is_constant) return Status::kBadBuffer;  // would write into the model
-    }
-    if (!fb.ok()) return reader_status(fb);
-
+    int kernel = -1;
+    s = resolve_op(fb, op, opcodes, tv, nt, &kernel);
+    if (s != Status::kOk) return s;
     ctx.op = op;
-    ctx.options = options;
-    ctx.inputs = in;
-    ctx.outputs = out;
+    ctx.options = fb.table(op, schema::kOperatorOptions);
+    ctx.inputs = fb.vector(op, schema::kOperatorInputs, 4);
+    ctx.outputs = fb.vector(op, schema::kOperatorOutputs, 4);
+    if (!fb.ok()) return reader_status(fb);
     ctx.alloc_cur = reinterpret_cast<uint8_t*>(align_ptr(reinterpret_cast<uintptr_t>(ctx.alloc_cur), 8));
     if (ctx.alloc_cur > arena_end) return Status::kArenaTooSmall;
     ctx.data = ctx.alloc_cur;
     ctx.scratch_bytes = 0;
     ctx.alloc_failed = false;
-    Status s = op_at(kernel).prepare(ctx);
+    s = op_at(kernel).prepare(ctx);
     if (ctx.alloc_failed) return Status::kArenaTooSmall;
     if (s != Status::kOk) return s;
     if (!fb.ok()) return reader_status(fb);
@@ -257,28 +297,14 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   }
   error_op_ = -1;
 
-  // Plan activations: tensor lifetimes from the op order, plus one scratch buffer per op that asked for one.
+  // Plan the activations (plus one scratch buffer per op that asked for one) after the runtime data. The planner's
+  // records live in the activation region while planning, so that region is at least their size.
   uint8_t* act = reinterpret_cast<uint8_t*>(align_ptr(reinterpret_cast<uintptr_t>(ctx.alloc_cur), QBUILD_ARENA_ALIGN));
   if (act > arena_end) return Status::kArenaTooSmall;
   const uint64_t temp_bytes = static_cast<uint64_t>(nt + scratch_count) * sizeof(PlanBuffer);
   if (temp_bytes > static_cast<uint64_t>(arena_end - act)) return Status::kArenaTooSmall;
   PlanBuffer* pb = reinterpret_cast<PlanBuffer*>(act);
-  for (uint32_t i = 0; i < nt; ++i) pb[i] = PlanBuffer{tv[i].bytes, 0, kUnused, 0, 0, static_cast<uint16_t>(i)};
-  const uint16_t last_op = static_cast<uint16_t>(nops > 0 ? nops - 1 : 0);
-  auto use = [&](int32_t t, uint16_t op) {
-    if (t < 0 || tv[t].is_constant) return;
-    if (pb[t].first == kUnused || op < pb[t].first) pb[t].first = op;
-    if (op > pb[t].last) pb[t].last = op;
-  };
-  for (uint32_t i = 0; i < inputs.length; ++i) use(fb.element<int32_t>(inputs, i), 0);
-  for (uint32_t i = 0; i < nops; ++i) {
-    FbTable op = fb.table_at(nodes[i].op_pos);
-    FbVector in = fb.vector(op, schema::kOperatorInputs, 4);
-    FbVector out = fb.vector(op, schema::kOperatorOutputs, 4);
-    for (uint32_t k = 0; k < in.length; ++k) use(fb.element<int32_t>(in, k), static_cast<uint16_t>(i));
-    for (uint32_t k = 0; k < out.length; ++k) use(fb.element<int32_t>(out, k), static_cast<uint16_t>(i));
-  }
-  for (uint32_t i = 0; i < outputs.length; ++i) use(fb.element<int32_t>(outputs, i), last_op);
+  tensor_lifetimes(fb, inputs, outputs, nodes, nops, tv, pb, nt);
   if (!fb.ok()) return reader_status(fb);
   uint16_t count = 0;
   uint64_t sum = 0;
@@ -293,9 +319,9 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
                              static_cast<uint16_t>(nt + i)};
     sum += nodes[i].scratch_off + QBUILD_ARENA_ALIGN;
   }
-  if (sum > 0x7FFFFFFFu) return Status::kArenaTooSmall;
-  uint64_t planned = plan_buffers(pb, count, QBUILD_ARENA_ALIGN);
-  uint64_t region = planned > temp_bytes ? planned : temp_bytes;
+  if (sum > 0x7FFFFFFFu) return Status::kArenaTooSmall;  // keeps the planner's offsets far from uint32 overflow
+  const uint64_t planned = plan_buffers(pb, count, QBUILD_ARENA_ALIGN);
+  const uint64_t region = planned > temp_bytes ? planned : temp_bytes;
   if (region > static_cast<uint64_t>(arena_end - act)) return Status::kArenaTooSmall;
   // Copy the offsets out before the activations (which share the space) are written.
   for (uint16_t k = 0; k < count; ++k) {
