@@ -34,7 +34,8 @@ int resolve(const OpContext& ctx) {
 Status prepare_concatenation(OpContext& ctx) { return resolve(ctx) < 0 ? Status::kBadOpParams : Status::kOk; }
 
 Status eval_concatenation(OpContext& ctx) {
-  const int axis = resolve(ctx);
+  const int axis = resolve(ctx);  // >= 0: checked in Prepare
+  QBUILD_DEBUG_ASSERT(axis >= 0);
   TensorView* out = ctx.output(0);
   uint32_t outer = 1;
   for (int d = 0; d < axis; ++d) outer *= static_cast<uint32_t>(out->dims[d]);

@@ -44,7 +44,9 @@ Status prepare_pack(OpContext& ctx) {
 
 Status eval_pack(OpContext& ctx) {
   PackGeometry g;
-  geometry(ctx, &g);
+  const bool valid = geometry(ctx, &g);  // checked in Prepare
+  QBUILD_DEBUG_ASSERT(valid);
+  (void)valid;
   uint8_t* dst = static_cast<uint8_t*>(ctx.output(0)->data.raw);
   const int count = ctx.input_count();
   for (uint32_t o = 0; o < g.outer; ++o) {
