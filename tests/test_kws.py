@@ -101,7 +101,9 @@ def test_own_recordings_replace_synthesis(tmp_path, monkeypatch, tiny):
     for label, name in enumerate(kd.CLASSES[:-1]):            # no _silence_ folder: noise clips are made
         for s in speakers:
             tone = np.sin(2 * np.pi * (200 + 50 * label) * np.arange(12000) / 22050) * 8000
-            _write_wav(tmp_path / name / f"{s}_nohash_0.wav", tone + rng.normal(0, 100, tone.size), 22050)
+            folder = tmp_path / name / ("bed" if name == kd.UNKNOWN else "")   # any depth below the class folder
+            _write_wav(folder / f"{s}_nohash_0.wav", tone + rng.normal(0, 100, tone.size), 22050)
+    _write_wav(tmp_path / "README.wav", np.zeros(100), 16000)   # not in a class folder: ignored
     monkeypatch.setenv(kd.RECORDINGS_ENV, str(tmp_path))
     data = kd.load_dataset()
     n = len(data["y_train"]) + len(data["y_test"])

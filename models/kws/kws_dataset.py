@@ -204,7 +204,13 @@ def recordings_dir() -> Path | None:
 
 
 def recording_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*/*.wav")) + sorted(folder.glob("*/*.WAV"))
+    """Every WAV file below a class folder, at any depth (so `_unknown_/bed/x.wav` is an unknown word)."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() == ".wav" and p.is_file()
+                  and len(p.relative_to(folder).parts) >= 2)
+
+
+def class_of(folder: Path, path: Path) -> str:
+    return path.relative_to(folder).parts[0]
 
 
 def read_wav(path: Path) -> np.ndarray:
@@ -261,7 +267,7 @@ def load_recordings(folder: Path, settings: Settings = Settings()) -> dict:
         raise QbuildError(f"recordings folder {folder} (from {RECORDINGS_ENV}) does not exist; "
                           f"point {RECORDINGS_ENV} at a folder with one sub-folder of WAV files per class")
     start = time.monotonic()
-    unknown = sorted({p.parent.name for p in recording_files(folder)} - set(CLASSES))
+    unknown = sorted({class_of(folder, p) for p in recording_files(folder)} - set(CLASSES))
     if unknown:
         raise QbuildError(f"{folder}: folder(s) {', '.join(unknown)} are not classes; valid: {', '.join(CLASSES)}")
     missing = [c for c in CLASSES if c != SILENCE and not recording_files_of(folder, c)]
@@ -291,4 +297,4 @@ def load_recordings(folder: Path, settings: Settings = Settings()) -> dict:
 
 
 def recording_files_of(folder: Path, name: str) -> list[Path]:
-    return [p for p in recording_files(folder) if p.parent.name == name]
+    return [p for p in recording_files(folder) if class_of(folder, p) == name]
