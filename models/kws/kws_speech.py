@@ -24,9 +24,9 @@ _RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4
 
 # Base voices (accents) that load with the bundled data; `en-gb`, `en-sc` do not.
 BASE_VOICES = ["en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
-# Voice variants (timbre): the numbered ones plus named human-sounding ones. Robotic/whisper/echo variants are left out:
-# they teach nothing about real speakers. An unknown variant is silently ignored by eSpeak, so the list is checked
-# against the data folder in `Speaker.__init__`.
+# Voice variants (timbre): the numbered ones plus named human-sounding ones. Robotic and effect variants (Demonic,
+# croak, robosoft*, UniRobot, ...) are left out: they teach nothing about real speakers. eSpeak silently ignores an
+# unknown variant, so `Speaker._start` checks this list against the data folder.
 VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
             "Alex", "Alicia", "Andrea", "Andy", "Annie", "Denis", "Diogo", "Gene", "Gene2", "Henrique", "Hugo",
             "Jacky", "Lee", "Marco", "Mario", "Michael", "Mike", "Nguyen", "Reed", "Storm", "adam", "anika",
