@@ -466,3 +466,15 @@ def test_fuzz_prepare_then_eval_has_no_undefined_behaviour(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     evals = dict(kv.split("=") for kv in r.stderr.split("evals ")[-1].split())
     assert all(int(v) > 100 for v in evals.values()), evals
+
+
+def test_integer_multiplier_math_equals_tflite_double_math(tmp_path):
+    """quantize_scale_ratio (integers only, so firmware links no soft-double code) against TFLite's
+    QuantizeMultiplier on IEEE doubles, and its 53-bit quotient against the double division, for 3 million random
+    and edge-case scale triples (subnormal, power-of-two, short-mantissa and decade-spread floats)."""
+    exe = tmp_path / "ratio_check"
+    src = Path(tflite_ops.__file__).with_name("ratio_check.cc")
+    subprocess.run(["g++", "-std=c++17", "-O2", "-o", str(exe), str(src), str(tflite_ops.KERNELS / "common.cc")],
+                   check=True, capture_output=True)
+    r = subprocess.run([str(exe), "3000000"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ratio_check 3000000 compared ok", r.stdout

@@ -1,7 +1,5 @@
 #include "activations.h"
 
-#include <math.h>
-
 #include "fixedpoint.h"
 
 namespace qbuild {
@@ -12,8 +10,7 @@ namespace kernels {
 Status prepare_relu(QuantInfo input_q, QuantInfo output_q, ReluParams* params) {
   if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
   ReluParams r{};
-  quantize_multiplier(static_cast<double>(input_q.scale) / static_cast<double>(output_q.scale), &r.output_multiplier,
-                      &r.output_shift);
+  quantize_scale_ratio(input_q.scale, 1.0f, output_q.scale, 0, &r.output_multiplier, &r.output_shift);
   if (r.output_shift > 30) return Status::kBadQuantization;
   r.input_zero_point = input_q.zero_point;
   r.output_zero_point = output_q.zero_point;
@@ -59,22 +56,19 @@ namespace {
 constexpr int32_t kSigmoidInputIntegerBits = 4;
 
 Status prepare_sigmoid_input(QuantInfo input_q, SigmoidParams* params) {
-  // TFLM: frexp of in_scale * 2^27 (no renormalisation), radius = floor(15 * 2^27 / 2^shift).
-  const double real = static_cast<double>(input_q.scale) *
-                      static_cast<double>(int64_t{1} << (31 - kSigmoidInputIntegerBits));
-  int exponent = 0;
-  const double q = frexp(real, &exponent);
-  const int64_t m = static_cast<int64_t>(round(q * static_cast<double>(int64_t{1} << 31)));
-  if (m >= (int64_t{1} << 31) || exponent > 30 || exponent < -31) return Status::kBadQuantization;
+  // TFLM: q, shift = frexp(in_scale * 2^27); multiplier = round(q * 2^31) (no renormalisation);
+  // radius = floor(15 * 2^27 / 2^shift). With a 24-bit float mantissa all of it is exact integer arithmetic.
+  const Double53 d = ratio_as_double(input_q.scale, 1.0f, 1.0f);
+  const int32_t exponent = d.exponent + 53 + (31 - kSigmoidInputIntegerBits);  // frexp's exponent
+  if (exponent > 30 || exponent < -31) return Status::kBadQuantization;
   SigmoidParams r{};
   r.input_zero_point = input_q.zero_point;
-  r.input_multiplier = static_cast<int32_t>(m);
+  r.input_multiplier = static_cast<int32_t>(d.mantissa >> 22);  // exact: only 24 of the 53 bits are set
   r.input_left_shift = exponent;
-  const double max_input_rescaled = 1.0 * ((1 << kSigmoidInputIntegerBits) - 1) *
-                                    static_cast<double>(int64_t{1} << (31 - kSigmoidInputIntegerBits)) /
-                                    ldexp(1.0, exponent);
-  const double radius = floor(max_input_rescaled);
-  r.input_range_radius = radius > 2147483647.0 ? INT32_MAX : static_cast<int32_t>(radius);
+  // floor(15 * 2^(27 - exponent)); exponent <= 30 keeps it >= 0 and exponent >= -31 bounds the left shift.
+  const int32_t rel = (31 - kSigmoidInputIntegerBits) - exponent;
+  const int64_t radius = rel >= 0 ? (int64_t{15} << rel) : (int64_t{15} >> -rel);
+  r.input_range_radius = radius > INT32_MAX ? INT32_MAX : static_cast<int32_t>(radius);
   *params = r;
   return Status::kOk;
 }
@@ -175,11 +169,11 @@ Status prepare_hard_swish(QuantInfo input_q, QuantInfo output_q, HardSwishParams
   r.output_zero_point = output_q.zero_point;
   int32_t m = 0;
   int32_t e = 0;
-  quantize_multiplier(static_cast<double>(output_multiplier), &m, &e);
+  quantize_scale_ratio(output_multiplier, 1.0f, 1.0f, 0, &m, &e);
   r.output_multiplier_fixedpoint_int16 = downscale_multiplier_to_int16(m);
   r.output_multiplier_exponent = e;
   if (e > 0) return Status::kBadQuantization;  // TFLite requires output_multiplier <= 1
-  quantize_multiplier(static_cast<double>(reluish_multiplier), &m, &e);
+  quantize_scale_ratio(reluish_multiplier, 1.0f, 1.0f, 0, &m, &e);
   r.reluish_multiplier_fixedpoint_int16 = downscale_multiplier_to_int16(m);
   r.reluish_multiplier_exponent = e;
   if (e > 15) return Status::kBadQuantization;

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <math.h>
+#include <string.h>
 
 namespace qbuild {
 namespace kernels {
@@ -52,15 +53,68 @@ bool valid_quant(QuantInfo q) {
   return q.scale > 0.0f && q.scale <= 3.4e38f && q.zero_point >= -128 && q.zero_point <= 127;
 }
 
-void quantize_multiplier(double m, int32_t* multiplier, int32_t* shift) {
-  if (m == 0.0) {
-    *multiplier = 0;
-    *shift = 0;
-    return;
+namespace {
+
+// Positive finite float as m * 2^e with m in [2^23, 2^24) (subnormals normalised).
+void decompose(float f, uint64_t* m, int32_t* e) {
+  uint32_t bits = 0;
+  memcpy(&bits, &f, sizeof(bits));
+  const int32_t biased = static_cast<int32_t>((bits >> 23) & 0xff);
+  uint32_t frac = bits & 0x7fffffu;
+  if (biased == 0) {
+    int32_t exp = -149;
+    while ((frac & 0x800000u) == 0) {
+      frac <<= 1;
+      --exp;
+    }
+    *m = frac;
+    *e = exp;
+  } else {
+    *m = frac | 0x800000u;
+    *e = biased - 150;
   }
-  int exponent = 0;
-  const double q = frexp(m, &exponent);
-  int64_t q_fixed = static_cast<int64_t>(round(q * static_cast<double>(int64_t{1} << 31)));
+}
+
+int32_t bit_length(uint64_t v) {
+  int32_t n = 0;
+  while (v != 0) {
+    v >>= 1;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+Double53 ratio_as_double(float x, float y, float z) {
+  uint64_t mx, my, mz;
+  int32_t ex, ey, ez;
+  decompose(x, &mx, &ex);
+  decompose(y, &my, &ey);
+  decompose(z, &mz, &ez);
+  // x * y is exact in a double (48 bits). Long division by z in two steps gives 55..57 quotient bits + sticky.
+  const uint64_t p = mx * my;
+  const uint64_t q1 = p / mz;
+  const uint64_t r1 = p % mz;
+  const uint64_t q2 = (r1 << 32) / mz;
+  const bool sticky = ((r1 << 32) % mz) != 0;
+  const uint64_t q = (q1 << 32) | q2;
+  int32_t drop = bit_length(q) - 53;
+  uint64_t keep = q >> drop;
+  const uint64_t rem = q & ((uint64_t{1} << drop) - 1);
+  const uint64_t half = uint64_t{1} << (drop - 1);
+  if (rem > half || (rem == half && (sticky || (keep & 1) != 0))) ++keep;  // round to nearest, ties to even
+  if (keep == (uint64_t{1} << 53)) {
+    keep >>= 1;
+    ++drop;
+  }
+  return Double53{keep, ex + ey - ez - 32 + drop};
+}
+
+void quantize_double53(Double53 d, int32_t pow2, int32_t* multiplier, int32_t* shift) {
+  // frexp: q = mantissa / 2^53 in [0.5, 1); round(q * 2^31) rounds half away from zero (values are positive).
+  int64_t q_fixed = static_cast<int64_t>((d.mantissa + (uint64_t{1} << 21)) >> 22);
+  int32_t exponent = d.exponent + 53 + pow2;
   if (q_fixed == (int64_t{1} << 31)) {
     q_fixed /= 2;
     ++exponent;
@@ -71,6 +125,15 @@ void quantize_multiplier(double m, int32_t* multiplier, int32_t* shift) {
   }
   *multiplier = static_cast<int32_t>(q_fixed);
   *shift = exponent;
+}
+
+void quantize_scale_ratio(float x, float y, float z, int32_t pow2, int32_t* multiplier, int32_t* shift) {
+  if (x == 0.0f || y == 0.0f) {
+    *multiplier = 0;
+    *shift = 0;
+    return;
+  }
+  quantize_double53(ratio_as_double(x, y, z), pow2, multiplier, shift);
 }
 
 Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max) {

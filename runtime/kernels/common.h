@@ -74,8 +74,23 @@ inline int32_t flat_size(const Shape4& s) { return s.n * s.h * s.w * s.c; }
 
 // ---- TFLite quantized-multiplier arithmetic (double rounding, the default TFLite/TFLM build) ----
 
-// TFLite's QuantizeMultiplier: m ~= q * 2^(shift - 31), q in [2^30, 2^31). m == 0 -> (0, 0); tiny m flushed to 0.
-void quantize_multiplier(double m, int32_t* multiplier, int32_t* shift);
+// TFLite's QuantizeMultiplier(double(x) * double(y) / double(z) * 2^pow2): the result ~= multiplier * 2^(shift - 31),
+// multiplier in [2^30, 2^31). x, y >= 0 (a zero gives (0, 0)), z > 0, all finite; results below 2^-31 flush to
+// (0, 0) as in TFLite. Computed exactly with integers (the double product is exact, the quotient is rounded to
+// nearest-even at 53 bits like an IEEE double division), so Cortex-M33 firmware needs no soft-double code.
+void quantize_scale_ratio(float x, float y, float z, int32_t pow2, int32_t* multiplier, int32_t* shift);
+
+// A positive value as mantissa * 2^exponent, mantissa in [2^52, 2^53): what a double holds.
+struct Double53 {
+  uint64_t mantissa;
+  int32_t exponent;
+};
+
+// double(x) * double(y) / double(z), rounded like the IEEE double operations (x, y, z > 0, finite).
+Double53 ratio_as_double(float x, float y, float z);
+
+// TFLite's QuantizeMultiplier of an exact double value times 2^pow2.
+void quantize_double53(Double53 d, int32_t pow2, int32_t* multiplier, int32_t* shift);
 
 // Int8 clamp bounds for a fused activation on an output with this quantization (TFLite's
 // CalculateActivationRangeQuantized). kUnsupportedActivation for TANH / SIGN_BIT.

@@ -58,15 +58,13 @@ Status prepare_common(const ConvOptions& opt, const Shape4& input, const Shape4&
   const Status s = activation_range(opt.activation, output_q, &r.act_min, &r.act_max);
   if (s != Status::kOk) return s;
   r.per_channel = per_channel ? 1 : 0;
-  // TFLite's PopulateConvolutionQuantizationParams: per channel, in double from the float scales.
+  // TFLite's PopulateConvolutionQuantizationParams: per channel, double(in) * double(filter) / double(out).
   for (int32_t i = 0; i < num_filter_scales; ++i) {
     const float fs = filter_scales[i];
     if (!(fs >= 0.0f && fs <= 3.4e38f)) return Status::kBadQuantization;
-    const double effective = static_cast<double>(input_q.scale) * static_cast<double>(fs) /
-                             static_cast<double>(output_q.scale);
     int32_t m = 0;
     int32_t sh = 0;
-    quantize_multiplier(effective, &m, &sh);
+    quantize_scale_ratio(input_q.scale, fs, output_q.scale, 0, &m, &sh);
     if (sh > 30) return Status::kBadQuantization;
     if (per_channel) {
       multipliers[i] = m;

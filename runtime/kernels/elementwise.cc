@@ -11,11 +11,11 @@ Status prepare_add(Activation act, QuantInfo input1_q, QuantInfo input2_q, Quant
   r.output_offset = output_q.zero_point;
   r.left_shift = 20;
   // TFLite's general 8-bit add: both inputs rescaled to 2 * max(scale), then to the output scale.
-  const double twice_max = 2.0 * static_cast<double>(input1_q.scale > input2_q.scale ? input1_q.scale : input2_q.scale);
-  quantize_multiplier(static_cast<double>(input1_q.scale) / twice_max, &r.input1_multiplier, &r.input1_shift);
-  quantize_multiplier(static_cast<double>(input2_q.scale) / twice_max, &r.input2_multiplier, &r.input2_shift);
-  quantize_multiplier(twice_max / (static_cast<double>(1 << r.left_shift) * static_cast<double>(output_q.scale)),
-                      &r.output_multiplier, &r.output_shift);
+  // TFLite, in double: in_i / (2 * max_scale) and 2 * max_scale / (2^20 * out); the powers of two are exact.
+  const float max_scale = input1_q.scale > input2_q.scale ? input1_q.scale : input2_q.scale;
+  quantize_scale_ratio(input1_q.scale, 1.0f, max_scale, -1, &r.input1_multiplier, &r.input1_shift);
+  quantize_scale_ratio(input2_q.scale, 1.0f, max_scale, -1, &r.input2_multiplier, &r.input2_shift);
+  quantize_scale_ratio(max_scale, 1.0f, output_q.scale, 1 - r.left_shift, &r.output_multiplier, &r.output_shift);
   if (r.input1_shift > 0 || r.input2_shift > 0 || r.output_shift > 0) return Status::kBadQuantization;
   const Status s = activation_range(act, output_q, &r.act_min, &r.act_max);
   if (s != Status::kOk) return s;
@@ -29,9 +29,7 @@ Status prepare_mul(Activation act, QuantInfo input1_q, QuantInfo input2_q, Quant
   r.input1_offset = -input1_q.zero_point;
   r.input2_offset = -input2_q.zero_point;
   r.output_offset = output_q.zero_point;
-  quantize_multiplier(static_cast<double>(input1_q.scale) * static_cast<double>(input2_q.scale) /
-                          static_cast<double>(output_q.scale),
-                      &r.output_multiplier, &r.output_shift);
+  quantize_scale_ratio(input1_q.scale, input2_q.scale, output_q.scale, 0, &r.output_multiplier, &r.output_shift);
   if (r.output_shift > 30) return Status::kBadQuantization;
   const Status s = activation_range(act, output_q, &r.act_min, &r.act_max);
   if (s != Status::kOk) return s;

@@ -28,11 +28,9 @@ Status prepare_fully_connected(Activation act, QuantInfo input_q, const float* f
     if (!(fs >= 0.0f && fs <= 3.4e38f)) return Status::kBadQuantization;
     // Double product for per-tensor and per-channel alike (a float in*filter product differs; measured with
     // biases chosen where the two disagree: test_fc_per_tensor_multiplier_is_a_double_product).
-    const double effective = static_cast<double>(input_q.scale) * static_cast<double>(fs) /
-                             static_cast<double>(output_q.scale);
     int32_t m = 0;
     int32_t sh = 0;
-    quantize_multiplier(effective, &m, &sh);
+    quantize_scale_ratio(input_q.scale, fs, output_q.scale, 0, &m, &sh);
     if (sh > 30) return Status::kBadQuantization;
     if (per_channel) {
       multipliers[i] = m;

@@ -37,8 +37,7 @@ Status prepare_requantize(QuantInfo input_q, QuantInfo output_q, RequantizeParam
   RequantizeParams r{};
   r.input_zero_point = input_q.zero_point;
   r.output_zero_point = output_q.zero_point;
-  quantize_multiplier(static_cast<double>(input_q.scale) / static_cast<double>(output_q.scale), &r.multiplier,
-                      &r.shift);
+  quantize_scale_ratio(input_q.scale, 1.0f, output_q.scale, 0, &r.multiplier, &r.shift);
   if (r.shift > 30) return Status::kBadQuantization;
   *params = r;
   return Status::kOk;

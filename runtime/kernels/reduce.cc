@@ -47,7 +47,7 @@ Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes
   // with as many extra bits as fit (at most 32, keeping shift >= -31).
   int32_t m = 0;
   int32_t s = 0;
-  quantize_multiplier(static_cast<double>(input_q.scale) / static_cast<double>(output_q.scale), &m, &s);
+  quantize_scale_ratio(input_q.scale, 1.0f, output_q.scale, 0, &m, &s);
   if (s > 30) return Status::kBadQuantization;
   int32_t extra = floor_log2_u64(static_cast<uint64_t>(count));
   if (extra > 32) extra = 32;

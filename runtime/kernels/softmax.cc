@@ -1,7 +1,5 @@
 #include "softmax.h"
 
-#include <math.h>
-
 #include "fixedpoint.h"
 
 namespace qbuild {
@@ -28,19 +26,27 @@ Status prepare_softmax(float beta, QuantInfo input_q, QuantInfo output_q, Softma
   if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
   if (output_q.zero_point != -128 || output_q.scale != 1.0f / 256.0f) return Status::kUnsupportedQuantization;
   if (!(beta > 0.0f && beta <= 3.4e38f)) return Status::kUnsupportedOptions;
-  // TFLite's PreprocessSoftmaxScaling + CalculateInputRadius.
-  double real = static_cast<double>(beta) * static_cast<double>(input_q.scale) *
-                static_cast<double>(int64_t{1} << (31 - kScaledDiffIntegerBits));
-  const double cap = static_cast<double>(int64_t{1} << 31) - 1.0;
-  if (real > cap) real = cap;
-  if (!(real > 1.0)) return Status::kBadQuantization;
+  // TFLite's PreprocessSoftmaxScaling: min(beta * in_scale * 2^26, 2^31 - 1) in double (the product is exact),
+  // then QuantizeMultiplierGreaterThanOne; CalculateInputRadius: floor(31 * 2^26 / 2^left_shift).
+  const Double53 d = ratio_as_double(beta, input_q.scale, 1.0f);
+  const int32_t exponent = d.exponent + (31 - kScaledDiffIntegerBits);  // value = mantissa * 2^exponent
   SoftmaxParams r{};
-  quantize_multiplier(real, &r.input_multiplier, &r.input_left_shift);
+  // Cap when the value exceeds 2^31 - 1: always for exponent >= -21 (value >= 2^31); else compare exactly.
+  const bool cap = exponent >= -21 ||
+                   (exponent > -64 && -exponent <= 32 &&
+                    d.mantissa > ((uint64_t{1} << 31) - 1) << -exponent);
+  if (cap) {
+    r.input_multiplier = INT32_MAX;  // QuantizeMultiplier(2^31 - 1) = ((2^31 - 1), 31)
+    r.input_left_shift = 31;
+  } else {
+    // Greater than one required: value > 1 <=> mantissa * 2^exponent > 1.
+    if (exponent <= -53) return Status::kBadQuantization;
+    if (exponent < 0 && d.mantissa <= (uint64_t{1} << -exponent)) return Status::kBadQuantization;
+    quantize_double53(Double53{d.mantissa, exponent}, 0, &r.input_multiplier, &r.input_left_shift);
+  }
   if (r.input_left_shift < 0 || r.input_left_shift > 31) return Status::kBadQuantization;
-  const double max_input_rescaled = 1.0 * ((1 << kScaledDiffIntegerBits) - 1) *
-                                    static_cast<double>(int64_t{1} << (31 - kScaledDiffIntegerBits)) /
-                                    static_cast<double>(int64_t{1} << r.input_left_shift);
-  r.diff_min = -static_cast<int32_t>(floor(max_input_rescaled));
+  const int32_t rel = (31 - kScaledDiffIntegerBits) - r.input_left_shift;
+  r.diff_min = -static_cast<int32_t>(rel >= 0 ? (int64_t{31} << rel) : (int64_t{31} >> -rel));
   *params = r;
   return Status::kOk;
 }
