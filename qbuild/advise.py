@@ -29,8 +29,9 @@ ADVICE_VERSION = 1
 
 # Documented in docs/quantization-tips.md; every key can be overridden (build option / `advise --threshold k=v`).
 DEFAULT_THRESHOLDS = {
-    "input_max_abs": 4.0,    # preprocessed input reaching beyond +-4: rescale it towards -1..1
-    "input_mean_abs": 1.0,   # |mean| above 1 (with values inside +-4): centre it with mean_and_std
+    "input_max_abs": 8.0,    # preprocessed input reaching beyond +-8: rescale it towards -1..1
+    "input_mean_abs": 1.0,   # |mean| above 1 (with values inside +-8): centre it with mean_and_std
+    "input_outlier_std": 16.0,  # a value this many standard deviations from the mean: the int8 steps go to outliers
     "rmse_scale": 0.5,       # report rows with rmse/scale above this (0.289 = rounding error of a uniform signal)
     "range": 255.0,          # report rows with range = 255*scale above this (int8 step > 1.0)
 }
@@ -70,7 +71,7 @@ STANDALONE_BN_OPS = ("MUL", "ADD", "SUB")
 SCALE_SHARING_OPS = ("MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "PAD")
 
 CHECK_GROUPS = {  # check -> group shown in the build output
-    "input_range": "input", "input_offset": "input",
+    "input_range": "input", "input_offset": "input", "input_outliers": "input",
     "activation_before_bn": "graph", "bn_not_after_foldable": "graph", "ln_after_activation": "graph",
     "unsupported_activation": "graph",
     "bn_not_folded": "conversion",
@@ -108,7 +109,9 @@ def _g(v: float) -> str:
 
 # 1. input -------------------------------------------------------------------------------------------------------------
 def check_inputs(x_float32, thresholds: dict | None = None, params: dict | None = None) -> list[Finding]:
-    """Per model input: min/max/mean/std of the preprocessed data; warn when far from about -1..1.
+    """Per model input: min/max/mean/std of the preprocessed data; warn when far from about -1..1 (`input_range`),
+    off-centre (`input_offset`), or dominated by a few outliers (`input_outliers`: int8 quantization does not care
+    about the scale of the input, only about how much of its 256 steps the bulk of the values gets).
 
     `x_float32`: one array (N, ...) or a list of them (one per model input). `params`: the model parameters, so the
     suggested `samplewise_norm.rescale` is in terms of the raw data the device sees.
@@ -127,22 +130,27 @@ def check_inputs(x_float32, thresholds: dict | None = None, params: dict | None 
         seen = f"preprocessed {where} spans {_g(stats['min'])}..{_g(stats['max'])} (mean {_g(stats['mean'])}, " \
                f"std {_g(stats['std'])})"
         max_abs = max(abs(stats["min"]), abs(stats["max"]))
-        if max_abs > th["input_max_abs"]:
-            if mode == "mean_std":
-                fix = ("samplewise_norm.mean_and_std still leaves a few values far out (a spiky signal): clip the raw "
-                       "outliers, or use samplewise_norm.rescale instead")
-            else:
-                new = (scale or 1.0) / max_abs
-                stats["suggested_rescale"] = new
-                fix = (f"set model_parameters['samplewise_norm.rescale'] = {_g(new)} (maps the observed max to 1.0; "
-                       f"norm=rescale:{_g(new)}) or ['samplewise_norm.mean_and_std'] = True (norm=mean_std)")
-            limit = _g(th["input_max_abs"])
-            findings.append(Finding("input_range", "warning", where,
-                                    f"{seen}, far outside about -1..1 (limit +-{limit}); {fix}", stats))
-        elif abs(stats["mean"]) > th["input_mean_abs"]:
-            findings.append(Finding("input_offset", "warning", where,
-                                    f"{seen}: not centred around 0 (|mean| > {_g(th['input_mean_abs'])}); set "
-                                    "model_parameters['samplewise_norm.mean_and_std'] = True (norm=mean_std)", stats))
+        spread = max(stats["max"] - stats["mean"], stats["mean"] - stats["min"])
+        stats["max_std"] = spread / stats["std"] if stats["std"] > 0 else 0.0
+        if mode != "mean_std" and max_abs > th["input_max_abs"]:
+            new = (scale or 1.0) / max_abs
+            stats["suggested_rescale"] = new
+            findings.append(Finding(
+                "input_range", "warning", where,
+                f"{seen}, far outside about -1..1 (limit +-{_g(th['input_max_abs'])}); set model_parameters"
+                f"['samplewise_norm.rescale'] = {_g(new)} (maps the observed max to 1.0; norm=rescale:{_g(new)}) or "
+                "['samplewise_norm.mean_and_std'] = True (norm=mean_std)", stats))
+        elif mode != "mean_std" and abs(stats["mean"]) > th["input_mean_abs"]:
+            findings.append(Finding(
+                "input_offset", "warning", where,
+                f"{seen}: not centred around 0 (|mean| > {_g(th['input_mean_abs'])}); set "
+                "model_parameters['samplewise_norm.mean_and_std'] = True (norm=mean_std)", stats))
+        elif stats["max_std"] > th["input_outlier_std"]:
+            findings.append(Finding(
+                "input_outliers", "warning", where,
+                f"{seen}: some values lie {stats['max_std']:.1f} standard deviations from the mean (limit "
+                f"{_g(th['input_outlier_std'])}), so most of the 256 int8 input steps cover a few outliers; clip or "
+                "compress (e.g. log) the raw values, the same way in the dataset and on the device", stats))
     return findings
 
 

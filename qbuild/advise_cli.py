@@ -69,20 +69,26 @@ def _load_keras(path: Path):
 
 def _from_spec(args, root: Path):
     """(keras model, raw x_train, params, converter settings, thresholds) for a spec name or model.py."""
-    from qbuild.data import check_dataset, load_user_npz
+    from qbuild.data import check_dataset, load_npz, load_user_npz
     from qbuild.spec import load_spec, resolve_spec_path
 
     spec = load_spec(resolve_spec_path(args.model, root))
     params = dict(spec.model_parameters)
     if args.norm:
         params = {k: v for k, v in params.items() if not k.startswith("samplewise_norm.")} | parse_norm(args.norm)
-    data = load_user_npz(Path(args.data)) if args.data else check_dataset(spec.load_dataset(), str(spec.path))
-    cached = root / "build" / "models" / spec.name / f"{spec.name}.keras"
+    build_dir = root / "build" / "models" / spec.name
+    if args.data:
+        data = load_user_npz(Path(args.data))
+    elif (build_dir / "data.npz").is_file():  # the build's copy of the dataset (kws: minutes to synthesize)
+        data = check_dataset(load_npz(build_dir / "data.npz"), str(build_dir / "data.npz"))
+    else:
+        data = check_dataset(spec.load_dataset(), str(spec.path))
+    cached = build_dir / f"{spec.name}.keras"
     if cached.is_file():
         model = _load_keras(cached)
         print(f"advise: using {cached}")
     else:
-        print(f"advise: no {cached}; training {spec.name} here (run `scons model={spec.name}` to cache it)")
+        print(f"advise: no {cached}; training {spec.name} here (run `scons model={args.model}` to cache it)")
         model = _train(spec, data, params)
     conv = spec.tflite_converter
     thresholds = {"rmse_scale": conv["report_rmse_scale_threshold"], "range": conv["report_range_threshold"]}
@@ -90,6 +96,7 @@ def _from_spec(args, root: Path):
 
 
 def _train(spec, data, params):
+    """Train the spec's model as the build does (seeded; raw shape to build_model, input reshaped to the model's)."""
     import numpy as np
 
     from qbuild.preprocess import preprocess
@@ -99,11 +106,15 @@ def _train(spec, data, params):
         raise QbuildError(f"{spec.path}: the dataset has no y_train, so the model cannot be trained here; "
                           "build it first with scons or pass a .keras file")
     seed_everything(spec.seed)
-    x = preprocess(params, data["x_train"])
-    xv = preprocess(params, data["x_test"]) if "x_test" in data and "y_test" in data else None
     n_classes = len(spec.classes) or int(np.max(data["y_train"])) + 1
-    model = spec.build_model(x.shape[1:], n_classes)
-    return spec.train_model(model, x, data["y_train"], xv, data.get("y_test"))
+    model = spec.build_model(data["x_train"].shape[1:], n_classes)
+    shape = tuple(model.inputs[0].shape[1:])
+
+    def model_input(raw):
+        return preprocess(params, raw).reshape((len(raw),) + shape)
+
+    xv = model_input(data["x_test"]) if "x_test" in data and "y_test" in data else None
+    return spec.train_model(model, model_input(data["x_train"]), data["y_train"], xv, data.get("y_test"))
 
 
 def _from_keras(args):
@@ -137,8 +148,11 @@ def main(argv) -> int:
 
     tflite = rows = x = None
     if x_raw is not None:
+        from qbuild.data import check_raw
         from qbuild.preprocess import preprocess
-        x = preprocess(params, x_raw)
+        shape = tuple(model.inputs[0].shape[1:])
+        x_raw = check_raw(x_raw, args.data or "the spec's x_train", shape)
+        x = preprocess(params, x_raw).reshape((len(x_raw),) + shape)
         tflite, rows = convert_and_report(model, x, settings)
     else:
         print("advise: no --data: only the graph checks run (pass --data raw.npz for input, conversion and report)")

@@ -38,6 +38,19 @@ def test_input_off_centre_suggests_mean_std():
     assert f.check == "input_offset" and "mean_and_std'] = True" in f.message
 
 
+def test_input_outliers_fire_on_a_spiky_signal_only():
+    rng = np.random.RandomState(0)
+    x = rng.normal(0, 1, (20, 1000)).astype(np.float32)
+    assert advise.check_inputs(x) == []
+    x[3, 7] = 40.0  # one value 40 sigma out
+    [f] = advise.check_inputs(x, params={"samplewise_norm.mean_and_std": True})
+    assert f.check == "input_outliers" and f.data["max_std"] > 16 and "clip or compress" in f.message
+    # mean_std output with a 9-sigma peak (like the kws features): |x| > 4 is expected there, no finding
+    y = rng.normal(0, 1, (20, 1000)).astype(np.float32)
+    y[0, 0] = 9.3
+    assert advise.check_inputs(y, params={"samplewise_norm.mean_and_std": True}) == []
+
+
 def test_input_thresholds_are_configurable_and_checked():
     x = np.linspace(0, 3, 30, dtype=np.float32)[None]
     assert [f.check for f in advise.check_inputs(x, {"input_max_abs": 2.0})] == ["input_range"]
