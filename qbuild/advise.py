@@ -2,7 +2,8 @@
 
 Four checks, each returning `Finding`s that name the layer and the concrete fix:
 
-    check_inputs(x, thresholds, params)        preprocessed representative data far from about -1..1
+    check_inputs(x, thresholds, params)        preprocessed representative data far from about -1..1, off-centre,
+                                               or dominated by outliers
     lint_keras(model, supported_activations)   activation before BatchNorm, BatchNorm not after a Conv/Dense,
                                                LayerNorm after the activation, activations the runtime lacks
     check_conversion(model, tflite)            BatchNorms left in the .tflite as MUL/ADD (not folded)
@@ -62,7 +63,8 @@ def _runtime_ops() -> list:
 # Activations qbuild's runtime runs (derived from its op list); the build may pass another target's list.
 SUPPORTED_ACTIVATIONS = activations_for_ops(_runtime_ops())
 
-FOLDABLE = ("Conv2D", "DepthwiseConv2D", "Dense")   # BatchNorm folds into these when it follows them directly
+# BatchNorm folds into these when it follows them directly (each checked with TF 2.21: no MUL/ADD left).
+FOLDABLE = ("Conv2D", "DepthwiseConv2D", "Dense", "Conv1D", "SeparableConv2D", "Conv2DTranspose")
 BATCHNORM = "BatchNormalization"
 LAYERNORM = "LayerNormalization"
 ACTIVATION_LAYERS = {"Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax"}
@@ -281,8 +283,8 @@ def _lint_batchnorm(g: _Graph, bn: str) -> list[Finding]:
     else:
         why = f"it follows '{p}' ({pcls})"
     return [Finding("bn_not_after_foldable", "warning", bn,
-                    f"BatchNormalization {bn} cannot fold into a Conv2D/DepthwiseConv2D/Dense: {why}; move it directly "
-                    "after a Conv2D/DepthwiseConv2D/Dense (activation=None), before the activation",
+                    f"BatchNormalization {bn} cannot fold into a Conv/Dense layer: {why}; move it directly after "
+                    "a Conv2D/DepthwiseConv2D/Dense (activation=None), before the activation",
                     {"parent": p, "parent_class": pcls, "layers": [bn]})]
 
 

@@ -206,3 +206,15 @@ def test_tensor_layers_maps_keras3_scopes():
     t = "m_1/re_lu_1/Relu;m_1/bn_1/batchnorm/add_1;m_1/conv_1_1/BiasAdd;m_1/conv_1/convolution"
     assert advise.tensor_layers(t, names) == ["re_lu", "bn", "conv_1", "conv"]
     assert advise.tensor_layers("tfl.quantize", names) == []
+
+
+def test_lint_knows_the_other_layers_batchnorm_folds_into():
+    import keras
+    from keras import layers
+    i = keras.Input((16, 4))
+    h = layers.ReLU()(layers.BatchNormalization(name="bn1d")(layers.Conv1D(8, 3, name="c1d")(i)))
+    assert advise.lint_keras(keras.Model(i, h)) == []
+    i = keras.Input((8, 8, 2))
+    h = layers.BatchNormalization(name="bn")(layers.SeparableConv2D(8, 3, activation="relu", name="sep")(i))
+    [f] = advise.lint_keras(keras.Model(i, h))
+    assert (f.check, f.layer) == ("activation_before_bn", "sep")
