@@ -37,7 +37,7 @@ DEFAULT_THRESHOLDS = {
     "range": 255.0,          # report rows with range = 255*scale above this (int8 step > 1.0)
 }
 
-# The .tflite ops each Keras activation becomes after int8 conversion (measured with TF 2.21 on Dense(8, activation=...)).
+# The .tflite ops each Keras activation becomes after int8 conversion (measured, TF 2.21, Dense(8, activation=...)).
 # relu, relu6 and hard_sigmoid fuse into the layer before them; ELU stays float (DEQUANTIZE, ELU, QUANTIZE).
 ACTIVATION_OPS = {
     "linear": (), "relu": (), "relu6": (), "hard_sigmoid": (),
@@ -272,20 +272,22 @@ def _lint_batchnorm(g: _Graph, bn: str) -> list[Finding]:
     p = ps[0]
     pcls, pact = g.cls.get(p), _activation_name(g.cls.get(p, ""), g.cfg.get(p, {}))
     if pcls in FOLDABLE and pact:
+        fix = f"build {p} with activation=None and put the activation after {bn}"
         return [Finding("activation_before_bn", "warning", p,
                         f"{p} ({pcls}) applies '{pact}' before BatchNormalization '{bn}', so {bn} cannot fold into it; "
-                        f"build {p} with activation=None and put the activation after {bn}",
-                        {"activation": pact, "batchnorm": bn, "layers": [p, bn]})]
+                        f"{fix}", {"activation": pact, "batchnorm": bn, "layers": [p, bn], "fix": fix})]
     if pcls in FOLDABLE and len(g.children.get(p, [])) == 1:
         return []
     if pcls in FOLDABLE:
-        why = f"'{p}' ({pcls}) also feeds {', '.join(c for c in g.children[p] if c != bn)}"
+        others = ", ".join(c for c in g.children[p] if c != bn)
+        why = f"'{p}' ({pcls}) also feeds {others}"
+        fix = f"make {bn} the only consumer of {p} (take {others}'s input from after {bn}) or accept the MUL+ADD"
     else:
         why = f"it follows '{p}' ({pcls})"
+        fix = "move it directly after a Conv2D/DepthwiseConv2D/Dense (activation=None), before the activation"
     return [Finding("bn_not_after_foldable", "warning", bn,
-                    f"BatchNormalization {bn} cannot fold into a Conv/Dense layer: {why}; move it directly after "
-                    "a Conv2D/DepthwiseConv2D/Dense (activation=None), before the activation",
-                    {"parent": p, "parent_class": pcls, "layers": [bn]})]
+                    f"BatchNormalization {bn} cannot fold into a Conv/Dense layer: {why}; {fix}",
+                    {"parent": p, "parent_class": pcls, "layers": [bn], "fix": fix})]
 
 
 def _lint_layernorm(g: _Graph, ln: str) -> list[Finding]:
@@ -354,10 +356,8 @@ def check_conversion(keras_model, tflite_bytes: bytes, lint: list[Finding] | Non
         ops = leftovers[bn]
         cause = next((f for f in lint if f.check in ("activation_before_bn", "bn_not_after_foldable")
                       and bn in f.data.get("layers", [])), None)
-        if cause and cause.check == "activation_before_bn":
-            fix = f"build {cause.layer} with activation=None and put the activation after {bn}"
-        else:
-            fix = "put it directly after a Conv2D/DepthwiseConv2D/Dense with activation=None, before the activation"
+        fix = cause.data["fix"] if cause else ("put it directly after a Conv2D/DepthwiseConv2D/Dense with "
+                                               "activation=None, before the activation")
         p = (g.parents.get(bn) or ["?"])[0]
         findings.append(Finding("bn_not_folded", "warning", bn,
                                 f"BatchNormalization {bn} was not folded into '{p}': it runs as "

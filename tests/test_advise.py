@@ -130,6 +130,8 @@ def test_lint_bn_after_conv_with_a_second_consumer():
     out = layers.Add(name="skip")([c, b])
     [f] = advise.lint_keras(keras.Model(i, out))
     assert (f.check, f.layer) == ("bn_not_after_foldable", "bn") and "also feeds skip" in f.message
+    assert f.message.endswith("make bn the only consumer of conv (take skip's input from after bn) or accept "
+                              "the MUL+ADD")
 
 
 def test_lint_unsupported_activation_in_sequential_model():
