@@ -55,13 +55,16 @@ bool valid_quant(QuantInfo q) {
 
 namespace {
 
-// Positive finite float as m * 2^e with m in [2^23, 2^24) (subnormals normalised).
+// Positive finite float as m * 2^e with m in [2^23, 2^24) (subnormals normalised). Callers pass positive finite
+// values; anything else still terminates (zero reads as the smallest subnormal) so a broken caller cannot hang.
 void decompose(float f, uint64_t* m, int32_t* e) {
+  QBUILD_KERNEL_ASSERT(f > 0.0f && f <= 3.4028235e38f);
   uint32_t bits = 0;
   memcpy(&bits, &f, sizeof(bits));
   const int32_t biased = static_cast<int32_t>((bits >> 23) & 0xff);
   uint32_t frac = bits & 0x7fffffu;
   if (biased == 0) {
+    if (frac == 0) frac = 1;
     int32_t exp = -149;
     while ((frac & 0x800000u) == 0) {
       frac <<= 1;
