@@ -465,6 +465,13 @@ def _first_compute_layers(g: _Graph) -> set:
     return out
 
 
+def _normalizes_its_input(keras_model) -> bool:
+    """Does the model scale its own input first (Rescaling/Normalization)? The converter folds a Rescaling into the
+    next Conv/Dense, and integer raw values quantize exactly, so the input range checks do not apply."""
+    g = _graph(keras_model)
+    return any(g.cls[n] in ("Rescaling", "Normalization") for n in _first_compute_layers(g))
+
+
 def _normalized(layers: list, g: _Graph) -> bool:
     """Is this op's output already normalized (a BatchNorm fused into it, a BatchNorm/LayerNorm right after), or is it
     the model output (logits: nothing to normalize)?"""
@@ -509,6 +516,8 @@ def run_all(keras_model=None, x_float32=None, tflite_bytes: bytes | None = None,
     findings = []
     if x_float32 is not None:
         findings += check_inputs(x_float32, th, params)
+        if keras_model is not None and _normalizes_its_input(keras_model):
+            findings = [f for f in findings if f.check == "input_outliers"]
     if keras_model is not None:
         lint = lint_keras(keras_model, supported_activations)
         findings += lint

@@ -220,3 +220,17 @@ def test_lint_knows_the_other_layers_batchnorm_folds_into():
     h = layers.BatchNormalization(name="bn")(layers.SeparableConv2D(8, 3, activation="relu", name="sep")(i))
     [f] = advise.lint_keras(keras.Model(i, h))
     assert (f.check, f.layer) == ("activation_before_bn", "sep")
+
+
+def test_no_input_range_finding_when_the_model_rescales_its_input():
+    import keras
+    from keras import layers
+    x = np.random.RandomState(0).randint(0, 256, (16, 8, 8, 1)).astype(np.float32)
+
+    def model(first):
+        i = keras.Input((8, 8, 1))
+        h = layers.Conv2D(4, 3, name="conv")(first(i) if first else i)
+        return keras.Model(i, layers.Dense(2, name="out")(layers.Flatten(name="flatten")(h)))
+
+    assert [f.check for f in advise.run_all(model(None), x)] == ["input_range"]
+    assert advise.run_all(model(layers.Rescaling(1 / 255, name="scale")), x) == []
