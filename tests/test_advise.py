@@ -234,3 +234,21 @@ def test_no_input_range_finding_when_the_model_rescales_its_input():
 
     assert [f.check for f in advise.run_all(model(None), x)] == ["input_range"]
     assert advise.run_all(model(layers.Rescaling(1 / 255, name="scale")), x) == []
+
+
+def test_scale_sharing_rows_never_make_a_finding_of_their_own():
+    import keras
+    from keras import layers
+    i = keras.Input((8, 8, 1))
+    h = layers.Flatten(name="flatten")(layers.Conv2D(4, 3, name="conv")(i))
+    m = keras.Model(i, layers.Dense(2, name="out")(h), name="m")
+
+    def rows(conv_rmse):  # the shape of real debugger rows (measured: RESHAPE 2.6 after a CONV_2D at 0.32)
+        return [{"op_name": "CONV_2D", "tensor_name": "m_1/conv_1/convolution1", "scale": "0.0079", "range": "2.0",
+                 "rmse/scale": str(conv_rmse)},
+                {"op_name": "RESHAPE", "tensor_name": "m_1/flatten_1/Reshape", "scale": "0.0079", "range": "2.0",
+                 "rmse/scale": "2.59"}]
+
+    assert advise.advise_report(rows(0.32), m) == []
+    [f] = advise.advise_report(rows(0.7), m)
+    assert f.layer == "conv" and [r["op_name"] for r in f.data["rows"]] == ["CONV_2D", "RESHAPE"]
