@@ -44,14 +44,16 @@ def io_details(tflite: bytes) -> dict:
 
 
 def firmware_samples(data_path: Path | None, tflite: bytes, n: int = DEFAULT_SAMPLES) -> np.ndarray:
-    """The raw samples embedded in the firmware: the first test samples of the model's data (a user .npz: 'x'), or, for
-    a bare .tflite without data, seeded random samples in the input's own type."""
+    """The raw samples embedded in the firmware: n samples evenly spread over the model's test data (a user .npz: 'x')
+    — test sets are often sorted by class — or, for a bare .tflite without data, seeded random samples in the input's
+    own type."""
     if data_path is not None:
         d = rawdata.load_npz(data_path)
         x = next((d[k] for k in ("x_test", "x", "x_train") if k in d and len(d[k])), None)
         if x is None:
             raise QbuildError(f"{data_path}: no samples for the firmware (arrays x_test, x or x_train)")
-        return np.ascontiguousarray(x[:n])
+        idx = np.unique(np.linspace(0, len(x) - 1, min(n, len(x))).round().astype(int))  # spread over the split
+        return np.ascontiguousarray(x[idx])
     inp = io_details(tflite)["input"]
     rng = np.random.RandomState(0)
     shape = (n, *inp["shape"][1:])

@@ -44,6 +44,28 @@ def _action(env, fn, what, varlist=()):
     return env.Action(_step(fn), lambda target, source, env: f"qbuild: {what} -> {target[0]}", varlist=list(varlist))
 
 
+# The Python modules each step runs. SCons signs a function action by its own code only, not by what it calls, so these
+# files are declared as dependencies: editing quantize.py re-quantizes, editing footprint.py re-checks the footprint,
+# and neither retrains a model.
+STEP_CODE = {
+    "dataset": ("build", "data", "spec"),
+    "train": ("build", "data", "spec", "preprocess", "tfenv"),
+    "quantize": ("build", "data", "preprocess", "quantize", "report", "advise", "params", "plan", "evaluate", "tfenv",
+                 "templates", "tflite_model"),
+    "copy": ("build", "tflite_model"),
+    "carray": ("carray", "cformat", "params"),
+    "linker": ("linker", "boards"),
+    "main": ("firmware", "plan", "params", "preprocess", "cformat", "templates", "boards"),
+    "footprint": ("footprint", "boards"),
+    "run": ("firmware", "evaluate", "preprocess", "params", "boards"),
+}
+
+
+def _code(env, step: str) -> list:
+    root = Path(qbuild.__file__).parent
+    return [env.File(str(root / f"{m}.py")) for m in STEP_CODE[step]]
+
+
 def _json(obj) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
 
@@ -111,12 +133,11 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
     from qbuild import carray
 
     t = _resolve(env, model, data=data, norm=norm, strict=strict)
-    version = env.Value(qbuild.__version__)
     nodes, tf_steps = {}, []
     if t.kind == "spec":
-        nodes["data"] = env.Command(str(t.data), [str(p) for p in t.dataset_deps] + [version],
+        nodes["data"] = env.Command(str(t.data), [str(p) for p in t.dataset_deps] + _code(env, "dataset"),
                                     _action(env, _dataset, "dataset", ["QBUILD_SPEC"]), QBUILD_SPEC=str(t.source))[0]
-        nodes["keras"] = env.Command(str(t.keras), [nodes["data"]] + [str(p) for p in t.model_deps] + [version],
+        nodes["keras"] = env.Command(str(t.keras), [nodes["data"]] + [str(p) for p in t.model_deps] + _code(env, "train"),
                                      _action(env, _train, "train", ["QBUILD_SPEC", "QBUILD_TRAINING"]),
                                      QBUILD_SPEC=str(t.source), QBUILD_TRAINING=_json(t.settings["training"]))[0]
         tf_steps += [nodes["data"], nodes["keras"]]
@@ -125,16 +146,17 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
         data_node, keras_node = env.File(str(t.data)), env.File(str(t.keras))
 
     if t.kind == "tflite":
-        nodes["tflite"] = env.Command(str(t.tflite), str(t.source), _action(env, _copy_tflite, "copy .tflite"))[0]
+        nodes["tflite"] = env.Command(str(t.tflite), [str(t.source)] + _code(env, "copy"),
+                                      _action(env, _copy_tflite, "copy .tflite"))[0]
     else:
         outs = t.quantize_outputs()
-        q = env.Command([str(p) for p in outs.values()], [keras_node, data_node, version],
+        q = env.Command([str(p) for p in outs.values()], [keras_node, data_node] + _code(env, "quantize"),
                         _action(env, _quantize, "quantize", ["QBUILD_SETTINGS", "QBUILD_OUTPUT_KEYS"]),
                         QBUILD_SETTINGS=_json(t.settings), QBUILD_OUTPUT_KEYS=_json(list(outs)))
         nodes.update(zip(outs, q))
         tf_steps += list(q)
 
-    c = env.Command([str(p) for p in t.carray_outputs()], [nodes["tflite"], version],
+    c = env.Command([str(p) for p in t.carray_outputs()], [nodes["tflite"]] + _code(env, "carray"),
                     _action(env, _c_array, "C array", ["QBUILD_NOTE"]), QBUILD_NOTE=t.tflite.name)
     env.Depends(c, [str(p) for p in carray.TEMPLATES])
     nodes["carray"] = list(c)
@@ -335,7 +357,6 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
     board_dir = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath) / b.id
     out = board_dir / t.name
     benv = _board_env(env, b)
-    version = env.Value(qbuild.__version__)
     board_file = env.File(str(b.path))
     data_node = model_nodes.nodes.get("data") or (env.File(str(t.data)) if t.kind == "keras" else None)
     has_data = data_node is not None
@@ -343,12 +364,12 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
 
     script = None
     if b.bare_metal:  # SCons does not scan -T: the link depends on the script explicitly (below)
-        script = benv.Command(str(board_dir / "linker.ld"), [board_file, version, "#templates/linker.ld.j2"],
+        script = benv.Command(str(board_dir / "linker.ld"), [board_file, "#templates/linker.ld.j2"] + _code(env, "linker"),
                               _action(benv, _linker_script, "linker script", ["QBUILD_BOARD"]))[0]
 
     note = ", ".join(os.path.relpath(p, root) for p in [t.tflite] + ([t.data] if has_data else []) + [b.path])
     nodes["main"] = benv.Command(str(out / "main.cc"), [model_nodes["tflite"]] + ([data_node] if has_data else [])
-                                 + [board_file, version],
+                                 + [board_file] + _code(env, "main"),
                                  _action(benv, _main_cc, "main.cc",
                                          ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE"]),
                                  QBUILD_HAS_DATA=int(has_data), QBUILD_CLASSES=_json(t.settings.get("classes", [])),
@@ -376,13 +397,14 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
     fp_opts = {"map": str(map_path), "baseline": baseline, "max_growth": max_growth,
                "ram_margin": ram_margin}
     nodes["footprint"] = benv.Command([str(out / "footprint.json"), str(out / "footprint.md")],
-                                      [nodes["elf"], board_file, version] + ([baseline] if baseline else []),
+                                      [nodes["elf"], board_file] + ([baseline] if baseline else []) + _code(env, "footprint"),
                                       _action(benv, _footprint, "footprint", ["QBUILD_BOARD", "QBUILD_FOOTPRINT"]),
                                       QBUILD_FOOTPRINT=_json(fp_opts))
 
     if b.runner_command(elf) is not None:
         nodes["run"] = benv.Command(str(out / "run.json"),
-                                    [nodes["elf"], model_nodes["tflite"]] + ([data_node] if has_data else []),
+                                    [nodes["elf"], model_nodes["tflite"]] + ([data_node] if has_data else [])
+                                    + _code(env, "run"),
                                     _action(benv, _run, "run", ["QBUILD_BOARD", "QBUILD_HAS_DATA"]),
                                     QBUILD_HAS_DATA=int(has_data))[0]
         env.Alias("run", nodes["run"])
