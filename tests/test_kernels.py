@@ -499,3 +499,52 @@ def test_integer_multiplier_math_equals_tflite_double_math(tmp_path):
                    check=True, capture_output=True)
     r = subprocess.run([str(exe), "3000000"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "ratio_check 3000000 compared ok", r.stdout
+
+
+def _out_size(padding, size, k, stride, dilation):
+    eff = (k - 1) * dilation + 1
+    return (size + stride - 1) // stride if padding == 0 else (size + stride - eff) // stride
+
+
+def _window_edit(code, padding, stride, dilation, act, filter_hw=None):
+    """Sets padding/stride/dilation/activation (and pool filter size) on the op and the implied output shapes."""
+    def edit(m):
+        g = m.subgraphs[0]
+        op = g.operators[_op_index(m, code)]
+        o = op.builtinOptions
+        o.padding, o.strideH, o.strideW, o.fusedActivationFunction = padding, stride[0], stride[1], act
+        in_shape = list(g.tensors[op.inputs[0]].shape)
+        if code == OP.MAX_POOL_2D or code == OP.AVERAGE_POOL_2D:
+            o.filterHeight, o.filterWidth = filter_hw
+            kh, kw, dil = filter_hw[0], filter_hw[1], (1, 1)
+        else:
+            o.dilationHFactor, o.dilationWFactor = dilation
+            w_shape = g.tensors[op.inputs[1]].shape
+            kh, kw, dil = int(w_shape[1]), int(w_shape[2]), dilation
+        out = list(g.tensors[op.outputs[0]].shape)
+        out[1] = _out_size(padding, int(in_shape[1]), kh, stride[0], dil[0])
+        out[2] = _out_size(padding, int(in_shape[2]), kw, stride[1], dil[1])
+        g.tensors[op.outputs[0]].shape = out
+        g.tensors[g.outputs[0]].shape = out
+    return edit
+
+
+@pytest.mark.parametrize("base,code", [("conv_same_s2_relu", OP.CONV_2D), ("dw_m2_valid", OP.DEPTHWISE_CONV_2D),
+                                       ("conv_groups2", OP.CONV_2D), ("avgpool_valid", OP.AVERAGE_POOL_2D),
+                                       ("maxpool_same_s2", OP.MAX_POOL_2D)])
+def test_window_option_sweep(shim, converted, base, code):
+    """Every padding x stride x dilation (or pool size) x fused activation on one op, shapes recomputed."""
+    import itertools
+    data, tests = converted[base]
+    is_pool = code in (OP.MAX_POOL_2D, OP.AVERAGE_POOL_2D)
+    combos = 0
+    for padding, sh, sw, d, act in itertools.product((0, 1), (1, 2, 3), (1, 2), (1, 2, 3), (0, 1, 2, 3)):
+        dilation, filter_hw = ((1, 1), (d, 4 - d)) if is_pool else ((d, 4 - d), None)
+        edit = _window_edit(code, padding, (sh, sw), dilation, act, filter_hw)
+        m = tflite_ops.Model(mutate(data, edit))
+        out_shape = m.tensor(m.ops()[_op_index(m.m, code)].outputs[0]).shape
+        if min(out_shape[1], out_shape[2]) < 1:
+            continue  # the window does not fit (VALID): not a model anyone can build
+        _assert_exact(compare_all_ops(shim, m.data, tests[0]), (tflite_ops.op_name(code),))
+        combos += 1
+    assert combos >= 90
