@@ -548,3 +548,25 @@ def test_window_option_sweep(shim, converted, base, code):
         _assert_exact(compare_all_ops(shim, m.data, tests[0]), (tflite_ops.op_name(code),))
         combos += 1
     assert combos >= 90
+
+
+@pytest.mark.parametrize("base,code", [("add_same", OP.ADD), ("mul_same", OP.MUL)])
+def test_broadcast_shape_sweep(shim, converted, base, code):
+    """Either input of a [1, 4, 5, 3] ADD/MUL reshaped to every broadcastable shape (rank 1 to 4)."""
+    data, _ = converted[base]
+    shapes = [(1, 1, 1, 1), (1, 4, 1, 1), (1, 1, 5, 1), (1, 1, 1, 3), (1, 4, 5, 1), (1, 1, 5, 3), (1, 4, 1, 3),
+              (5, 3), (3,), (4, 1, 3), (1,)]
+    rng = np.random.default_rng(9)
+    for which in (0, 1):
+        for shape in shapes:
+            def edit(m):
+                g = m.subgraphs[0]
+                op = g.operators[_op_index(m, code)]
+                for q in g.operators:
+                    if q.outputs[0] == op.inputs[which]:
+                        g.tensors[q.outputs[0]].shape = list(shape)
+                        g.tensors[q.inputs[0]].shape = list(shape)
+            edited = mutate(data, edit)
+            m = tflite_ops.Model(edited)
+            inputs = [(rng.standard_normal(tuple(m.tensor(i).shape)) * 2).astype(np.float32) for i in m.g.inputs]
+            _assert_exact(compare_all_ops(shim, edited, inputs), (tflite_ops.op_name(code),))
