@@ -15,7 +15,7 @@ CORPUS_NAMES = [
     "conv_same_relu", "conv_s2_same_odd_relu6", "conv_valid_dilated", "conv_1x1_int8io", "conv_per_tensor",
     "dwconv_mult2_s2", "dwconv_dilated_valid", "dwconv_per_tensor_int8io", "fc_relu_softmax", "fc_per_tensor_int8io",
     "fc_3d_keep_dims", "pools", "mean_gap", "mean_keepdims_mul_logistic", "residual_add_relu", "relu6_tanh_logistic",
-    "relu_relu6_standalone", "add_broadcast", "hard_swish", "pad_concat_reshape", "dynamic_batch_flatten", "mul_broadcast_int8io",
+    "relu_relu6_standalone", "add_broadcast", "slices_stack", "hard_swish", "pad_concat_reshape", "dynamic_batch_flatten", "mul_broadcast_int8io",
 ]
 MLTK_DIR = Path(__file__).resolve().parents[1] / ".cache" / "mltk"
 
@@ -82,12 +82,21 @@ def _models(keras):
     build("relu_relu6_standalone", (4, 6, 3), lambda x: L.ReLU(max_value=6.0)(L.Reshape((24, 6))(
         L.ReLU()(L.Concatenate()([x, L.Conv2D(3, 1)(x)])))))
     build("add_broadcast", (5, 3, 4), lambda x: L.Conv2D(4, 1)(x) + L.GlobalAveragePooling2D(keepdims=True)(x))
+    build("slices_stack", (6, 5, 3), lambda x: _slices_stack(keras, x))
     build("hard_swish", (6, 5, 4), lambda x: L.Activation("hard_swish")(L.Conv2D(3, 3)(x)))
     build("pad_concat_reshape", (5, 6, 3), lambda x: L.Reshape((-1, 4))(L.Concatenate(axis=1)([
         L.ZeroPadding2D(((1, 2), (0, 1)))(x), L.ZeroPadding2D(((2, 1), (1, 0)))(L.Conv2D(3, 1)(x))])))
     build("dynamic_batch_flatten", (4, 5, 3), lambda x: L.Dense(4)(L.Flatten()(L.Conv2D(2, 3)(x))), batch=None)
     build("mul_broadcast_int8io", (5, 4, 3), lambda x: L.Multiply()([x, L.Conv2D(1, 1)(x)]), int8_io=True)
     return m
+
+
+def _slices_stack(keras, x):
+    # int8 STRIDED_SLICE with negative and >1 strides, open ends, then a rank-5 PACK on a middle axis.
+    y = keras.layers.Conv2D(3, 1)(x)
+    a = y[:, 0:4:2, ::-2, :]
+    b = y[:, 1::3, 1:4, :]
+    return keras.layers.Reshape((4, 3, 3))(keras.ops.stack([a, b], axis=2))
 
 
 def _se_block(L, x):
