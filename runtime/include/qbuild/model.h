@@ -43,10 +43,8 @@ class Model {
   const uint8_t* model_ = nullptr;
   uint32_t model_size_ = 0;
   uint8_t* arena_ = nullptr;         // 16-byte aligned start inside the caller's arena
-  size_t arena_size_ = 0;
   size_t arena_used_ = 0;
   uint32_t subgraph_pos_ = 0;        // SubGraph table position
-  uint32_t opcodes_pos_ = 0;         // operator_codes vector (first element position)
   uint32_t inputs_pos_ = 0, inputs_len_ = 0;
   uint32_t outputs_pos_ = 0, outputs_len_ = 0;
   uint32_t tensor_count_ = 0;
