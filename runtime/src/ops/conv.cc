@@ -48,12 +48,7 @@ Status prepare(OpContext& ctx, bool depthwise) {
       !sane_window(in->dims[2], filter->dims[2], opt.stride_w, opt.dilation_w)) {
     return Status::kBadOpParams;
   }
-  // Output size must be what the padding scheme gives (the kernel indexes the input from it).
-  if (k::conv_output_size(opt.padding, in->dims[1], filter->dims[1], opt.stride_h, opt.dilation_h) != out->dims[1] ||
-      k::conv_output_size(opt.padding, in->dims[2], filter->dims[2], opt.stride_w, opt.dilation_w) != out->dims[2] ||
-      in->dims[0] != out->dims[0]) {
-    return Status::kBadOpParams;
-  }
+  // The kernel's prepare checks the output size against the padding scheme and the channel relations.
   uint32_t num_scales;
   int32_t qdim;
   const float* scales = ctx.scales(1, &num_scales, &qdim);

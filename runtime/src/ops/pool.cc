@@ -28,11 +28,6 @@ Status prepare(OpContext& ctx) {
       !sane_window(in->dims[2], opt.filter_w, opt.stride_w, 1)) {
     return Status::kBadOpParams;
   }
-  if (k::conv_output_size(opt.padding, in->dims[1], opt.filter_h, opt.stride_h, 1) != out->dims[1] ||
-      k::conv_output_size(opt.padding, in->dims[2], opt.filter_w, opt.stride_w, 1) != out->dims[2] ||
-      in->dims[0] != out->dims[0] || in->dims[3] != out->dims[3]) {
-    return Status::kBadOpParams;
-  }
   auto* params = static_cast<k::PoolParams*>(ctx.alloc(sizeof(k::PoolParams)));
   if (!params) return Status::kArenaTooSmall;
   k::Status s = k::prepare_pool(opt, shape4(*in), shape4(*out), {in->params.scale, in->params.zero_point},
