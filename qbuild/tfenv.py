@@ -15,6 +15,7 @@ def import_tf():
 
 
 def seed_everything(seed: int) -> None:
+    """Deterministic training (with TF_NUM_INTEROP_THREADS=1, set in qbuild/__init__.py)."""
     import keras
     tf = import_tf()
     keras.utils.set_random_seed(seed)
