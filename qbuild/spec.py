@@ -110,6 +110,12 @@ class ModelSpec:
         self._train = fn
         return fn
 
+    @property
+    def dataset_function(self):
+        """The registered @dataset function, to share one data set between specs:
+        `my_model.dataset(load_spec(path_to_other_model_py).dataset_function)`."""
+        return self._dataset
+
     # used by the build ---------------------------------------------------------------------------------------------------
     def load_dataset(self) -> dict:
         if self._dataset is None:

@@ -3,9 +3,9 @@
 Same data, parameters and layer sizes as models/digits; only the order differs: Conv2D(relu) -> BatchNormalization.
 `python -m qbuild advise models/_evidence/digits_act_before_bn/model.py` names each BatchNorm that cannot fold.
 """
-import numpy as np
+from pathlib import Path
 
-from qbuild.spec import ModelSpec
+from qbuild.spec import ModelSpec, load_spec
 
 my_model = ModelSpec(name="digits_act_before_bn", description="digits, activation before BatchNorm (advisor evidence)",
                      classes=[str(i) for i in range(10)])
@@ -14,16 +14,8 @@ my_model.model_parameters["samplewise_norm.rescale"] = 1.0 / 16.0
 my_model.epochs = 12
 
 
-@my_model.dataset
-def load_digits():
-    from sklearn.datasets import load_digits as sk_digits
-
-    d = sk_digits()
-    x, y = d.images.astype(np.uint8).reshape(-1, 8, 8, 1), d.target.astype(np.int32)
-    order = np.random.RandomState(0).permutation(len(x))
-    x, y = x[order], y[order]
-    n_test = len(x) // 5
-    return {"x_train": x[n_test:], "y_train": y[n_test:], "x_test": x[:n_test], "y_test": y[:n_test]}
+# The same data as models/digits (the dataset is rebuilt when that file changes).
+my_model.dataset(load_spec(Path(__file__).resolve().parents[2] / "digits" / "model.py").dataset_function)
 
 
 @my_model.build
