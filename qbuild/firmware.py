@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -164,15 +165,20 @@ def compare(results: dict, reference: np.ndarray, output_type: str) -> dict:
 
 
 def run_firmware(board, elf: Path) -> tuple[int, str]:
+    """Run the firmware with the board's runner; returns (exit code, everything it printed).
+
+    Output goes to a file, not a pipe: QEMU's semihosting console drops what a slow pipe reader has not taken yet and
+    still exits 0 (measured under load), which would look like missing samples."""
     cmd = board.runner_command(elf)
     if cmd is None:
         raise QbuildError(f"board '{board.id}' has no runner; `run` works on boards with one (qemu-m33, host)")
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True,
-                           stdin=subprocess.DEVNULL)
-    except FileNotFoundError as e:
-        raise QbuildError(f"cannot start '{cmd[0]}' ({e}); run scripts/setup to install it") from None
-    return p.returncode, p.stdout + p.stderr
+    with tempfile.TemporaryFile() as out:
+        try:
+            code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
+        except FileNotFoundError as e:
+            raise QbuildError(f"cannot start '{cmd[0]}' ({e}); run scripts/setup to install it") from None
+        out.seek(0)
+        return code, out.read().decode("utf-8", "replace")
 
 
 def check_run(board, elf: Path, tflite_path: Path, data_path: Path | None, out_json: Path, samples: int = DEFAULT_SAMPLES) -> dict:
