@@ -157,12 +157,18 @@ def run_firmware_harness(elf, board_id: str = "qemu-m33") -> dict[str, dict]:
     """Runs the harness with the board's runner; returns {case name: {"status", "arena", "out" (bytes)}}."""
     from qbuild.boards import load_board
 
+    import tempfile
+
     cmd = load_board(board_id).runner_command(elf)
-    r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if r.returncode != 0:
-        raise QbuildError(f"{board_id} harness exited with {r.returncode}: {r.stdout[-300:]} {r.stderr[-300:]}")
+    # Output goes to a file, not a pipe: QEMU's semihosting console drops what a slow pipe reader has not taken.
+    with tempfile.TemporaryFile() as f:
+        code = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
+        f.seek(0)
+        text = f.read().decode(errors="replace")
+    if code != 0:
+        raise QbuildError(f"{board_id} harness exited with {code}: {text[-300:]}")
     results = {}
-    for line in r.stdout.splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if len(parts) >= 7 and parts[0] == "case":
             results[parts[1]] = {"status": int(parts[3]), "arena": int(parts[5]),
