@@ -156,15 +156,9 @@ def build_firmware_harness(out_dir, cases: list[tuple[str, bytes, bytes]], arena
 def run_firmware_harness(elf, board_id: str = "qemu-m33") -> dict[str, dict]:
     """Runs the harness with the board's runner; returns {case name: {"status", "arena", "out" (bytes)}}."""
     from qbuild.boards import load_board
+    from qbuild.firmware import run_firmware
 
-    import tempfile
-
-    cmd = load_board(board_id).runner_command(elf)
-    # Output goes to a file, not a pipe: QEMU's semihosting console drops what a slow pipe reader has not taken.
-    with tempfile.TemporaryFile() as f:
-        code = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
-        f.seek(0)
-        text = f.read().decode(errors="replace")
+    code, text = run_firmware(load_board(board_id), elf)
     if code != 0:
         raise QbuildError(f"{board_id} harness exited with {code}: {text[-300:]}")
     results = {}
