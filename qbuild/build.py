@@ -95,6 +95,7 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
     from qbuild import advise, report
     from qbuild.evaluate import accuracy, tflm_outputs
     from qbuild.quantize import ConverterFactory, check_int8, convert, representative_samples
+    from qbuild.tflite_model import read_ops
 
     name, conv_settings = settings["name"], settings["tflite_converter"]
     params = dict(settings["model_parameters"])
@@ -145,14 +146,20 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
     from qbuild import params as qparams
     from qbuild import plan as qplan
 
-    plan = qplan.plan_model(tflite, pointer_size=4)
+    # The model artifacts do not depend on a board: a model qbuild's runtime cannot run (e.g. an op kept in float on
+    # purpose) still gets its .tflite, without runtime_memory_size; the firmware build then fails with the op check.
+    ops = [op.name for op in read_ops(tflite)]
+    try:
+        arena = qplan.plan_model(tflite, pointer_size=4).arena_bytes
+    except QbuildError as e:
+        arena = None
+        log(f"warning: {name}: no runtime_memory_size: {e}")
     all_params = {**qparams.default_params(name=name, version=settings["version"], date=settings["date"], hash="",
-                                           classes=settings["classes"], runtime_memory_size=plan.arena_bytes), **params}
+                                           classes=settings["classes"], runtime_memory_size=arena), **params}
     all_params["hash"] = qparams.model_hash(tflite, all_params)
     tflite = qparams.embed_params(tflite, all_params)
 
-    metrics = {"name": name, "tflite_bytes": len(tflite), "arena_bytes": plan.arena_bytes,
-               "ops": [op for op, _ in plan.ops], "convert_seconds": round(t_convert, 3),
+    metrics = {"name": name, "tflite_bytes": len(tflite), "arena_bytes": arena, "ops": ops, "convert_seconds": round(t_convert, 3),
                "report_seconds": round(t_report, 3), "float_accuracy": None, "int8_accuracy": None,
                "test_samples": 0, "ops_left_in_float": problems, "advice_findings": len(findings)}
     y_test = d.get("y_test")
@@ -162,7 +169,8 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
         int8_acc = accuracy(tflm_outputs(tflite, x_test), y_test)
         metrics.update(float_accuracy=round(float_acc, 6), int8_accuracy=round(int8_acc, 6), test_samples=len(y_test))
         log(f"{name}: accuracy on {len(y_test)} test samples: float {100 * float_acc:.2f} %   int8 {100 * int8_acc:.2f} %")
-    log(f"{name}: {len(tflite):,} B .tflite, {len(plan.ops)} ops, arena {plan.arena_bytes:,} B (32-bit target)")
+    log(f"{name}: {len(tflite):,} B .tflite, {len(ops)} ops"
+        + (f", arena {arena:,} B (32-bit target)" if arena is not None else ""))
 
     write_atomic(out["tflite"], tflite)
     write_json(out["metrics"], metrics)

@@ -103,3 +103,12 @@ def test_selective_quantization_keeps_denylisted_ops_in_float(tmp_path):
     ops = {op.name: op for op in read_ops(t.tflite.read_bytes())}
     assert {ty for _, ty in ops["MEAN"].inputs[:1] + ops["MEAN"].outputs} == {"float32"}
     assert {ty for _, ty in ops["CONV_2D"].inputs[:2] + ops["CONV_2D"].outputs} == {"int8"}
+    # The runtime cannot run a float MEAN: the model artifacts are still built (no arena size), and the firmware
+    # build's op check names the op.
+    import json
+
+    from qbuild.plan import check_ops
+
+    assert json.loads((t.out_dir / "metrics.json").read_text())["arena_bytes"] is None
+    with pytest.raises(QbuildError, match="MEAN"):
+        check_ops(t.tflite.read_bytes())
