@@ -129,3 +129,18 @@ def test_two_clean_builds_are_byte_identical_and_clean_removes_them(tree, tmp_pa
         assert (out(tree) / name).read_bytes() == (out2 / name).read_bytes(), name
     scons(t2, "-c", "model=digits")
     assert [n for n in ARTIFACTS if (out2 / n).exists()] == []
+
+
+def test_advisor_findings_in_build_and_strict_fails(tree):
+    # The advisor's own evidence model: ReLU before BatchNorm (BN cannot fold).
+    t = fresh_tree(tree[0] / "evidence", extra=["models/_evidence/digits_act_before_bn"])
+    spec = "models/_evidence/digits_act_before_bn/model.py"
+    p = scons(t, f"model={spec}", "strict=1", check=False)
+    assert p.returncode != 0 and "quantization advice with strict=1" in p.stderr
+    out_dir = t / "build" / "models" / "digits_act_before_bn"
+    assert not (out_dir / "digits_act_before_bn.tflite").exists()
+    p = scons(t, f"model={spec}")
+    assert "quantization advice (" in p.stdout and "bn1" in p.stdout
+    advice = json.loads((out_dir / "advice.json").read_text())
+    assert advice["version"] == 1 and any(f["layer"] == "bn1" for f in advice["findings"])
+    assert "<h2>Advice</h2>" in (out_dir / "quantization_report.html").read_text()
