@@ -89,6 +89,22 @@ int32_t bit_length(uint64_t v) {
 
 }  // namespace
 
+uint64_t divide_u64(uint64_t n, uint32_t d, uint32_t* remainder) {
+  QBUILD_KERNEL_ASSERT(d >= 1 && d < (1u << 31));
+  uint64_t q = 0;
+  uint32_t r = 0;  // < d < 2^31, so (r << 1) | bit fits
+  for (int32_t bit = 63; bit >= 0; --bit) {
+    r = (r << 1) | static_cast<uint32_t>((n >> bit) & 1u);
+    q <<= 1;
+    if (r >= d) {
+      r -= d;
+      q |= 1u;
+    }
+  }
+  *remainder = r;
+  return q;
+}
+
 Double53 ratio_as_double(float x, float y, float z) {
   uint64_t mx, my, mz;
   int32_t ex, ey, ez;
@@ -97,10 +113,12 @@ Double53 ratio_as_double(float x, float y, float z) {
   decompose(z, &mz, &ez);
   // x * y is exact in a double (48 bits). Long division by z in two steps gives 55..57 quotient bits + sticky.
   const uint64_t p = mx * my;
-  const uint64_t q1 = p / mz;
-  const uint64_t r1 = p % mz;
-  const uint64_t q2 = (r1 << 32) / mz;
-  const bool sticky = ((r1 << 32) % mz) != 0;
+  const uint32_t z32 = static_cast<uint32_t>(mz);
+  uint32_t r1 = 0;
+  uint32_t r2 = 0;
+  const uint64_t q1 = divide_u64(p, z32, &r1);
+  const uint64_t q2 = divide_u64(static_cast<uint64_t>(r1) << 32, z32, &r2);
+  const bool sticky = r2 != 0;
   const uint64_t q = (q1 << 32) | q2;
   int32_t drop = bit_length(q) - 53;
   uint64_t keep = q >> drop;

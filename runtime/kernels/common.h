@@ -80,6 +80,10 @@ inline int32_t flat_size(const Shape4& s) { return s.n * s.h * s.w * s.c; }
 // nearest-even at 53 bits like an IEEE double division), so Cortex-M33 firmware needs no soft-double code.
 void quantize_scale_ratio(float x, float y, float z, int32_t pow2, int32_t* multiplier, int32_t* shift);
 
+// n / d and n % d for d in [1, 2^31): binary long division, so 32-bit targets need no 64-bit division helper from
+// libgcc (__aeabi_uldivmod + __udivmoddi4: ~950 bytes of Cortex-M33 code).
+uint64_t divide_u64(uint64_t n, uint32_t d, uint32_t* remainder);
+
 // A positive value as mantissa * 2^exponent, mantissa in [2^52, 2^53): what a double holds.
 struct Double53 {
   uint64_t mantissa;

@@ -8,10 +8,11 @@ int32_t conv_output_size(Padding padding, int32_t in_size, int32_t filter_size, 
   if (stride < 1 || dilation < 1 || filter_size < 1 || in_size < 1) return -1;
   const int64_t effective = static_cast<int64_t>(filter_size - 1) * dilation + 1;
   if (effective > (1 << 24) || stride > (1 << 24) || in_size > (1 << 24)) return -1;
-  int64_t out = -1;
-  if (padding == Padding::kSame) out = (static_cast<int64_t>(in_size) + stride - 1) / stride;
-  if (padding == Padding::kValid) out = (static_cast<int64_t>(in_size) + stride - effective) / stride;
-  return out > 0 ? static_cast<int32_t>(out) : -1;
+  // Every term is now within 2^24, so int32 is exact (and keeps 64-bit division helpers out of 32-bit images).
+  int32_t out = -1;
+  if (padding == Padding::kSame) out = (in_size + stride - 1) / stride;
+  if (padding == Padding::kValid) out = (in_size + stride - static_cast<int32_t>(effective)) / stride;
+  return out > 0 ? out : -1;
 }
 
 namespace {

@@ -52,7 +52,10 @@ Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes
   int32_t extra = floor_log2_u64(static_cast<uint64_t>(count));
   if (extra > 32) extra = 32;
   if (extra > 31 + s) extra = 31 + s;
-  r.multiplier = static_cast<int32_t>((static_cast<int64_t>(m) << extra) / count);
+  // m in [0, 2^31) and count >= 2^extra, so the quotient is at most m.
+  uint32_t unused = 0;
+  r.multiplier = static_cast<int32_t>(
+      divide_u64(static_cast<uint64_t>(m) << extra, static_cast<uint32_t>(count), &unused));
   r.shift = s - extra;
   *params = r;
   return Status::kOk;
