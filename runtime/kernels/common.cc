@@ -157,6 +157,26 @@ void quantize_scale_ratio(float x, float y, float z, int32_t pow2, int32_t* mult
   quantize_double53(ratio_as_double(x, y, z), pow2, multiplier, shift);
 }
 
+Status filter_multipliers(float input_scale, const float* filter_scales, int32_t count, float output_scale,
+                          int32_t* multipliers, int32_t* shifts, int32_t* multiplier, int32_t* shift) {
+  for (int32_t i = 0; i < count; ++i) {
+    const float fs = filter_scales[i];
+    if (!(fs >= 0.0f && fs <= 3.4e38f)) return Status::kBadQuantization;
+    int32_t m = 0;
+    int32_t sh = 0;
+    quantize_scale_ratio(input_scale, fs, output_scale, 0, &m, &sh);
+    if (sh > 30) return Status::kBadQuantization;
+    if (count > 1) {
+      multipliers[i] = m;
+      shifts[i] = sh;
+    } else {
+      *multiplier = m;
+      *shift = sh;
+    }
+  }
+  return Status::kOk;
+}
+
 Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max) {
   // TFLite quantizes the bounds in float: zero_point + (int)round(f / scale).
   const auto quantize = [&output](float f) {

@@ -59,22 +59,9 @@ Status prepare_common(const ConvOptions& opt, const Shape4& input, const Shape4&
   const Status s = activation_range(opt.activation, output_q, &r.act_min, &r.act_max);
   if (s != Status::kOk) return s;
   r.per_channel = per_channel ? 1 : 0;
-  // TFLite's PopulateConvolutionQuantizationParams: per channel, double(in) * double(filter) / double(out).
-  for (int32_t i = 0; i < num_filter_scales; ++i) {
-    const float fs = filter_scales[i];
-    if (!(fs >= 0.0f && fs <= 3.4e38f)) return Status::kBadQuantization;
-    int32_t m = 0;
-    int32_t sh = 0;
-    quantize_scale_ratio(input_q.scale, fs, output_q.scale, 0, &m, &sh);
-    if (sh > 30) return Status::kBadQuantization;
-    if (per_channel) {
-      multipliers[i] = m;
-      shifts[i] = sh;
-    } else {
-      r.output_multiplier = m;
-      r.output_shift = sh;
-    }
-  }
+  const Status ms = filter_multipliers(input_q.scale, filter_scales, num_filter_scales, output_q.scale, multipliers,
+                                       shifts, &r.output_multiplier, &r.output_shift);
+  if (ms != Status::kOk) return ms;
   *p = r;
   return Status::kOk;
 }

@@ -23,23 +23,11 @@ Status prepare_fully_connected(Activation act, QuantInfo input_q, const float* f
   r.per_channel = per_channel ? 1 : 0;
   const Status s = activation_range(act, output_q, &r.act_min, &r.act_max);
   if (s != Status::kOk) return s;
-  for (int32_t i = 0; i < num_filter_scales; ++i) {
-    const float fs = filter_scales[i];
-    if (!(fs >= 0.0f && fs <= 3.4e38f)) return Status::kBadQuantization;
-    // Double product for per-tensor and per-channel alike (a float in*filter product differs; measured with
-    // biases chosen where the two disagree: test_fc_per_tensor_multiplier_is_a_double_product).
-    int32_t m = 0;
-    int32_t sh = 0;
-    quantize_scale_ratio(input_q.scale, fs, output_q.scale, 0, &m, &sh);
-    if (sh > 30) return Status::kBadQuantization;
-    if (per_channel) {
-      multipliers[i] = m;
-      shifts[i] = sh;
-    } else {
-      r.output_multiplier = m;
-      r.output_shift = sh;
-    }
-  }
+  // Double product for per-tensor and per-channel alike (a float in*filter product differs; measured with
+  // biases chosen where the two disagree: test_fc_per_tensor_multiplier_is_a_double_product).
+  const Status ms = filter_multipliers(input_q.scale, filter_scales, num_filter_scales, output_q.scale, multipliers,
+                                       shifts, &r.output_multiplier, &r.output_shift);
+  if (ms != Status::kOk) return ms;
   *params = r;
   return Status::kOk;
 }

@@ -56,10 +56,21 @@ uint32_t FbReader::follow(uint32_t pos) const {
   return pos + rel;
 }
 
-FbTable FbReader::table(const FbTable& t, int id) const {
+uint32_t FbReader::field_target(const FbTable& t, int id) const {
   uint32_t p = field_pos(t, id, 4);
-  if (p == 0) return FbTable{};
-  uint32_t target = follow(p);
+  return p ? follow(p) : 0;
+}
+
+uint32_t FbReader::element_target(const FbVector& v, uint32_t i) const {
+  if (i >= v.length) {
+    fail();
+    return 0;
+  }
+  return follow(v.pos + 4 * i);
+}
+
+FbTable FbReader::table(const FbTable& t, int id) const {
+  uint32_t target = field_target(t, id);
   return target ? table_at(target) : FbTable{};
 }
 
@@ -80,9 +91,7 @@ FbVector FbReader::vector_at(uint32_t pos, uint32_t elem_size) const {
 }
 
 FbVector FbReader::vector(const FbTable& t, int id, uint32_t elem_size) const {
-  uint32_t p = field_pos(t, id, 4);
-  if (p == 0) return FbVector{};
-  uint32_t target = follow(p);
+  uint32_t target = field_target(t, id);
   return target ? vector_at(target, elem_size) : FbVector{};
 }
 
@@ -98,27 +107,17 @@ const char* FbReader::string_at(uint32_t pos, uint32_t* length) const {
 }
 
 const char* FbReader::string(const FbTable& t, int id, uint32_t* length) const {
-  uint32_t p = field_pos(t, id, 4);
-  if (p == 0) return nullptr;
-  uint32_t target = follow(p);
+  uint32_t target = field_target(t, id);
   return target ? string_at(target, length) : nullptr;
 }
 
 FbTable FbReader::table_element(const FbVector& v, uint32_t i) const {
-  if (i >= v.length) {
-    fail();
-    return FbTable{};
-  }
-  uint32_t target = follow(v.pos + 4 * i);
+  uint32_t target = element_target(v, i);
   return target ? table_at(target) : FbTable{};
 }
 
 const char* FbReader::string_element(const FbVector& v, uint32_t i, uint32_t* length) const {
-  if (i >= v.length) {
-    fail();
-    return nullptr;
-  }
-  uint32_t target = follow(v.pos + 4 * i);
+  uint32_t target = element_target(v, i);
   return target ? string_at(target, length) : nullptr;
 }
 

@@ -77,6 +77,8 @@ class FbReader {
 
  private:
   uint32_t follow(uint32_t pos) const;  // pos + u32 at pos, 0 on failure
+  uint32_t field_target(const FbTable& t, int id) const;       // follow() of an offset field, 0 when absent/failed
+  uint32_t element_target(const FbVector& v, uint32_t i) const;  // follow() of offset element i, 0 on failure
   const char* string_at(uint32_t pos, uint32_t* length) const;
   FbVector vector_at(uint32_t pos, uint32_t elem_size) const;
 

@@ -30,20 +30,6 @@ uintptr_t align_ptr(uintptr_t p, uintptr_t a) { return (p + a - 1) / a * a; }
 
 Status reader_status(const FbReader& fb) { return fb.truncated() ? Status::kTruncated : Status::kBadFlatbuffer; }
 
-bool supported_type(int8_t t) {
-  switch (static_cast<TensorType>(t)) {
-    case TensorType::kFloat32:
-    case TensorType::kInt32:
-    case TensorType::kUInt8:
-    case TensorType::kInt64:
-    case TensorType::kBool:
-    case TensorType::kInt16:
-    case TensorType::kInt8:
-      return true;
-  }
-  return false;
-}
-
 // Scales the kernels can turn into fixed-point multipliers and clamp bounds without float->int overflow (e.g.
 // 6.0f / scale for RELU6). Real int8 activations use roughly 1e-5..1e3, weights may go lower; 0 = not quantized.
 bool sane_scale(float scale, bool constant) {
@@ -60,19 +46,20 @@ Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers
   bool is_variable = fb.scalar<uint8_t>(t, schema::kTensorIsVariable, 0) != 0;
   bool sparse = fb.field_pos(t, schema::kTensorSparsity, 4) != 0;
   if (!fb.ok()) return reader_status(fb);
-  if (!supported_type(type) || is_variable) return Status::kTensorType;
+  // type_size() is 0 for the types the runtime does not know (negative codes included).
+  uint32_t bytes = static_cast<uint32_t>(type_size(static_cast<TensorType>(type)));
+  if (bytes == 0 || is_variable) return Status::kTensorType;
   tv->type = static_cast<TensorType>(type);
   if (shape.length > QBUILD_MAX_DIMS) return Status::kTooManyDims;
   tv->rank = static_cast<uint8_t>(shape.length);
-  uint64_t bytes = type_size(tv->type);
   for (uint32_t d = 0; d < shape.length; ++d) {
     int32_t v = fb.element<int32_t>(shape, d);
-    if (v <= 0) return Status::kTooManyDims;
+    // bytes * v > 2^31 - 1, tested without a 64-bit product.
+    if (v <= 0 || static_cast<uint32_t>(v) > 0x7FFFFFFFu / bytes) return Status::kTooManyDims;
     tv->dims[d] = v;
-    bytes *= static_cast<uint64_t>(v);
-    if (bytes > 0x7FFFFFFFu) return Status::kTooManyDims;
+    bytes *= static_cast<uint32_t>(v);
   }
-  tv->bytes = static_cast<uint32_t>(bytes);
+  tv->bytes = bytes;
 
   FbTable q = fb.table(t, schema::kTensorQuantization);
   FbVector scale = fb.vector(q, schema::kQuantScale, 4);
@@ -118,27 +105,34 @@ Status read_parameters(const FbReader& fb, const FbVector& metadata, const FbVec
   return Status::kOk;
 }
 
+// Every tensor index in `v` lies in [lowest, nt) (lowest -1: optional inputs); `writable` ones must not be constants
+// (graph inputs and op outputs: writing them would write into the model).
+Status check_indices(const FbReader& fb, const FbVector& v, int32_t lowest, const TensorView* tv, uint32_t nt,
+                     bool writable) {
+  for (uint32_t k = 0; k < v.length; ++k) {
+    int32_t t = fb.element<int32_t>(v, k);
+    if (t < lowest || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
+    if (writable && tv[t].is_constant) return Status::kBadBuffer;
+  }
+  return Status::kOk;
+}
+
 // Graph inputs must be writable activations; outputs any valid tensor.
 Status check_graph_io(const FbReader& fb, const FbVector& inputs, const FbVector& outputs, const TensorView* tv,
                       uint32_t nt) {
-  for (uint32_t i = 0; i < inputs.length; ++i) {
-    int32_t t = fb.element<int32_t>(inputs, i);
-    if (t < 0 || static_cast<uint32_t>(t) >= nt) return Status::kBadTensorIndex;
-    if (tv[t].is_constant) return Status::kBadBuffer;
-  }
-  for (uint32_t i = 0; i < outputs.length; ++i) {
-    int32_t t = fb.element<int32_t>(outputs, i);
-    if (t < 0 || static_cast<uint32_t>(t) >= nt) return Status::kBadTensorIndex;
-  }
+  Status s = check_indices(fb, inputs, 0, tv, nt, true);
+  if (s == Status::kOk) s = check_indices(fb, outputs, 0, tv, nt, false);
+  if (s != Status::kOk) return s;
   return fb.ok() ? Status::kOk : reader_status(fb);
 }
 
-// The registry index of an operator's kernel, after checking its opcode and tensor indices (outputs never constant).
+// The registry index of an operator's kernel, after checking its opcode and tensor indices (outputs never constant);
+// fills ctx.op, options, inputs and outputs.
 Status resolve_op(const FbReader& fb, const FbTable& op, const FbVector& opcodes, const TensorView* tv, uint32_t nt,
-                  int* kernel) {
+                  OpContext* ctx, int* kernel) {
   uint32_t opcode_index = fb.scalar<uint32_t>(op, schema::kOperatorOpcodeIndex, 0);
-  FbVector in = fb.vector(op, schema::kOperatorInputs, 4);
-  FbVector out = fb.vector(op, schema::kOperatorOutputs, 4);
+  const FbVector in = ctx->inputs = fb.vector(op, schema::kOperatorInputs, 4);
+  const FbVector out = ctx->outputs = fb.vector(op, schema::kOperatorOutputs, 4);
   if (!fb.ok()) return reader_status(fb);
   if (opcode_index >= opcodes.length) return Status::kBadFlatbuffer;
   FbTable code = fb.table_element(opcodes, opcode_index);
@@ -148,15 +142,11 @@ Status resolve_op(const FbReader& fb, const FbTable& op, const FbVector& opcodes
   if (builtin2 > builtin) builtin = builtin2;  // codes above 127 live only in the newer field
   *kernel = find_op_index(builtin);
   if (*kernel < 0 || fb.field_pos(code, schema::kOpCodeCustom, 4) != 0) return Status::kUnsupportedOp;
-  for (uint32_t k = 0; k < in.length; ++k) {
-    int32_t t = fb.element<int32_t>(in, k);
-    if (t < -1 || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
-  }
-  for (uint32_t k = 0; k < out.length; ++k) {
-    int32_t t = fb.element<int32_t>(out, k);
-    if (t < 0 || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
-    if (tv[t].is_constant) return Status::kBadBuffer;  // would write into the model
-  }
+  Status s = check_indices(fb, in, -1, tv, nt, false);
+  if (s == Status::kOk) s = check_indices(fb, out, 0, tv, nt, true);
+  if (s != Status::kOk) return s;
+  ctx->op = op;
+  ctx->options = fb.table(op, schema::kOperatorOptions);
   return fb.ok() ? Status::kOk : reader_status(fb);
 }
 
@@ -272,13 +262,8 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
     error_op_ = static_cast<int>(i);
     FbTable op = fb.table_element(operators, i);
     int kernel = -1;
-    s = resolve_op(fb, op, opcodes, tv, nt, &kernel);
+    s = resolve_op(fb, op, opcodes, tv, nt, &ctx, &kernel);
     if (s != Status::kOk) return s;
-    ctx.op = op;
-    ctx.options = fb.table(op, schema::kOperatorOptions);
-    ctx.inputs = fb.vector(op, schema::kOperatorInputs, 4);
-    ctx.outputs = fb.vector(op, schema::kOperatorOutputs, 4);
-    if (!fb.ok()) return reader_status(fb);
     ctx.alloc_cur = reinterpret_cast<uint8_t*>(align_ptr(reinterpret_cast<uintptr_t>(ctx.alloc_cur), 8));
     if (ctx.alloc_cur > arena_end) return Status::kArenaTooSmall;
     ctx.data = ctx.alloc_cur;

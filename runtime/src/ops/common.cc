@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "../../kernels/common.h"
-#include "op.h"
+#include "glue.h"
 
 namespace qbuild {
 
@@ -37,6 +37,47 @@ void* OpContext::alloc(uint32_t bytes) {
   memset(reinterpret_cast<void*>(p), 0, bytes);
   return reinterpret_cast<void*>(p);
 }
+
+bool read_options(const OpContext& ctx, const OptionField* fields, int n, int32_t* out) {
+  const FbReader& fb = *ctx.fb;
+  for (int i = 0; i < n; ++i) {
+    const OptionField& f = fields[i];
+    out[i] = f.is_int32 ? fb.scalar<int32_t>(ctx.options, f.id, f.def) : fb.scalar<int8_t>(ctx.options, f.id, f.def);
+  }
+  return fb.ok();
+}
+
+namespace ops {
+
+bool weighted_io(const OpContext& ctx, int32_t filter_rank) {
+  const TensorView* filter = ctx.input(1);
+  if (ctx.input_count() < 2 || ctx.input_count() > 3 || ctx.output_count() != 1) return false;
+  return is_int8(ctx.input(0)) && is_int8(filter) && is_int8(ctx.output(0)) && filter->is_constant &&
+         filter->rank == filter_rank;
+}
+
+bool bias_ok(const OpContext& ctx, int32_t channels) {
+  const TensorView* bias = ctx.input(2);
+  return !bias || (bias->type == TensorType::kInt32 && bias->elements() == static_cast<size_t>(channels));
+}
+
+Status weight_quant(OpContext& ctx, int32_t channels, int32_t qdim, uint32_t params_bytes, WeightQuant* w) {
+  int32_t dim;
+  w->scales = ctx.scales(1, &w->count, &dim);
+  w->multipliers = w->shifts = nullptr;
+  if (!w->scales || (w->count != 1 && w->count != static_cast<uint32_t>(channels))) return Status::kBadQuantization;
+  const bool per_channel = w->count > 1;
+  if (per_channel && qdim >= 0 && dim != qdim) return Status::kBadQuantization;
+  w->params = ctx.alloc(params_bytes);
+  if (per_channel) {
+    w->multipliers = static_cast<int32_t*>(ctx.alloc(4u * channels));
+    w->shifts = static_cast<int32_t*>(ctx.alloc(4u * channels));
+  }
+  if (!w->params || (per_channel && (!w->multipliers || !w->shifts))) return Status::kArenaTooSmall;
+  return Status::kOk;
+}
+
+}  // namespace ops
 
 bool same_shape(const TensorView& a, const TensorView& b) {
   if (a.rank != b.rank) return false;

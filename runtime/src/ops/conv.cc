@@ -1,4 +1,6 @@
 // CONV_2D and DEPTHWISE_CONV_2D glue: options and per-channel scales from the model, shapes checked, kernels called.
+#include <string.h>
+
 #include "glue.h"
 
 namespace qbuild {
@@ -13,61 +15,38 @@ constexpr uint32_t kMultipliersOffset = align8(sizeof(k::ConvParams));
 Status prepare(OpContext& ctx, bool depthwise) {
   const TensorView* in = ctx.input(0);
   const TensorView* filter = ctx.input(1);
-  const TensorView* bias = ctx.input(2);
   const TensorView* out = ctx.output(0);
-  if (ctx.input_count() < 2 || ctx.input_count() > 3 || ctx.output_count() != 1) return Status::kBadOpParams;
-  if (!is_int8(in) || !is_int8(filter) || !is_int8(out) || !filter->is_constant) return Status::kBadOpParams;
-  if (in->rank != 4 || filter->rank != 4 || out->rank != 4) return Status::kBadOpParams;
+  if (!weighted_io(ctx, 4) || in->rank != 4 || out->rank != 4) return Status::kBadOpParams;
   const int32_t channels = out->dims[3];
-  if (bias && (bias->type != TensorType::kInt32 || bias->elements() != static_cast<size_t>(channels))) {
-    return Status::kBadOpParams;
+  if (!bias_ok(ctx, channels)) return Status::kBadOpParams;
+  // Both option tables, in ConvOptions order: padding, stride h/w, dilation h/w, activation, depth multiplier.
+  static constexpr OptionField kConvFields[] = {
+      {schema::conv::kPadding, 0, 0},    {schema::conv::kStrideH, 1, 0},   {schema::conv::kStrideW, 1, 0},
+      {schema::conv::kDilationH, 1, 1},  {schema::conv::kDilationW, 1, 1}, {schema::conv::kActivation, 0, 0}};
+  static constexpr OptionField kDepthwiseFields[] = {
+      {schema::dwconv::kPadding, 0, 0},   {schema::dwconv::kStrideH, 1, 0},    {schema::dwconv::kStrideW, 1, 0},
+      {schema::dwconv::kDilationH, 1, 1}, {schema::dwconv::kDilationW, 1, 1},  {schema::dwconv::kActivation, 0, 0},
+      {schema::dwconv::kDepthMultiplier, 1, 0}};
+  static_assert(sizeof(k::ConvOptions) == 7 * sizeof(int32_t), "ConvOptions is read as 7 int32 fields");
+  int32_t v[7] = {};  // conv: depth_multiplier stays 0
+  if (!read_options(ctx, depthwise ? kDepthwiseFields : kConvFields, depthwise ? 7 : 6, v)) {
+    return Status::kBadFlatbuffer;
   }
-  const FbReader& fb = *ctx.fb;
   k::ConvOptions opt;
-  if (depthwise) {
-    namespace o = schema::dwconv;
-    opt.padding = static_cast<k::Padding>(fb.scalar<int8_t>(ctx.options, o::kPadding, 0));
-    opt.stride_w = fb.scalar<int32_t>(ctx.options, o::kStrideW, 0);
-    opt.stride_h = fb.scalar<int32_t>(ctx.options, o::kStrideH, 0);
-    opt.depth_multiplier = fb.scalar<int32_t>(ctx.options, o::kDepthMultiplier, 0);
-    opt.activation = static_cast<k::Activation>(fb.scalar<int8_t>(ctx.options, o::kActivation, 0));
-    opt.dilation_w = fb.scalar<int32_t>(ctx.options, o::kDilationW, 1);
-    opt.dilation_h = fb.scalar<int32_t>(ctx.options, o::kDilationH, 1);
-  } else {
-    namespace o = schema::conv;
-    opt.padding = static_cast<k::Padding>(fb.scalar<int8_t>(ctx.options, o::kPadding, 0));
-    opt.stride_w = fb.scalar<int32_t>(ctx.options, o::kStrideW, 0);
-    opt.stride_h = fb.scalar<int32_t>(ctx.options, o::kStrideH, 0);
-    opt.activation = static_cast<k::Activation>(fb.scalar<int8_t>(ctx.options, o::kActivation, 0));
-    opt.dilation_w = fb.scalar<int32_t>(ctx.options, o::kDilationW, 1);
-    opt.dilation_h = fb.scalar<int32_t>(ctx.options, o::kDilationH, 1);
-    opt.depth_multiplier = 0;
-  }
-  if (!fb.ok()) return Status::kBadFlatbuffer;
+  memcpy(&opt, v, sizeof(opt));
   if (!sane_window(in->dims[1], filter->dims[1], opt.stride_h, opt.dilation_h) ||
       !sane_window(in->dims[2], filter->dims[2], opt.stride_w, opt.dilation_w)) {
     return Status::kBadOpParams;
   }
   // The kernel's prepare checks the output size against the padding scheme and the channel relations.
-  uint32_t num_scales;
-  int32_t qdim;
-  const float* scales = ctx.scales(1, &num_scales, &qdim);
-  if (!scales || (num_scales != 1 && num_scales != static_cast<uint32_t>(channels))) return Status::kBadQuantization;
-  if (num_scales > 1 && qdim != (depthwise ? 3 : 0)) return Status::kBadQuantization;
-
-  auto* params = static_cast<k::ConvParams*>(ctx.alloc(sizeof(k::ConvParams)));
-  int32_t* multipliers = nullptr;
-  int32_t* shifts = nullptr;
-  if (num_scales > 1) {
-    multipliers = static_cast<int32_t*>(ctx.alloc(4u * channels));
-    shifts = static_cast<int32_t*>(ctx.alloc(4u * channels));
-  }
-  if (!params || (num_scales > 1 && (!multipliers || !shifts))) return Status::kArenaTooSmall;
+  WeightQuant w;
+  Status qs = weight_quant(ctx, channels, depthwise ? 3 : 0, sizeof(k::ConvParams), &w);
+  if (qs != Status::kOk) return qs;
   const k::QuantInfo in_q{in->params.scale, in->params.zero_point};
   const k::QuantInfo out_q{out->params.scale, out->params.zero_point};
   const auto prep = depthwise ? k::prepare_depthwise_conv : k::prepare_conv;
-  k::Status s = prep(opt, shape4(*in), shape4(*filter), shape4(*out), in_q, scales, static_cast<int32_t>(num_scales),
-                     out_q, multipliers, shifts, params);
+  k::Status s = prep(opt, shape4(*in), shape4(*filter), shape4(*out), in_q, w.scales, static_cast<int32_t>(w.count),
+                     out_q, w.multipliers, w.shifts, static_cast<k::ConvParams*>(w.params));
   return from_kernel(static_cast<int32_t>(s));
 }
 

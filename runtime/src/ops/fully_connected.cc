@@ -13,12 +13,8 @@ constexpr uint32_t kMultipliersOffset = align8(sizeof(k::FullyConnectedParams));
 Status prepare_fully_connected(OpContext& ctx) {
   const TensorView* in = ctx.input(0);
   const TensorView* filter = ctx.input(1);
-  const TensorView* bias = ctx.input(2);
   const TensorView* out = ctx.output(0);
-  if (ctx.input_count() < 2 || ctx.input_count() > 3 || ctx.output_count() != 1) return Status::kBadOpParams;
-  if (!is_int8(in) || !is_int8(filter) || !is_int8(out) || !filter->is_constant || filter->rank != 2) {
-    return Status::kBadOpParams;
-  }
+  if (!weighted_io(ctx, 2)) return Status::kBadOpParams;
   const FbReader& fb = *ctx.fb;
   auto act = static_cast<k::Activation>(fb.scalar<int8_t>(ctx.options, schema::fc::kActivation, 0));
   int8_t weights_format = fb.scalar<int8_t>(ctx.options, schema::fc::kWeightsFormat, 0);
@@ -29,25 +25,13 @@ Status prepare_fully_connected(OpContext& ctx) {
       out->dims[out->rank - 1] != depth) {
     return Status::kBadOpParams;
   }
-  if (bias && (bias->type != TensorType::kInt32 || bias->elements() != static_cast<size_t>(depth))) {
-    return Status::kBadOpParams;
-  }
-  uint32_t num_scales;
-  int32_t qdim;
-  const float* scales = ctx.scales(1, &num_scales, &qdim);
-  if (!scales || (num_scales != 1 && num_scales != static_cast<uint32_t>(depth))) return Status::kBadQuantization;
-  auto* params = static_cast<k::FullyConnectedParams*>(ctx.alloc(sizeof(k::FullyConnectedParams)));
-  int32_t* multipliers = nullptr;
-  int32_t* shifts = nullptr;
-  if (num_scales > 1) {
-    multipliers = static_cast<int32_t*>(ctx.alloc(4u * depth));
-    shifts = static_cast<int32_t*>(ctx.alloc(4u * depth));
-  }
-  if (!params || (num_scales > 1 && (!multipliers || !shifts))) return Status::kArenaTooSmall;
-  k::Status s = k::prepare_fully_connected(act, {in->params.scale, in->params.zero_point}, scales,
-                                           static_cast<int32_t>(num_scales), filter->params.zero_point,
-                                           {out->params.scale, out->params.zero_point}, depth, multipliers, shifts,
-                                           params);
+  if (!bias_ok(ctx, depth)) return Status::kBadOpParams;
+  WeightQuant w;
+  Status qs = weight_quant(ctx, depth, -1, sizeof(k::FullyConnectedParams), &w);
+  if (qs != Status::kOk) return qs;
+  k::Status s = k::prepare_fully_connected(act, quant(*in), w.scales, static_cast<int32_t>(w.count),
+                                           filter->params.zero_point, quant(*out), depth, w.multipliers, w.shifts,
+                                           static_cast<k::FullyConnectedParams*>(w.params));
   return from_kernel(static_cast<int32_t>(s));
 }
 

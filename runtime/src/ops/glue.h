@@ -30,6 +30,24 @@ inline bool sane_window(int32_t in_size, int32_t filter, int32_t stride, int32_t
          dilation >= 1 && dilation <= kMaxStep && static_cast<int64_t>(filter - 1) * dilation < kMaxExtent;
 }
 
+// CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED: input, constant filter of rank `filter_rank`, optional bias; one
+// output. Activations and filter int8.
+bool weighted_io(const OpContext& ctx, int32_t filter_rank);
+// The optional bias (input 2) of a weighted op: absent, or int32 with `channels` values.
+bool bias_ok(const OpContext& ctx, int32_t channels);
+
+// The filter scales of a weighted op (input 1: per tensor or per channel, `channels` of them, quantized along
+// `qdim` unless qdim < 0) and its persistent data: the kernel params (`params_bytes`), then per channel only
+// multipliers[channels] and shifts[channels], each block 8-byte aligned. kBadQuantization / kArenaTooSmall.
+struct WeightQuant {
+  const float* scales;
+  uint32_t count;
+  void* params;
+  int32_t* multipliers;  // null per tensor
+  int32_t* shifts;
+};
+Status weight_quant(OpContext& ctx, int32_t channels, int32_t qdim, uint32_t params_bytes, WeightQuant* w);
+
 // One int8 input and one int8 output of the same shape (the elementwise activations).
 inline bool unary_int8(const OpContext& ctx) {
   const TensorView* in = ctx.input(0);

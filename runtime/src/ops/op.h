@@ -71,6 +71,17 @@ const OpKernel& op_at(int index);
 
 // Helpers shared by the glue.
 constexpr uint32_t align8(uint32_t v) { return (v + 7u) & ~7u; }
+
+// One scalar field of an op's builtin options table: its id, whether it is an int32 (else an int8, sign-extended)
+// and its schema default.
+struct OptionField {
+  uint8_t id;
+  uint8_t is_int32;
+  int8_t def;
+};
+// Reads fields[0..n) into out[0..n) as int32 (one table walk per op instead of one call per field: smaller code);
+// false when a read failed (malformed options table).
+bool read_options(const OpContext& ctx, const OptionField* fields, int n, int32_t* out);
 bool same_shape(const TensorView& a, const TensorView& b);
 // Reads an int32/int64 constant-or-activation tensor element as int64 (false if the type is neither).
 bool read_index(const TensorView& t, uint32_t i, int64_t* out);

@@ -1,4 +1,6 @@
 // AVERAGE_POOL_2D and MAX_POOL_2D glue.
+#include <string.h>
+
 #include "glue.h"
 
 namespace qbuild {
@@ -14,16 +16,15 @@ Status prepare(OpContext& ctx) {
       out->rank != 4) {
     return Status::kBadOpParams;
   }
-  const FbReader& fb = *ctx.fb;
   namespace o = schema::pool;
+  // In PoolOptions order: padding, stride h/w, filter h/w, activation.
+  static constexpr OptionField kFields[] = {{o::kPadding, 0, 0}, {o::kStrideH, 1, 0}, {o::kStrideW, 1, 0},
+                                            {o::kFilterH, 1, 0}, {o::kFilterW, 1, 0}, {o::kActivation, 0, 0}};
+  static_assert(sizeof(k::PoolOptions) == 6 * sizeof(int32_t), "PoolOptions is read as 6 int32 fields");
+  int32_t v[6];
+  if (!read_options(ctx, kFields, 6, v)) return Status::kBadFlatbuffer;
   k::PoolOptions opt;
-  opt.padding = static_cast<k::Padding>(fb.scalar<int8_t>(ctx.options, o::kPadding, 0));
-  opt.stride_w = fb.scalar<int32_t>(ctx.options, o::kStrideW, 0);
-  opt.stride_h = fb.scalar<int32_t>(ctx.options, o::kStrideH, 0);
-  opt.filter_w = fb.scalar<int32_t>(ctx.options, o::kFilterW, 0);
-  opt.filter_h = fb.scalar<int32_t>(ctx.options, o::kFilterH, 0);
-  opt.activation = static_cast<k::Activation>(fb.scalar<int8_t>(ctx.options, o::kActivation, 0));
-  if (!fb.ok()) return Status::kBadFlatbuffer;
+  memcpy(&opt, v, sizeof(opt));
   if (!sane_window(in->dims[1], opt.filter_h, opt.stride_h, 1) ||
       !sane_window(in->dims[2], opt.filter_w, opt.stride_w, 1)) {
     return Status::kBadOpParams;
