@@ -42,52 +42,39 @@ def _digest(files: list[Path], flags: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def build_host_tool(out_dir, sanitize: bool = False, cxx: str = "g++", extra_flags: list[str] | None = None) -> Path:
-    """Compiles runtime/tools/qbuild_run.cc with the runtime into out_dir/qbuild-run[-asan]; cached by content hash."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    flags = CXXFLAGS + ["-O2"] + list(extra_flags or [])
-    if sanitize:
-        flags += ["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-    tool = RUNTIME_DIR / "tools" / "qbuild_run.cc"
-    inputs = sources() + headers() + [tool]
-    exe = out_dir / ("qbuild-run-asan" if sanitize else "qbuild-run")
+def _build_cached(exe: Path, main_source: Path, flags: list[str], cxx: str, what: str) -> Path:
+    """Compile the runtime + one main source into `exe`, unless a stamp says the same inputs and flags made it."""
+    exe.parent.mkdir(parents=True, exist_ok=True)
     stamp = exe.with_suffix(".sha")
-    digest = _digest(inputs, flags + [cxx])
+    digest = _digest(sources() + headers() + [main_source], flags + [cxx])
     if exe.exists() and stamp.exists() and stamp.read_text() == digest:
         return exe
     tmp = exe.with_name(exe.name + ".tmp")
-    cmd = [cxx, *flags, *[f"-I{d}" for d in include_dirs()], *map(str, sources()), str(tool), "-o", str(tmp)]
+    cmd = [cxx, *flags, *[f"-I{d}" for d in include_dirs()], *map(str, sources()), str(main_source), "-o", str(tmp)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        raise QbuildError(f"building qbuild-run failed ({cxx}): {r.stderr.strip().splitlines()[0] if r.stderr else '?'}")
+        raise QbuildError(f"building {what} failed ({cxx}): {r.stderr.strip().splitlines()[0] if r.stderr else '?'}")
     os.replace(tmp, exe)
     stamp.write_text(digest)
     return exe
+
+
+def build_host_tool(out_dir, sanitize: bool = False, cxx: str = "g++", extra_flags: list[str] | None = None) -> Path:
+    """Compiles runtime/tools/qbuild_run.cc with the runtime into out_dir/qbuild-run[-asan]; cached by content hash."""
+    flags = CXXFLAGS + ["-O2"] + list(extra_flags or [])
+    if sanitize:
+        flags += ["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+    exe = Path(out_dir) / ("qbuild-run-asan" if sanitize else "qbuild-run")
+    return _build_cached(exe, RUNTIME_DIR / "tools" / "qbuild_run.cc", flags, cxx, "qbuild-run")
 
 
 def build_fuzzer(out_dir, cxx: str = "clang++") -> Path:
     """libFuzzer + ASan + UBSan build of runtime/fuzz/fuzz_load.cc (clang 14 with libclang-rt)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     # Signed overflow is defined (-fwrapv): arithmetic on fuzzed weights may wrap, as in TFLM; every out-of-bounds
     # access that a wrapped index could cause is still caught by ASan.
     flags = CXXFLAGS + ["-O1", "-g", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize=signed-integer-overflow",
                         "-fno-sanitize-recover=all"]
-    harness = RUNTIME_DIR / "fuzz" / "fuzz_load.cc"
-    exe = out_dir / "fuzz-load"
-    stamp = exe.with_suffix(".sha")
-    digest = _digest(sources() + headers() + [harness], flags + [cxx])
-    if exe.exists() and stamp.exists() and stamp.read_text() == digest:
-        return exe
-    tmp = exe.with_name(exe.name + ".tmp")
-    cmd = [cxx, *flags, *[f"-I{d}" for d in include_dirs()], *map(str, sources()), str(harness), "-o", str(tmp)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise QbuildError(f"building the fuzzer failed ({cxx}): {r.stderr.strip().splitlines()[0] if r.stderr else '?'}")
-    os.replace(tmp, exe)
-    stamp.write_text(digest)
-    return exe
+    return _build_cached(Path(out_dir) / "fuzz-load", RUNTIME_DIR / "fuzz" / "fuzz_load.cc", flags, cxx, "the fuzzer")
 
 
 def pack_cases(cases: list[tuple[str, bytes, bytes]]) -> bytes:
