@@ -9,6 +9,7 @@
 #include "flatbuffer.h"
 #include "ops/op.h"
 #include "planner.h"
+#include "qbuild/port.h"
 #include "schema.h"
 
 namespace qbuild {
@@ -88,6 +89,7 @@ Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers
   return Status::kOk;
 }
 
+#if QBUILD_PARAMETERS
 // Attaches the SL_PARAMSv1 metadata (a nested flatbuffer) to `params` when the model has it.
 Status read_parameters(const FbReader& fb, const FbVector& metadata, const FbVector& buffers, Parameters* params) {
   for (uint32_t i = 0; i < metadata.length; ++i) {
@@ -104,6 +106,7 @@ Status read_parameters(const FbReader& fb, const FbVector& metadata, const FbVec
   }
   return Status::kOk;
 }
+#endif
 
 // Every tensor index in `v` lies in [lowest, nt) (lowest -1: optional inputs); `writable` ones must not be constants
 // (graph inputs and op outputs: writing them would write into the model).
@@ -209,8 +212,11 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   if (!fb.ok()) return reader_status(fb);
 
   // Parameters first, so an application can read them even when the arena turns out too small.
-  Status s = read_parameters(fb, metadata, buffers, &params_);
+  Status s = Status::kOk;
+#if QBUILD_PARAMETERS
+  s = read_parameters(fb, metadata, buffers, &params_);
   if (s != Status::kOk) return s;
+#endif
 
   if (subgraphs.length != 1) return Status::kSubgraphCount;
   FbTable sg = fb.table_element(subgraphs, 0);

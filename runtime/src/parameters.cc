@@ -67,55 +67,118 @@ bool Parameters::contains(const char* key) const {
   return find(key, &pos, &type);
 }
 
-bool Parameters::get_number(const char* key, double* out, bool* integral, int64_t* as_int) const {
+// Numbers without double arithmetic: Cortex-M33 has a single-precision FPU only, and soft-double helpers would add
+// ~2 KB of flash to every firmware that reads a parameter. Results equal the double-based definitions noted below.
+namespace {
+
+int32_t bit_length(uint64_t v) {
+  int32_t n = 0;
+  for (; v != 0; v >>= 1) ++n;
+  return n;
+}
+
+// v rounded to nearest-even at `bits` significant bits (v <= 2^63, so the result cannot overflow).
+uint64_t round_to_bits(uint64_t v, int32_t bits) {
+  const int32_t drop = bit_length(v) - bits;
+  if (drop <= 0) return v;
+  const uint64_t rem = v & ((uint64_t{1} << drop) - 1);
+  const uint64_t half = uint64_t{1} << (drop - 1);
+  v >>= drop;
+  if (rem > half || (rem == half && (v & 1) != 0)) ++v;
+  return v << drop;
+}
+
+// static_cast<float>(static_cast<double>(i)): both roundings done on the integer, then an exact conversion.
+float int_as_float(int64_t i) {
+  uint64_t mag = i < 0 ? 0 - static_cast<uint64_t>(i) : static_cast<uint64_t>(i);
+  mag = round_to_bits(round_to_bits(mag, 53), 24);
+  const int32_t shift = bit_length(mag) > 24 ? bit_length(mag) - 24 : 0;
+  const uint32_t pow2_bits = static_cast<uint32_t>(127 + shift) << 23;  // 2^shift, shift <= 40
+  float pow2;
+  memcpy(&pow2, &pow2_bits, sizeof(pow2));
+  const float f = static_cast<float>(static_cast<uint32_t>(mag >> shift)) * pow2;  // exact: < 2^24 times 2^shift
+  return i < 0 ? -f : f;
+}
+
+// A double (as IEEE bits) that holds an integer in int32 range, as in: d >= -2^31 && d <= 2^31 - 1 &&
+// double(int64(d)) == d.
+bool double_as_int32(uint64_t bits, int64_t* out) {
+  if ((bits << 1) == 0) {  // +-0
+    *out = 0;
+    return true;
+  }
+  const int32_t exp = static_cast<int32_t>((bits >> 52) & 0x7FF);
+  if (exp == 0 || exp == 0x7FF) return false;  // subnormal (not an integer), inf, NaN
+  const uint64_t mant = (bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1} << 52);
+  const int32_t right = 1075 - exp;  // value = mant / 2^right
+  if (right <= 0 || right > 52) return false;  // >= 2^52 (out of range) or < 1 (not an integer)
+  if ((mant & ((uint64_t{1} << right) - 1)) != 0) return false;
+  const uint64_t mag = mant >> right;
+  const bool negative = (bits >> 63) != 0;
+  if (mag > (negative ? uint64_t{1} << 31 : (uint64_t{1} << 31) - 1)) return false;
+  *out = negative ? -static_cast<int64_t>(mag) : static_cast<int64_t>(mag);
+  return true;
+}
+
+}  // namespace
+
+bool Parameters::get_number(const char* key, Number* n) const {
   uint32_t pos;
   uint8_t type;
   if (!find(key, &pos, &type)) return false;
   FbReader fb(base_, size_);
   FbTable v = fb.table_at(pos);
-  *integral = true;
+  n->kind = Number::kInt;
   switch (type) {
-    case kBool: *as_int = fb.scalar<uint8_t>(v, 0, 0) != 0; break;
-    case kI8: *as_int = fb.scalar<int8_t>(v, 0, 0); break;
-    case kU8: *as_int = fb.scalar<uint8_t>(v, 0, 0); break;
-    case kI16: *as_int = fb.scalar<int16_t>(v, 0, 0); break;
-    case kU16: *as_int = fb.scalar<uint16_t>(v, 0, 0); break;
-    case kI32: *as_int = fb.scalar<int32_t>(v, 0, 0); break;
-    case kU32: *as_int = fb.scalar<uint32_t>(v, 0, 0); break;
-    case kI64: *as_int = fb.scalar<int64_t>(v, 0, 0); break;
+    case kBool: n->i = fb.scalar<uint8_t>(v, 0, 0) != 0; break;
+    case kI8: n->i = fb.scalar<int8_t>(v, 0, 0); break;
+    case kU8: n->i = fb.scalar<uint8_t>(v, 0, 0); break;
+    case kI16: n->i = fb.scalar<int16_t>(v, 0, 0); break;
+    case kU16: n->i = fb.scalar<uint16_t>(v, 0, 0); break;
+    case kI32: n->i = fb.scalar<int32_t>(v, 0, 0); break;
+    case kU32: n->i = fb.scalar<uint32_t>(v, 0, 0); break;
+    case kI64: n->i = fb.scalar<int64_t>(v, 0, 0); break;
     case kU64: {
       uint64_t u = fb.scalar<uint64_t>(v, 0, 0);
       if (u > static_cast<uint64_t>(INT64_MAX)) return false;
-      *as_int = static_cast<int64_t>(u);
+      n->i = static_cast<int64_t>(u);
       break;
     }
-    case kF32: *out = fb.scalar<float>(v, 0, 0.0f); *integral = false; break;
-    case kF64: *out = fb.scalar<double>(v, 0, 0.0); *integral = false; break;
+    case kF32: n->f = fb.scalar<float>(v, 0, 0.0f); n->kind = Number::kF32; break;
+    case kF64: n->d_bits = fb.scalar<uint64_t>(v, 0, 0); n->kind = Number::kF64; break;
     default: return false;
   }
-  if (!fb.ok()) return false;
-  if (*integral) *out = static_cast<double>(*as_int);
-  return true;
+  return fb.ok();
 }
 
 bool Parameters::get(const char* key, float& out) const {
-  double d;
-  bool integral;
-  int64_t i;
-  if (!get_number(key, &d, &integral, &i)) return false;
-  out = static_cast<float>(d);
+  Number n;
+  if (!get_number(key, &n)) return false;
+  if (n.kind == Number::kInt) {
+    out = int_as_float(n.i);
+  } else if (n.kind == Number::kF32) {
+    out = n.f;
+  } else {
+    double d;  // the one double operation left: __aeabi_d2f, ~160 bytes
+    memcpy(&d, &n.d_bits, sizeof(d));
+    out = static_cast<float>(d);
+  }
   return true;
 }
 
 bool Parameters::get(const char* key, int32_t& out) const {
-  double d;
-  bool integral;
-  int64_t i = 0;
-  if (!get_number(key, &d, &integral, &i)) return false;
-  if (!integral) {
-    // A float that holds an integer (e.g. MLTK's 0.0 double) still reads as an int.
-    if (!(d >= -2147483648.0 && d <= 2147483647.0) || static_cast<double>(static_cast<int64_t>(d)) != d) return false;
-    i = static_cast<int64_t>(d);
+  Number n;
+  if (!get_number(key, &n)) return false;
+  int64_t i = n.i;
+  // A float that holds an integer (e.g. MLTK's 0.0 double) still reads as an int.
+  if (n.kind == Number::kF32) {
+    // float bounds equal to the double ones (2^31 - 1 is not a float); int32 <-> float conversions are exact here.
+    if (!(n.f >= -2147483648.0f && n.f < 2147483648.0f)) return false;
+    const int32_t t = static_cast<int32_t>(n.f);
+    if (static_cast<float>(t) != n.f) return false;
+    i = t;
+  } else if (n.kind == Number::kF64 && !double_as_int32(n.d_bits, &i)) {
+    return false;
   }
   if (i < INT32_MIN || i > INT32_MAX) return false;
   out = static_cast<int32_t>(i);
@@ -123,11 +186,15 @@ bool Parameters::get(const char* key, int32_t& out) const {
 }
 
 bool Parameters::get(const char* key, bool& out) const {
-  double d;
-  bool integral;
-  int64_t i;
-  if (!get_number(key, &d, &integral, &i)) return false;
-  out = integral ? i != 0 : d != 0.0;
+  Number n;
+  if (!get_number(key, &n)) return false;
+  if (n.kind == Number::kInt) {
+    out = n.i != 0;
+  } else if (n.kind == Number::kF32) {
+    out = n.f != 0.0f;
+  } else {
+    out = (n.d_bits << 1) != 0;  // d != 0.0 (NaN included)
+  }
   return true;
 }
 

@@ -1,9 +1,12 @@
 #include "qbuild/status.h"
 
+#include "qbuild/port.h"
+
 #include "qbuild/tensor.h"
 
 namespace qbuild {
 
+#if QBUILD_STATUS_STRINGS
 const char* status_str(Status s) {
   switch (s) {
     case Status::kOk: return "ok";
@@ -27,6 +30,15 @@ const char* status_str(Status s) {
   }
   return "unknown status";
 }
+#else
+// Codes only: "E13" is Status value 13 (kUnsupportedOp); see QBUILD_STATUS_STRINGS in port.h.
+const char* status_str(Status s) {
+  static const char kCodes[] =
+      "E00\0E01\0E02\0E03\0E04\0E05\0E06\0E07\0E08\0E09\0E10\0E11\0E12\0E13\0E14\0E15\0E16\0E17\0E??";
+  const unsigned i = static_cast<unsigned>(s);
+  return kCodes + 4 * (i < 18 ? i : 18);
+}
+#endif
 
 size_t type_size(TensorType t) {
   switch (t) {

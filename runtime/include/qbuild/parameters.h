@@ -25,7 +25,14 @@ class Parameters {
  private:
   // Position of the Value table for `key` and its union type, or false.
   bool find(const char* key, uint32_t* value_pos, uint8_t* type) const;
-  bool get_number(const char* key, double* out, bool* integral, int64_t* as_int) const;
+  // A numeric member: integral types widened to int64, floats as read (f64 as its IEEE bits: no double math).
+  struct Number {
+    enum Kind : uint8_t { kInt, kF32, kF64 } kind;
+    int64_t i;
+    float f;
+    uint64_t d_bits;
+  };
+  bool get_number(const char* key, Number* n) const;
 
   const uint8_t* base_ = nullptr;
   uint32_t size_ = 0;
