@@ -15,15 +15,13 @@ int32_t conv_output_size(Padding padding, int32_t in_size, int32_t filter_size, 
   return out > 0 ? out : -1;
 }
 
-namespace {
-
-// TFLite's ComputePaddingWithOffset: the top/left half of the total padding (the odd pixel goes bottom/right).
-// Only called once conv_output_size has bounded every term to 2^24, so int64 keeps it exact.
 int32_t leading_padding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size, int32_t out_size) {
   const int64_t effective = static_cast<int64_t>(filter_size - 1) * dilation + 1;
   const int64_t total = static_cast<int64_t>(out_size - 1) * stride + effective - in_size;
   return total > 0 ? static_cast<int32_t>(total / 2) : 0;
 }
+
+namespace {
 
 // Shared part of both convs: options, spatial shapes, padding, zero points, activation, multipliers.
 Status prepare_common(const ConvOptions& opt, const Shape4& input, const Shape4& filter, const Shape4& output,

@@ -62,6 +62,10 @@ void eval_depthwise_conv(const ConvParams& p, const int32_t* multipliers, const 
 // TFLite's output size for a padding scheme (helper for loaders computing expected shapes). -1 if invalid.
 int32_t conv_output_size(Padding padding, int32_t in_size, int32_t filter_size, int32_t stride, int32_t dilation);
 
+// TFLite's ComputePaddingWithOffset: the top/left half of the total padding (the odd pixel goes bottom/right). Only
+// valid once conv_output_size() accepted the same terms (all bounded to 2^24, so int64 keeps it exact).
+int32_t leading_padding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size, int32_t out_size);
+
 }  // namespace kernels
 }  // namespace qbuild
 

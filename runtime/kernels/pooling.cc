@@ -22,11 +22,8 @@ Status prepare_pool(const PoolOptions& opt, const Shape4& input, const Shape4& o
   r.stride_w = opt.stride_w;
   r.filter_h = opt.filter_h;
   r.filter_w = opt.filter_w;
-  // conv_output_size bounded filter and stride to 2^24 above; int64 keeps the padding exact.
-  const int64_t total_h = static_cast<int64_t>(output.h - 1) * opt.stride_h + opt.filter_h - input.h;
-  const int64_t total_w = static_cast<int64_t>(output.w - 1) * opt.stride_w + opt.filter_w - input.w;
-  r.pad_h = total_h > 0 ? static_cast<int32_t>(total_h / 2) : 0;
-  r.pad_w = total_w > 0 ? static_cast<int32_t>(total_w / 2) : 0;
+  r.pad_h = leading_padding(opt.stride_h, 1, input.h, opt.filter_h, output.h);
+  r.pad_w = leading_padding(opt.stride_w, 1, input.w, opt.filter_w, output.w);
   const Status s = activation_range(opt.activation, output_q, &r.act_min, &r.act_max);
   if (s != Status::kOk) return s;
   *params = r;

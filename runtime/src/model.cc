@@ -216,6 +216,8 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
 #if QBUILD_PARAMETERS
   s = read_parameters(fb, metadata, buffers, &params_);
   if (s != Status::kOk) return s;
+#else
+  (void)metadata;  // still read: a malformed metadata field is rejected whatever the knob
 #endif
 
   if (subgraphs.length != 1) return Status::kSubgraphCount;
@@ -230,8 +232,9 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
 
   // Runtime data at the start of the arena: TensorViews, then OpNodes.
   uint8_t* const arena_end = arena + arena_size;
-  const uint64_t views_bytes = align_ptr(static_cast<uint64_t>(nt) * sizeof(TensorView), 8);
-  const uint64_t fixed = views_bytes + static_cast<uint64_t>(nops) * sizeof(OpNode);
+  // nt, nops <= kMaxCount: these products stay far below 2^32 (no 64-bit math on 32-bit targets).
+  const size_t views_bytes = align_ptr(nt * sizeof(TensorView), 8);
+  const size_t fixed = views_bytes + nops * sizeof(OpNode);
   if (fixed > arena_size) return Status::kArenaTooSmall;
   TensorView* tv = reinterpret_cast<TensorView*>(arena);
   OpNode* nodes = reinterpret_cast<OpNode*>(arena + views_bytes);
@@ -270,6 +273,7 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
     int kernel = -1;
     s = resolve_op(fb, op, opcodes, tv, nt, &ctx, &kernel);
     if (s != Status::kOk) return s;
+    ctx.resolve_io();
     ctx.alloc_cur = reinterpret_cast<uint8_t*>(align_ptr(reinterpret_cast<uintptr_t>(ctx.alloc_cur), 8));
     if (ctx.alloc_cur > arena_end) return Status::kArenaTooSmall;
     ctx.data = ctx.alloc_cur;
@@ -292,8 +296,8 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   // records live in the activation region while planning, so that region is at least their size.
   uint8_t* act = reinterpret_cast<uint8_t*>(align_ptr(reinterpret_cast<uintptr_t>(ctx.alloc_cur), QBUILD_ARENA_ALIGN));
   if (act > arena_end) return Status::kArenaTooSmall;
-  const uint64_t temp_bytes = static_cast<uint64_t>(nt + scratch_count) * sizeof(PlanBuffer);
-  if (temp_bytes > static_cast<uint64_t>(arena_end - act)) return Status::kArenaTooSmall;
+  const size_t temp_bytes = (nt + scratch_count) * sizeof(PlanBuffer);
+  if (temp_bytes > static_cast<size_t>(arena_end - act)) return Status::kArenaTooSmall;
   PlanBuffer* pb = reinterpret_cast<PlanBuffer*>(act);
   tensor_lifetimes(fb, inputs, outputs, nodes, nops, tv, pb, nt);
   if (!fb.ok()) return reader_status(fb);
@@ -311,9 +315,9 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
     sum += nodes[i].scratch_off + QBUILD_ARENA_ALIGN;
   }
   if (sum > 0x7FFFFFFFu) return Status::kArenaTooSmall;  // keeps the planner's offsets far from uint32 overflow
-  const uint64_t planned = plan_buffers(pb, count, QBUILD_ARENA_ALIGN);
-  const uint64_t region = planned > temp_bytes ? planned : temp_bytes;
-  if (region > static_cast<uint64_t>(arena_end - act)) return Status::kArenaTooSmall;
+  const size_t planned = plan_buffers(pb, count, QBUILD_ARENA_ALIGN);
+  const size_t region = planned > temp_bytes ? planned : temp_bytes;
+  if (region > static_cast<size_t>(arena_end - act)) return Status::kArenaTooSmall;
   // Copy the offsets out before the activations (which share the space) are written.
   for (uint16_t k = 0; k < count; ++k) {
     if (pb[k].id < nt) {
@@ -341,6 +345,7 @@ Status Model::invoke() {
     ctx.options = fb.table(ctx.op, schema::kOperatorOptions);
     ctx.inputs = fb.vector(ctx.op, schema::kOperatorInputs, 4);
     ctx.outputs = fb.vector(ctx.op, schema::kOperatorOutputs, 4);
+    ctx.resolve_io();
     ctx.data = arena_ + n.data_off;
     ctx.scratch = n.has_scratch ? arena_ + n.scratch_off : nullptr;
     Status s = op_at(n.kernel).eval(ctx);

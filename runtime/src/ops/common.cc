@@ -26,6 +26,11 @@ const float* OpContext::scales(int i, uint32_t* count, int32_t* quantized_dimens
   return reinterpret_cast<const float*>(p);
 }
 
+void OpContext::resolve_io() {
+  for (int i = 0; i < 3; ++i) io[i] = at(inputs, i);
+  io[3] = at(outputs, 0);
+}
+
 void* OpContext::alloc(uint32_t bytes) {
   uintptr_t p = (reinterpret_cast<uintptr_t>(alloc_cur) + 7u) & ~static_cast<uintptr_t>(7u);
   uintptr_t end = reinterpret_cast<uintptr_t>(alloc_end);
@@ -48,6 +53,13 @@ bool read_options(const OpContext& ctx, const OptionField* fields, int n, int32_
 }
 
 namespace ops {
+
+bool sane_window(int32_t in_size, int32_t filter, int32_t stride, int32_t dilation) {
+  constexpr int32_t kMaxStep = 4096;
+  constexpr int64_t kMaxExtent = int64_t{1} << 24;
+  return in_size >= 1 && in_size < kMaxExtent && filter >= 1 && stride >= 1 && stride <= kMaxStep &&
+         dilation >= 1 && dilation <= kMaxStep && static_cast<int64_t>(filter - 1) * dilation < kMaxExtent;
+}
 
 bool weighted_io(const OpContext& ctx, int32_t filter_rank) {
   const TensorView* filter = ctx.input(1);

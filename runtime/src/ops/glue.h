@@ -23,12 +23,7 @@ inline Status from(k::Status s) { return from_kernel(static_cast<int32_t>(s)); }
 
 // Window geometry the kernels can index in int32 without overflow: strides/dilations up to 4096, dilated filters
 // and input sizes below 2^24 (real models are orders of magnitude smaller; fuzzed ones are not).
-inline bool sane_window(int32_t in_size, int32_t filter, int32_t stride, int32_t dilation) {
-  constexpr int32_t kMaxStep = 4096;
-  constexpr int64_t kMaxExtent = int64_t{1} << 24;
-  return in_size >= 1 && in_size < kMaxExtent && filter >= 1 && stride >= 1 && stride <= kMaxStep &&
-         dilation >= 1 && dilation <= kMaxStep && static_cast<int64_t>(filter - 1) * dilation < kMaxExtent;
-}
+bool sane_window(int32_t in_size, int32_t filter, int32_t stride, int32_t dilation);
 
 // CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED: input, constant filter of rank `filter_rank`, optional bias; one
 // output. Activations and filter int8.

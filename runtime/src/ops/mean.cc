@@ -26,9 +26,9 @@ Status prepare_mean(OpContext& ctx) {
   size_t reduced = 1;
   uint32_t seen = 0;
   for (int32_t i = 0; i < n; ++i) {
-    int64_t a;
-    read_index(*axes, static_cast<uint32_t>(i), &a);
-    axis_values[i] = static_cast<int32_t>(a);
+    // A constant int32 tensor: data present, 4-byte aligned (checked at load), n elements.
+    int32_t a = axes->data.i32[i];
+    axis_values[i] = a;
     if (a < 0) a += in->rank;
     if (a < 0 || a >= in->rank) return Status::kBadOpParams;
     if (!(seen & (1u << a))) reduced *= static_cast<size_t>(in->dims[a]);

@@ -32,8 +32,11 @@ class OpContext {
 
   int input_count() const { return static_cast<int>(inputs.length); }
   int output_count() const { return static_cast<int>(outputs.length); }
-  TensorView* input(int i) const { return at(inputs, i); }    // null when absent (-1) or i out of range
-  TensorView* output(int i) const { return at(outputs, i); }
+  // Null when absent (-1) or i out of range. Inputs 0..2 and output 0 come from io[] (one load instead of a call
+  // per use: smaller glue); the Model fills it with resolve_io() before each prepare and eval.
+  TensorView* input(int i) const { return i >= 0 && i < 3 ? io[i] : at(inputs, i); }
+  TensorView* output(int i) const { return i == 0 ? io[3] : at(outputs, i); }
+  void resolve_io();
 
   // Per-channel (or per-tensor) scales of input i straight from the model: null when absent or misaligned.
   const float* scales(int i, uint32_t* count, int32_t* quantized_dimension) const;
@@ -48,6 +51,7 @@ class OpContext {
   uint8_t* alloc_cur = nullptr;
   uint8_t* alloc_end = nullptr;
   bool alloc_failed = false;  // load() reports kArenaTooSmall instead of the glue's status
+  TensorView* io[4] = {};     // input(0), input(1), input(2), output(0)
 
  private:
   TensorView* at(const FbVector& v, int i) const {
