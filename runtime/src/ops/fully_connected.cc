@@ -15,10 +15,11 @@ Status prepare_fully_connected(OpContext& ctx) {
   const TensorView* filter = ctx.input(1);
   const TensorView* out = ctx.output(0);
   if (!weighted_io(ctx, 2)) return Status::kBadOpParams;
-  const FbReader& fb = *ctx.fb;
-  auto act = static_cast<k::Activation>(fb.scalar<int8_t>(ctx.options, schema::fc::kActivation, 0));
-  int8_t weights_format = fb.scalar<int8_t>(ctx.options, schema::fc::kWeightsFormat, 0);
-  if (!fb.ok() || weights_format != 0) return Status::kBadOpParams;  // shuffled weights are not supported
+  static constexpr OptionField kFields[] = {{schema::fc::kActivation, 0, 0}, {schema::fc::kWeightsFormat, 0, 0}};
+  int32_t v[2];
+  // Shuffled weights (weights_format != 0) are not supported.
+  if (!read_options(ctx, kFields, 2, v) || v[1] != 0) return Status::kBadOpParams;
+  const auto act = static_cast<k::Activation>(v[0]);
   const int32_t depth = filter->dims[0], accum = filter->dims[1];
   const size_t batches = in->elements() / static_cast<size_t>(accum);
   if (in->elements() % static_cast<size_t>(accum) != 0 || out->elements() != batches * static_cast<size_t>(depth) ||
