@@ -56,6 +56,7 @@ STEP_CODE = {
     "carray": ("carray", "cformat", "params"),
     "linker": ("linker", "boards"),
     "main": ("firmware", "plan", "params", "preprocess", "cformat", "templates", "boards"),
+    "ops": ("plan", "templates", "cformat"),
     "footprint": ("footprint", "boards"),
     "run": ("firmware", "evaluate", "preprocess", "params", "boards"),
 }
@@ -279,6 +280,15 @@ def _main_cc(target, source, env):
     write_atomic(_p(target[0]), render("main.cc.j2", **ctx))
 
 
+def _ops_header(target, source, env):
+    from qbuild.plan import SUPPORTED_OPS, check_ops
+    from qbuild.templates import render
+
+    used = set(check_ops(_p(source[0]).read_bytes()))  # also the build-time op check: one line per unsupported op
+    write_atomic(_p(target[0]), render("qbuild_ops.h.j2", sources=env["QBUILD_NOTE"],
+                                       ops=[(op, op in used) for op in SUPPORTED_OPS]))
+
+
 def _footprint(target, source, env):
     from qbuild import footprint as fp
 
@@ -376,9 +386,20 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
                                  QBUILD_NOTE=note)[0]
     env.Depends(nodes["main"], ["#templates/main.cc.j2", "#templates/_macros.j2"])
 
+    # Only the model's ops in the runtime's op table: registry.cc is compiled per model with a generated header of op
+    # switches; every other runtime object is shared by all models on the board.
+    ops_h = benv.Command(str(out / "qbuild_ops.h"), [model_nodes["tflite"], "#templates/qbuild_ops.h.j2"]
+                         + _code(env, "ops"), _action(benv, _ops_header, "op table", ["QBUILD_NOTE"]),
+                         QBUILD_NOTE=os.path.relpath(t.tflite, root))[0]
+    registry = runtime.RUNTIME_DIR / "src" / "ops" / "registry.cc"
+    renv = benv.Clone()
+    renv.Append(CCFLAGS=["-include", ops_h.abspath])
+    registry_obj = renv.Object(str(out / "runtime" / "src" / "ops" / "registry.o"), str(registry))  # counted as runtime
+    env.Depends(registry_obj, ops_h)
+
     menv = benv.Clone()
     menv.Append(CPPPATH=[str(t.out_dir)])
-    objs = _objects(benv, runtime.sources(), root, board_dir / "obj")
+    objs = _objects(benv, [s for s in runtime.sources() if s != registry], root, board_dir / "obj") + registry_obj
     objs += _objects(benv, b.support_sources(), root, board_dir / "obj")
     objs += menv.Object(str(out / "main.o"), nodes["main"])
     model_c = next(n for n in model_nodes["carray"] if str(n).endswith(".c"))

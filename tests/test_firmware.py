@@ -154,3 +154,14 @@ def test_footprint_baseline_growth_and_margin_through_scons(tree):
     scons(tree, "board=efr32", "model=meanstd", "baseline=old.json", "max_growth=2000")
     p = scons(tree, "board=efr32", "model=meanstd", "ram_margin=99%", check=False)
     assert p.returncode != 0 and "ram" in p.stderr
+
+
+def test_op_table_holds_only_the_models_ops(tree):
+    scons(tree, "board=efr32", "model=meanstd")
+    out = tree / "build" / "efr32" / "meanstd"
+    header = (out / "qbuild_ops.h").read_text()
+    assert "#define QBUILD_OP_CONV_2D 1" in header and "#define QBUILD_OP_ADD 0" in header
+    import subprocess
+    syms = subprocess.run(["arm-none-eabi-nm", "-C", str(out / "firmware.elf")], capture_output=True, text=True,
+                          check=True).stdout
+    assert "eval_conv" in syms and "eval_add" not in syms and "eval_softmax" in syms
