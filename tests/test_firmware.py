@@ -165,3 +165,15 @@ def test_op_table_holds_only_the_models_ops(tree):
     syms = subprocess.run(["arm-none-eabi-nm", "-C", str(out / "firmware.elf")], capture_output=True, text=True,
                           check=True).stdout
     assert "eval_conv" in syms and "eval_add" not in syms and "eval_softmax" in syms
+
+
+@pytest.mark.parametrize("name", ["image_example1", "anomaly_detection"])
+def test_mltk_tflite_runs_bit_exact_under_qemu(tree, name):
+    # MLTK-made models (SL_PARAMSv1; image_example1: int8 I/O and MLTK's samplewise_norm.mean + .std pair).
+    from tests.scons_helpers import ROOT
+
+    model = ROOT / ".cache" / "mltk" / f"{name}.tflite"
+    p = scons(tree, "board=qemu-m33", f"model={model}", "run")
+    assert "identical to the reference on 5 samples" in p.stdout
+    if name == "image_example1":
+        assert "samplewise_mean_std(" in (tree / "build" / "qemu-m33" / name / "main.cc").read_text()
