@@ -30,6 +30,10 @@ Status shape4_from_dims(const int32_t* dims, int32_t rank, Shape4* out) {
   return Status::kOk;
 }
 
+int32_t multiply_by_quantized_multiplier_shared(int32_t x, int32_t multiplier, int32_t shift) {
+  return multiply_by_quantized_multiplier_inline(x, multiplier, shift);
+}
+
 int32_t round_to_i32_saturated(float f) {
   const float r = roundf(f);
   if (r >= 1073741824.0f) return 1073741824;

@@ -15,7 +15,7 @@
 #endif
 #endif
 
-// Tuning knob (the only one): QBUILD_KERNELS_UNROLL = 1 computes four output channels per pass in CONV_2D and
+// Tuning knob: QBUILD_KERNELS_UNROLL = 1 computes four output channels per pass in CONV_2D and
 // FULLY_CONNECTED (about 2x faster on the host; +700 bytes of Cortex-M33 code at -Os). Results are identical either
 // way. Default: on, except when optimizing for size (-Os defines __OPTIMIZE_SIZE__).
 #ifndef QBUILD_KERNELS_UNROLL
@@ -23,6 +23,17 @@
 #define QBUILD_KERNELS_UNROLL 0
 #else
 #define QBUILD_KERNELS_UNROLL 1
+#endif
+#endif
+
+// QBUILD_KERNELS_SHARED_REQUANTIZE = 1 calls one out-of-line copy of multiply_by_quantized_multiplier() instead of
+// inlining it into every kernel (-386 bytes of Cortex-M33 code at -Os for the keyword-spotting op set; one call per
+// output value, results identical). Default: on when optimizing for size (-Os), off otherwise.
+#ifndef QBUILD_KERNELS_SHARED_REQUANTIZE
+#ifdef __OPTIMIZE_SIZE__
+#define QBUILD_KERNELS_SHARED_REQUANTIZE 1
+#else
+#define QBUILD_KERNELS_SHARED_REQUANTIZE 0
 #endif
 #endif
 
@@ -125,11 +136,22 @@ inline int32_t rounding_divide_by_pot(int32_t x, int32_t exponent) {
 }
 
 // TFLite's MultiplyByQuantizedMultiplier(int32 x, multiplier, shift).
-inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+inline int32_t multiply_by_quantized_multiplier_inline(int32_t x, int32_t multiplier, int32_t shift) {
   const int32_t left = shift > 0 ? shift : 0;
   const int32_t right = shift > 0 ? 0 : -shift;
   const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(x) << left);
   return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right);
+}
+
+// The same, compiled once in common.cc (always defined, whatever the knob).
+int32_t multiply_by_quantized_multiplier_shared(int32_t x, int32_t multiplier, int32_t shift);
+
+inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+#if QBUILD_KERNELS_SHARED_REQUANTIZE
+  return multiply_by_quantized_multiplier_shared(x, multiplier, shift);
+#else
+  return multiply_by_quantized_multiplier_inline(x, multiplier, shift);
+#endif
 }
 
 inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
