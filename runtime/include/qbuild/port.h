@@ -92,7 +92,7 @@
 #endif
 
 // Model parameters (SL_PARAMSv1 metadata, Model::parameters()). 0: load() skips the metadata and parameters() is
-// always empty; saves 368 bytes of Cortex-M33 -Os flash in the KWS image (more when the application calls
+// always empty; saves 408 bytes of Cortex-M33 -Os flash in the KWS image (more when the application calls
 // Parameters::get()).
 #ifndef QBUILD_PARAMETERS
 #define QBUILD_PARAMETERS 1
