@@ -1,8 +1,9 @@
 """The only module that knows SCons: turns qbuild's pipeline into nodes, builders and aliases.
 
 Decisions (what a model= means, which files and settings an artifact depends on) come from qbuild.pipeline; the steps
-themselves are qbuild.build functions. Settings that are not files are declared as Value nodes (sorted JSON), so a changed
-setting rebuilds exactly what depends on it.
+themselves are qbuild.build / qbuild.firmware functions. Settings that are not files are construction variables holding
+sorted JSON, named in each action's varlist (part of its signature), so a changed setting rebuilds exactly what depends
+on it; the qbuild modules a step runs are declared as its file dependencies (STEP_CODE).
 """
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ never runs two TF actions at once.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
