@@ -93,6 +93,8 @@ def load_keras(path: Path):
 def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) -> dict:
     """.keras + raw data -> .tflite with parameters, report CSV/HTML, metrics.json. `out` maps kind -> path."""
     from qbuild import advise, report
+    from qbuild import params as qparams
+    from qbuild import plan as qplan
     from qbuild.evaluate import accuracy, tflm_outputs
     from qbuild.quantize import ConverterFactory, check_int8, convert, representative_samples
     from qbuild.tflite_model import read_ops
@@ -137,14 +139,6 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
                               strict=settings.get("strict", False))
     if findings:
         print(advise.format_findings(findings), flush=True)
-    if rows:
-        report.write_csv(rows, out["csv"])
-        report.write_html(rows, out["html"], name, rmse_t, range_t, advice=advise.advice_lines(findings),
-                          sources=settings.get("sources", ""))
-    advise.write_advice_json(findings, out["advice"], {"rmse_scale": rmse_t, "range": range_t})
-
-    from qbuild import params as qparams
-    from qbuild import plan as qplan
 
     # The model artifacts do not depend on a board: a model qbuild's runtime cannot run (e.g. an op kept in float on
     # purpose) still gets its .tflite, without runtime_memory_size; the firmware build then fails with the op check.
@@ -159,8 +153,8 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
     all_params["hash"] = qparams.model_hash(tflite, all_params)
     tflite = qparams.embed_params(tflite, all_params)
 
-    metrics = {"name": name, "tflite_bytes": len(tflite), "arena_bytes": arena, "ops": ops, "convert_seconds": round(t_convert, 3),
-               "report_seconds": round(t_report, 3), "float_accuracy": None, "int8_accuracy": None,
+    metrics = {"name": name, "tflite_bytes": len(tflite), "arena_bytes": arena, "ops": ops,
+               "convert_seconds": round(t_convert, 3), "report_seconds": round(t_report, 3), "float_accuracy": None, "int8_accuracy": None,
                "test_samples": 0, "ops_left_in_float": problems, "advice_findings": len(findings)}
     y_test = d.get("y_test")
     if y_test is not None and "x_test" in d:
@@ -172,8 +166,14 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
     log(f"{name}: {len(tflite):,} B .tflite, {len(ops)} ops"
         + (f", arena {arena:,} B (32-bit target)" if arena is not None else ""))
 
-    write_atomic(out["tflite"], tflite)
+    # Everything is computed: only now write the outputs (a failure above leaves the previous ones untouched).
+    if rows:
+        report.write_csv(rows, out["csv"])
+        report.write_html(rows, out["html"], name, rmse_t, range_t, advice=advise.advice_lines(findings),
+                          sources=settings.get("sources", ""))
+    advise.write_advice_json(findings, out["advice"], {"rmse_scale": rmse_t, "range": range_t})
     write_json(out["metrics"], metrics)
+    write_atomic(out["tflite"], tflite)
     return metrics
 
 
