@@ -131,6 +131,7 @@ class ModelTargets:
             raise QbuildError(f"{spec_path}: unknown tflite_converter keys {sorted(unknown)}")
         rel = os.path.relpath(spec_path, root)
         settings.update(user_data=False, strict=bool(strict), date=source_date(info.model_files), sources=rel)
+        settings["data_env"] = info.data_env
         return cls(name=info.name, kind="spec", out_dir=out_root / info.name, source=spec_path, settings=settings,
                    dataset_deps=[Path(p) for p in info.dataset_files], model_deps=[Path(p) for p in info.model_files])
 
@@ -140,7 +141,7 @@ class ModelTargets:
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.kind == "spec":
-            _if_changed(self.out_dir / ".dataset.stamp", self.dataset_deps, {}, [self.data],
+            _if_changed(self.out_dir / ".dataset.stamp", self.dataset_deps, self.settings.get("data_env"), [self.data],
                         lambda: build.step_dataset(self.source, self.data))
             _if_changed(self.out_dir / ".train.stamp", self.model_deps + [self.data], self.settings.get("training"),
                         [self.keras], lambda: build.step_train(self.source, self.data, self.keras))

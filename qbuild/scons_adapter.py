@@ -138,7 +138,8 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
     nodes, tf_steps = {}, []
     if t.kind == "spec":
         nodes["data"] = env.Command(str(t.data), [str(p) for p in t.dataset_deps] + _code(env, "dataset"),
-                                    _action(env, _dataset, "dataset", ["QBUILD_SPEC"]), QBUILD_SPEC=str(t.source))[0]
+                                    _action(env, _dataset, "dataset", ["QBUILD_SPEC", "QBUILD_DATA_ENV"]),
+                                    QBUILD_SPEC=str(t.source), QBUILD_DATA_ENV=_json(t.settings.get("data_env", {})))[0]
         nodes["keras"] = env.Command(str(t.keras), [nodes["data"]] + [str(p) for p in t.model_deps] + _code(env, "train"),
                                      _action(env, _train, "train", ["QBUILD_SPEC", "QBUILD_TRAINING"]),
                                      QBUILD_SPEC=str(t.source), QBUILD_TRAINING=_json(t.settings["training"]))[0]

@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
 
 CONVERTER_DEFAULTS = {
     "inference_input_type": np.float32,
@@ -92,6 +94,10 @@ class ModelSpec:
         self.seed = 0
         # Files (relative to the spec file) the dataset depends on besides the one defining the @dataset function.
         self.data_sources: list[str] = []
+        # Folders whose files are data (e.g. your own recordings; a folder that does not exist yet is watched too), and
+        # environment variables the dataset function reads: a change in either rebuilds the dataset.
+        self.data_dirs: list[str] = []
+        self.data_env: list[str] = []
         self.path: Path | None = None
         self._dataset = None
         self._build = None
@@ -138,7 +144,13 @@ class ModelSpec:
             files.append(Path(inspect.getsourcefile(self._dataset)).resolve())
         base = self.path.parent if self.path else Path.cwd()
         files += [(base / f).resolve() for f in self.data_sources]
+        for d in self.resolved_data_dirs():
+            files += [p for p in d.rglob("*") if p.is_file()] if d.is_dir() else []
         return sorted(set(files))
+
+    def resolved_data_dirs(self) -> list[Path]:
+        base = self.path.parent if self.path else Path.cwd()
+        return [(base / d).resolve() for d in self.data_dirs]
 
     def model_files(self) -> list[Path]:
         """Every .py file next to the spec: the model code may be split over several."""
@@ -238,6 +250,23 @@ class SpecInfo:
     dataset_files: list = field(default_factory=list)
     model_files: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    data_dirs: list = field(default_factory=list)
+    data_env: dict = field(default_factory=dict)   # variable -> value ("" when unset)
+
+
+def _data_state(data_dirs: list, env_names) -> str:
+    """Listing of the data folders (path, size, mtime) and the data variables' values: when it changes, the cached
+    description (which lists the data files) is stale."""
+    h = hashlib.sha256()
+    for d in map(Path, data_dirs):
+        files = sorted(p for p in d.rglob("*") if p.is_file()) if d.is_dir() else []
+        h.update(f"{d}:{len(files)}\0".encode())
+        for p in files:
+            st = p.stat()
+            h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    for name in sorted(env_names):
+        h.update(f"{name}={os.environ.get(name, '')}\0".encode())
+    return h.hexdigest()
 
 
 def describe(path: Path, cache_dir: Path | None = None) -> SpecInfo:
@@ -250,14 +279,17 @@ def describe(path: Path, cache_dir: Path | None = None) -> SpecInfo:
     cache = Path(cache_dir) / f"spec-{path.parent.name}.json" if cache_dir else None
     if cache and cache.is_file():
         data = json.loads(cache.read_text())
-        if data.get("key") == key and data.get("path") == str(path):
-            return SpecInfo(**data["info"])
+        info = SpecInfo(**data["info"])
+        if (data.get("key") == key and data.get("path") == str(path)
+                and data.get("data_state") == _data_state(info.data_dirs, info.data_env)):
+            return info
     spec = load_spec(path, fresh=True)
     info = SpecInfo(name=spec.name, path=str(path), dataset_files=[str(p) for p in spec.dataset_files()],
-                    model_files=[str(p) for p in spec.model_files()], settings=spec.settings())
+                    model_files=[str(p) for p in spec.model_files()], settings=spec.settings(),
+                    data_dirs=[str(d) for d in spec.resolved_data_dirs()],
+                    data_env={n: os.environ.get(n, "") for n in sorted(spec.data_env)})
     if cache:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": key, "path": str(path), "info": info.__dict__}, sort_keys=True, indent=1))
-        tmp.replace(cache)
+        state = _data_state(info.data_dirs, info.data_env)
+        write_atomic(cache, json.dumps({"key": key, "path": str(path), "data_state": state, "info": info.__dict__},
+                                       sort_keys=True, indent=1))
     return info

@@ -79,3 +79,21 @@ def test_keras_model_needs_data(tmp_path):
     k.write_bytes(b"x")
     with pytest.raises(QbuildError, match="needs raw samples: add data="):
         ModelTargets.resolve(str(k), ROOT)
+
+
+def test_data_dirs_and_env_invalidate_the_cached_description(tmp_path, monkeypatch):
+    d = tmp_path / "m2"
+    d.mkdir()
+    (d / "model.py").write_text("from qbuild.spec import ModelSpec\nmy_model = ModelSpec(classes=['a'])\n"
+                                "my_model.data_dirs = ['recordings']\nmy_model.data_env = ['QB_TEST_REC']\n"
+                                "my_model.dataset(lambda: {})\n")
+    cache = tmp_path / "cache"
+    monkeypatch.delenv("QB_TEST_REC", raising=False)
+    first = describe(d / "model.py", cache_dir=cache)
+    assert [p for p in first.dataset_files if "recordings" in p] == [] and first.data_env == {"QB_TEST_REC": ""}
+    (d / "recordings" / "yes").mkdir(parents=True)
+    (d / "recordings" / "yes" / "a.wav").write_bytes(b"RIFF")
+    second = describe(d / "model.py", cache_dir=cache)  # a new file in a data folder: described again
+    assert any(p.endswith("recordings/yes/a.wav") for p in second.dataset_files)
+    monkeypatch.setenv("QB_TEST_REC", "/elsewhere")
+    assert describe(d / "model.py", cache_dir=cache).data_env == {"QB_TEST_REC": "/elsewhere"}

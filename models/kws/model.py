@@ -6,7 +6,7 @@ resynthesize); see docs/kws.md.
 """
 import numpy as np
 
-from kws_dataset import CLASSES, load_dataset, recording_files, recordings_dir
+from kws_dataset import CLASSES, RECORDINGS_ENV, load_dataset, recordings_dir
 from qbuild.spec import ModelSpec
 
 my_model = ModelSpec(name="kws", version=1, description="keyword spotting, DS-CNN on TFLM audio-frontend features",
@@ -21,10 +21,11 @@ my_model.batch_size = 100
 my_model.seed = 0
 
 my_model.dataset(load_dataset)
-# Synthesis lives in kws_speech.py; own recordings (if any) are data too.
+# Synthesis lives in kws_speech.py. Own recordings are data too: adding, removing or editing a WAV file in the
+# recordings folder (or pointing QBUILD_KWS_RECORDINGS elsewhere) rebuilds the dataset.
 my_model.data_sources = ["kws_speech.py"]
-if recordings_dir() is not None and recordings_dir().is_dir():
-    my_model.data_sources += [str(p) for p in recording_files(recordings_dir())]
+my_model.data_env = [RECORDINGS_ENV]
+my_model.data_dirs = [str(recordings_dir() or "recordings")]
 
 
 @my_model.build
