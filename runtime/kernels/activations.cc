@@ -73,6 +73,24 @@ Status prepare_sigmoid_input(QuantInfo input_q, SigmoidParams* params) {
   return Status::kOk;
 }
 
+// LOGISTIC and TANH: saturate outside the input range radius, else rescale the input to Q4.27 and map it through
+// `curve`, which returns the int8 result before clamping.
+template <typename Curve>
+inline void eval_sigmoid_like(const SigmoidParams& p, int32_t size, const int8_t* input_data, int8_t* output_data,
+                              Curve curve) {
+  for (int32_t i = 0; i < size; ++i) {
+    const int32_t x = static_cast<int32_t>(input_data[i]) - p.input_zero_point;
+    if (x <= -p.input_range_radius) {
+      output_data[i] = -128;
+    } else if (x >= p.input_range_radius) {
+      output_data[i] = 127;
+    } else {
+      const int32_t x_q4 = multiply_by_quantized_multiplier(x, p.input_multiplier, p.input_left_shift);
+      output_data[i] = static_cast<int8_t>(clamp_i32(curve(x_q4), -128, 127));
+    }
+  }
+}
+
 }  // namespace
 
 Status prepare_logistic(QuantInfo input_q, QuantInfo output_q, SigmoidParams* params) {
@@ -82,19 +100,9 @@ Status prepare_logistic(QuantInfo input_q, QuantInfo output_q, SigmoidParams* pa
 }
 
 void eval_logistic(const SigmoidParams& p, int32_t size, const int8_t* input_data, int8_t* output_data) {
-  for (int32_t i = 0; i < size; ++i) {
-    const int32_t x = static_cast<int32_t>(input_data[i]) - p.input_zero_point;
-    if (x <= -p.input_range_radius) {
-      output_data[i] = -128;
-    } else if (x >= p.input_range_radius) {
-      output_data[i] = 127;
-    } else {
-      const int32_t x_q4 = multiply_by_quantized_multiplier(x, p.input_multiplier, p.input_left_shift);
-      const int32_t y_q0 = fp::logistic(x_q4, kSigmoidInputIntegerBits);
-      const int32_t y = rounding_divide_by_pot(y_q0, 31 - 8) - 128;
-      output_data[i] = static_cast<int8_t>(clamp_i32(y, -128, 127));
-    }
-  }
+  eval_sigmoid_like(p, size, input_data, output_data, [](int32_t x_q4) {
+    return rounding_divide_by_pot(fp::logistic(x_q4, kSigmoidInputIntegerBits), 31 - 8) - 128;
+  });
 }
 
 Status prepare_tanh(QuantInfo input_q, QuantInfo output_q, SigmoidParams* params) {
@@ -104,19 +112,9 @@ Status prepare_tanh(QuantInfo input_q, QuantInfo output_q, SigmoidParams* params
 }
 
 void eval_tanh(const SigmoidParams& p, int32_t size, const int8_t* input_data, int8_t* output_data) {
-  for (int32_t i = 0; i < size; ++i) {
-    const int32_t x = static_cast<int32_t>(input_data[i]) - p.input_zero_point;
-    if (x <= -p.input_range_radius) {
-      output_data[i] = -128;
-    } else if (x >= p.input_range_radius) {
-      output_data[i] = 127;
-    } else {
-      const int32_t x_q4 = multiply_by_quantized_multiplier(x, p.input_multiplier, p.input_left_shift);
-      const int32_t y_q0 = fp::tanh(x_q4, kSigmoidInputIntegerBits);
-      const int32_t y = rounding_divide_by_pot(y_q0, 31 - 7);
-      output_data[i] = static_cast<int8_t>(clamp_i32(y, -128, 127));
-    }
-  }
+  eval_sigmoid_like(p, size, input_data, output_data, [](int32_t x_q4) {
+    return rounding_divide_by_pot(fp::tanh(x_q4, kSigmoidInputIntegerBits), 31 - 7);
+  });
 }
 
 // ---- HARD_SWISH (TFLite's int16 fixed-point scheme) ----

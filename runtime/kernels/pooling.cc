@@ -35,10 +35,12 @@ namespace {
 inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
-}  // namespace
-
-void eval_average_pool(const PoolParams& p, const Shape4& input, const int8_t* input_data, const Shape4& output,
-                       int8_t* output_data) {
+// Walks every output pixel and channel of a pool. `reduce(row0, row_stride, depth, rows, fx_start, fx_end, count)` gets
+// the first in-bounds window row (tap fx of row k at row0[k * row_stride + fx * depth]), the number of in-bounds rows and
+// the in-bounds tap range in x, and returns the int32 result before the activation clamp. Shared by both pools.
+template <typename Reduce>
+inline void pool(const PoolParams& p, const Shape4& input, const int8_t* input_data, const Shape4& output,
+                 int8_t* output_data, Reduce reduce) {
   const int32_t depth = output.c;
   for (int32_t b = 0; b < output.n; ++b) {
     for (int32_t oy = 0; oy < output.h; ++oy) {
@@ -53,45 +55,45 @@ void eval_average_pool(const PoolParams& p, const Shape4& input, const int8_t* i
         const int32_t count = (fy_end - fy_start) * (fx_end - fx_start);
         int8_t* out = output_data + ((b * output.h + oy) * output.w + ox) * depth;
         for (int32_t c = 0; c < depth; ++c) {
-          int32_t acc = 0;
-          for (int32_t fy = fy_start; fy < fy_end; ++fy) {
-            const int8_t* row = input_data + ((b * input.h + iy0 + fy) * input.w + ix0) * depth + c;
-            for (int32_t fx = fx_start; fx < fx_end; ++fx) acc += row[fx * depth];
-          }
-          QBUILD_KERNEL_ASSERT(count > 0);
-          // Rounds half away from zero.
-          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-          out[c] = static_cast<int8_t>(clamp_i32(acc, p.act_min, p.act_max));
+          const int8_t* row0 = input_data + ((b * input.h + iy0 + fy_start) * input.w + ix0) * depth + c;
+          const int32_t v = reduce(row0, input.w * depth, depth, fy_end - fy_start, fx_start, fx_end, count);
+          out[c] = static_cast<int8_t>(clamp_i32(v, p.act_min, p.act_max));
         }
       }
     }
   }
 }
 
+}  // namespace
+
+void eval_average_pool(const PoolParams& p, const Shape4& input, const int8_t* input_data, const Shape4& output,
+                       int8_t* output_data) {
+  pool(p, input, input_data, output, output_data,
+       [](const int8_t* row0, int32_t row_stride, int32_t depth, int32_t rows, int32_t fx_start, int32_t fx_end,
+          int32_t count) {
+         int32_t acc = 0;
+         for (int32_t k = 0; k < rows; ++k) {
+           const int8_t* row = row0 + k * row_stride;
+           for (int32_t fx = fx_start; fx < fx_end; ++fx) acc += row[fx * depth];
+         }
+         QBUILD_KERNEL_ASSERT(count > 0);
+         // Rounds half away from zero.
+         return acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+       });
+}
+
 void eval_max_pool(const PoolParams& p, const Shape4& input, const int8_t* input_data, const Shape4& output,
                    int8_t* output_data) {
-  const int32_t depth = output.c;
-  for (int32_t b = 0; b < output.n; ++b) {
-    for (int32_t oy = 0; oy < output.h; ++oy) {
-      const int32_t iy0 = oy * p.stride_h - p.pad_h;
-      const int32_t fy_start = max_i32(0, -iy0);
-      const int32_t fy_end = min_i32(p.filter_h, input.h - iy0);
-      for (int32_t ox = 0; ox < output.w; ++ox) {
-        const int32_t ix0 = ox * p.stride_w - p.pad_w;
-        const int32_t fx_start = max_i32(0, -ix0);
-        const int32_t fx_end = min_i32(p.filter_w, input.w - ix0);
-        int8_t* out = output_data + ((b * output.h + oy) * output.w + ox) * depth;
-        for (int32_t c = 0; c < depth; ++c) {
-          int32_t m = -128;
-          for (int32_t fy = fy_start; fy < fy_end; ++fy) {
-            const int8_t* row = input_data + ((b * input.h + iy0 + fy) * input.w + ix0) * depth + c;
-            for (int32_t fx = fx_start; fx < fx_end; ++fx) m = max_i32(m, row[fx * depth]);
-          }
-          out[c] = static_cast<int8_t>(clamp_i32(m, p.act_min, p.act_max));
-        }
-      }
-    }
-  }
+  pool(p, input, input_data, output, output_data,
+       [](const int8_t* row0, int32_t row_stride, int32_t depth, int32_t rows, int32_t fx_start, int32_t fx_end,
+          int32_t /*count*/) {
+         int32_t m = -128;
+         for (int32_t k = 0; k < rows; ++k) {
+           const int8_t* row = row0 + k * row_stride;
+           for (int32_t fx = fx_start; fx < fx_end; ++fx) m = max_i32(m, row[fx * depth]);
+         }
+         return m;
+       });
 }
 
 }  // namespace kernels
