@@ -20,6 +20,15 @@ int32_t count_leading_zeros(uint32_t x) {
   return n;
 }
 
+// exp(scaled (in - max)) in Q0 for diff = in - max <= 0, or 0 when diff < diff_min (TFLM skips those values: adding
+// 0 to the sum and outputting -128 for them is the same). One out-of-line copy for both passes of eval_softmax.
+int32_t exp_of_diff(const SoftmaxParams& p, int32_t diff) {
+  if (diff < p.diff_min) return 0;
+  const int32_t scaled = saturating_rounding_doubling_high_mul(
+      static_cast<int32_t>(static_cast<uint32_t>(diff) << p.input_left_shift), p.input_multiplier);
+  return fp::exp_on_negative_values(scaled, kScaledDiffIntegerBits);
+}
+
 }  // namespace
 
 Status prepare_softmax(float beta, QuantInfo input_q, QuantInfo output_q, SoftmaxParams* params) {
@@ -28,23 +37,19 @@ Status prepare_softmax(float beta, QuantInfo input_q, QuantInfo output_q, Softma
   if (!(beta > 0.0f && beta <= 3.4e38f)) return Status::kUnsupportedOptions;
   // TFLite's PreprocessSoftmaxScaling: min(beta * in_scale * 2^26, 2^31 - 1) in double (the product is exact),
   // then QuantizeMultiplierGreaterThanOne; CalculateInputRadius: floor(31 * 2^26 / 2^left_shift).
-  const Double53 d = ratio_as_double(beta, input_q.scale, 1.0f);
-  const int32_t exponent = d.exponent + (31 - kScaledDiffIntegerBits);  // value = mantissa * 2^exponent
+  const Double53 d = ratio_as_double(beta, input_q.scale, 1.0f);  // value = d * 2^26
+  // Greater than one required: mantissa is in [2^52, 2^53), so value <= 1 exactly when exponent < -52, or
+  // exponent == -52 with the smallest mantissa (value == 1).
+  const int32_t exponent = d.exponent + (31 - kScaledDiffIntegerBits);
+  if (exponent < -52 || (exponent == -52 && d.mantissa == (uint64_t{1} << 52))) return Status::kBadQuantization;
   SoftmaxParams r{};
-  // Cap when the value exceeds 2^31 - 1: always for exponent >= -21 (value >= 2^31); else compare exactly.
-  const bool cap = exponent >= -21 ||
-                   (exponent > -64 && -exponent <= 32 &&
-                    d.mantissa > ((uint64_t{1} << 31) - 1) << -exponent);
-  if (cap) {
+  quantize_double53(Double53{d.mantissa, exponent}, 0, &r.input_multiplier, &r.input_left_shift);
+  // The cap: a shift above 31 means value >= 2^31 - 1/2 (> 2^31 - 1); a value in (2^31 - 1, 2^31 - 1/2) already
+  // quantizes to (2^31 - 1, 31), the capped result. value > 1 gives a shift >= 1, so the shift is in [1, 31] below.
+  if (r.input_left_shift > 31) {
     r.input_multiplier = INT32_MAX;  // QuantizeMultiplier(2^31 - 1) = ((2^31 - 1), 31)
     r.input_left_shift = 31;
-  } else {
-    // Greater than one required: value > 1 <=> mantissa * 2^exponent > 1.
-    if (exponent <= -53) return Status::kBadQuantization;
-    if (exponent < 0 && d.mantissa <= (uint64_t{1} << -exponent)) return Status::kBadQuantization;
-    quantize_double53(Double53{d.mantissa, exponent}, 0, &r.input_multiplier, &r.input_left_shift);
   }
-  if (r.input_left_shift < 0 || r.input_left_shift > 31) return Status::kBadQuantization;
   const int32_t rel = (31 - kScaledDiffIntegerBits) - r.input_left_shift;
   r.diff_min = -static_cast<int32_t>(rel >= 0 ? (int64_t{31} << rel) : (int64_t{31} >> -rel));
   *params = r;
@@ -61,13 +66,8 @@ void eval_softmax(const SoftmaxParams& p, int32_t outer_size, int32_t depth, con
 
     int32_t sum_of_exps = 0;  // Q12
     for (int32_t c = 0; c < depth; ++c) {
-      const int32_t diff = static_cast<int32_t>(in[c]) - max_in_row;
-      if (diff >= p.diff_min) {
-        const int32_t scaled = saturating_rounding_doubling_high_mul(
-            static_cast<int32_t>(static_cast<uint32_t>(diff) << p.input_left_shift), p.input_multiplier);
-        const int32_t e = fp::exp_on_negative_values(scaled, kScaledDiffIntegerBits);
-        sum_of_exps = fp::add(sum_of_exps, fp::rescale(e, 0, kAccumulationIntegerBits));
-      }
+      const int32_t e = exp_of_diff(p, static_cast<int32_t>(in[c]) - max_in_row);
+      sum_of_exps = fp::add(sum_of_exps, fp::rescale(e, 0, kAccumulationIntegerBits));
     }
 
     // TFLite's GetReciprocal: 1 / sum as a Q0 value times 2^-num_bits_over_unit.
@@ -81,16 +81,11 @@ void eval_softmax(const SoftmaxParams& p, int32_t outer_size, int32_t depth, con
     // then < 1/512 and rounds to 0 (TFLM aborts on its own shift check there).
     const int32_t out_shift = num_bits_over_unit + 31 - 8;
     for (int32_t c = 0; c < depth; ++c) {
-      const int32_t diff = static_cast<int32_t>(in[c]) - max_in_row;
-      if (diff >= p.diff_min && out_shift <= 31) {
-        const int32_t scaled = saturating_rounding_doubling_high_mul(
-            static_cast<int32_t>(static_cast<uint32_t>(diff) << p.input_left_shift), p.input_multiplier);
-        const int32_t e = fp::exp_on_negative_values(scaled, kScaledDiffIntegerBits);
-        const int32_t unsat = rounding_divide_by_pot(fp::mul(shifted_scale, e), out_shift);
-        out[c] = static_cast<int8_t>(clamp_i32(unsat - 128, -128, 127));
-      } else {
-        out[c] = -128;
+      int32_t unsat = 0;  // e == 0 (value skipped) gives 0 too
+      if (out_shift <= 31) {
+        unsat = rounding_divide_by_pot(fp::mul(shifted_scale, exp_of_diff(p, in[c] - max_in_row)), out_shift);
       }
+      out[c] = static_cast<int8_t>(clamp_i32(unsat - 128, -128, 127));
     }
   }
 }
