@@ -26,8 +26,8 @@ PLAN_RECORD_BYTES = 16  # sizeof(PlanBuffer): the planner's temporary records sh
 
 # Persistent bytes per op (sizeof of the kernel params struct the glue allocates; static_asserts in runtime/src/ops).
 OP_DATA_BYTES = {
-    "ADD": 48, "AVERAGE_POOL_2D": 32, "CONCATENATION": 0, "CONV_2D": 56, "DEPTHWISE_CONV_2D": 56, "DEQUANTIZE": 8,
-    "FULLY_CONNECTED": 32, "HARD_SWISH": 24, "LOGISTIC": 16, "MAX_POOL_2D": 32, "MEAN": 24, "MUL": 28, "PACK": 0,
+    "ADD": 48, "AVERAGE_POOL_2D": 72, "CONCATENATION": 0, "CONV_2D": 72, "DEPTHWISE_CONV_2D": 72, "DEQUANTIZE": 8,
+    "FULLY_CONNECTED": 72, "HARD_SWISH": 24, "LOGISTIC": 16, "MAX_POOL_2D": 72, "MEAN": 24, "MUL": 28, "PACK": 0,
     "PAD": 0, "QUANTIZE": 16, "RELU": 24, "RELU6": 8, "RESHAPE": 0, "SHAPE": 0, "SOFTMAX": 12, "STRIDED_SLICE": 0,
     "TANH": 16,
 }

@@ -17,7 +17,16 @@ struct ConvOptions {
   int32_t depth_multiplier;  // DEPTHWISE_CONV_2D only (ignored by conv); 0 means "derive from shapes"
 };
 
-// Shared by conv and depthwise conv.
+// The window ops: every output value is a sum over a window of the input (weighted by a filter or not), then
+// requantized or averaged, then clamped. One params struct and one eval loop serve CONV_2D, DEPTHWISE_CONV_2D,
+// FULLY_CONNECTED (a 1x1 conv over `batches` pixels), AVERAGE_POOL_2D and (with its own reduction) MAX_POOL_2D.
+enum class WindowKind : int32_t {
+  kConv = 0,         // filter OHWI {out_c, kh, kw, depth}; input channel group of oc = oc / (out_c / groups)
+  kDepthwise = 1,    // filter {1, kh, kw, out_c}; output channel oc reads input channel oc / (out_c / in_c)
+  kAveragePool = 2,  // no filter: sum of the in-bounds taps divided by their count (rounded half away from zero)
+  kMaxPool = 3,      // no filter: maximum of the in-bounds taps (eval_max_pool)
+};
+
 struct ConvParams {
   int32_t stride_h;
   int32_t stride_w;
@@ -25,11 +34,15 @@ struct ConvParams {
   int32_t dilation_w;
   int32_t pad_h;          // top padding
   int32_t pad_w;          // left padding
-  int32_t input_offset;   // -input zero point
-  int32_t output_offset;  // output zero point
+  int32_t filter_h;       // window size
+  int32_t filter_w;
+  int32_t depth;          // kConv: input channels summed per tap (in_c / groups); 1 otherwise
+  WindowKind kind;
+  int32_t input_offset;   // -input zero point (0 for the pools)
+  int32_t filter_offset;  // -filter zero point (FULLY_CONNECTED only; 0 otherwise)
+  int32_t output_offset;  // output zero point (0 for the pools)
   int32_t act_min;
   int32_t act_max;
-  int32_t depth_multiplier;  // depthwise only
   int32_t per_channel;       // 1: use the caller's multipliers/shifts arrays; 0: output_multiplier/output_shift
   int32_t output_multiplier;
   int32_t output_shift;
@@ -43,21 +56,23 @@ Status prepare_conv(const ConvOptions& opt, const Shape4& input, const Shape4& f
                     QuantInfo input_q, const float* filter_scales, int32_t num_filter_scales, QuantInfo output_q,
                     int32_t* multipliers, int32_t* shifts, ConvParams* params);
 
-// bias: output.c int32 values or nullptr. multipliers/shifts as filled by prepare (nullptr when per-tensor).
-void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
-               const int8_t* input_data, const Shape4& filter, const int8_t* filter_data, const int32_t* bias,
-               const Shape4& output, int8_t* output_data);
-
 // depthwise filter: {1, kh, kw, out_c}, out_c = in_c * depth_multiplier.
 Status prepare_depthwise_conv(const ConvOptions& opt, const Shape4& input, const Shape4& filter,
                               const Shape4& output, QuantInfo input_q, const float* filter_scales,
                               int32_t num_filter_scales, QuantInfo output_q, int32_t* multipliers,
                               int32_t* shifts, ConvParams* params);
 
-void eval_depthwise_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts,
-                         const Shape4& input, const int8_t* input_data, const Shape4& filter,
-                         const int8_t* filter_data, const int32_t* bias, const Shape4& output,
-                         int8_t* output_data);
+// Every window op but MAX_POOL_2D (p.kind says which). filter_data: the filter of kConv / kDepthwise, ignored by
+// kAveragePool. bias: output.c int32 values or nullptr. multipliers/shifts as filled by prepare (nullptr when
+// per-tensor).
+void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
+               const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
+               int8_t* output_data);
+
+// Window geometry shared by every window op: checks options, shapes and quantization, fills strides, dilation,
+// padding, window size, zero-point offsets and the activation clamp of `p` (nothing else).
+Status prepare_window(const ConvOptions& opt, int32_t filter_h, int32_t filter_w, const Shape4& input,
+                      const Shape4& output, QuantInfo input_q, QuantInfo output_q, ConvParams* p);
 
 // TFLite's output size for a padding scheme (helper for loaders computing expected shapes). -1 if invalid.
 int32_t conv_output_size(Padding padding, int32_t in_size, int32_t filter_size, int32_t stride, int32_t dilation);

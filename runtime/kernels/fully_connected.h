@@ -2,32 +2,22 @@
 #ifndef QBUILD_KERNELS_FULLY_CONNECTED_H_
 #define QBUILD_KERNELS_FULLY_CONNECTED_H_
 
-#include "common.h"
+#include "conv.h"
 
 namespace qbuild {
 namespace kernels {
 
-struct FullyConnectedParams {
-  int32_t input_offset;   // -input zero point
-  int32_t filter_offset;  // -filter zero point
-  int32_t output_offset;  // output zero point
-  int32_t act_min;
-  int32_t act_max;
-  int32_t per_channel;  // 1: caller's multipliers/shifts arrays (output_depth each); 0: the two fields below
-  int32_t output_multiplier;
-  int32_t output_shift;
-};
-
-// keep_num_dims does not change the arithmetic, only the output shape: the caller flattens the input to
-// batches x accum_depth (batches = input elements / accum_depth) and passes accum_depth = filter dim 1.
+// A 1x1 convolution over `batches` pixels of `accum_depth` channels (conv.h): prepare fills a ConvParams (kind kConv,
+// filter_offset = -filter_zero_point). keep_num_dims does not change the arithmetic, only the output shape: the caller
+// flattens the input to batches x accum_depth (batches = input elements / accum_depth, accum_depth = filter dim 1).
 // num_filter_scales: 1 (per-tensor) or output_depth (per-channel; multipliers/shifts then required, output_depth each).
-Status prepare_fully_connected(Activation act, QuantInfo input_q, const float* filter_scales,
-                               int32_t num_filter_scales, int32_t filter_zero_point, QuantInfo output_q,
-                               int32_t output_depth, int32_t* multipliers, int32_t* shifts,
-                               FullyConnectedParams* params);
+Status prepare_fully_connected(Activation act, int32_t batches, int32_t accum_depth, int32_t output_depth,
+                               QuantInfo input_q, const float* filter_scales, int32_t num_filter_scales,
+                               int32_t filter_zero_point, QuantInfo output_q, int32_t* multipliers, int32_t* shifts,
+                               ConvParams* params);
 
-void eval_fully_connected(const FullyConnectedParams& p, const int32_t* multipliers, const int32_t* shifts,
-                          int32_t batches, int32_t accum_depth, int32_t output_depth, const int8_t* input_data,
+void eval_fully_connected(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, int32_t batches,
+                          int32_t accum_depth, int32_t output_depth, const int8_t* input_data,
                           const int8_t* filter_data, const int32_t* bias, int8_t* output_data);
 
 }  // namespace kernels

@@ -2,7 +2,7 @@
 #ifndef QBUILD_KERNELS_POOLING_H_
 #define QBUILD_KERNELS_POOLING_H_
 
-#include "common.h"
+#include "conv.h"
 
 namespace qbuild {
 namespace kernels {
@@ -16,24 +16,12 @@ struct PoolOptions {
   Activation activation;
 };
 
-struct PoolParams {
-  int32_t stride_h;
-  int32_t stride_w;
-  int32_t filter_h;
-  int32_t filter_w;
-  int32_t pad_h;
-  int32_t pad_w;
-  int32_t act_min;
-  int32_t act_max;
-};
+// Both pools fill a ConvParams (conv.h): kind kAveragePool or kMaxPool, no zero-point offsets, the activation clamp
+// from output_q. AVERAGE_POOL_2D then runs through eval_conv(); MAX_POOL_2D through eval_max_pool().
+Status prepare_pool(const PoolOptions& opt, WindowKind kind, const Shape4& input, const Shape4& output,
+                    QuantInfo input_q, QuantInfo output_q, ConvParams* params);
 
-// Same prepare for both pools. output_q is used for the fused activation range.
-Status prepare_pool(const PoolOptions& opt, const Shape4& input, const Shape4& output, QuantInfo input_q,
-                    QuantInfo output_q, PoolParams* params);
-
-void eval_average_pool(const PoolParams& p, const Shape4& input, const int8_t* input_data, const Shape4& output,
-                       int8_t* output_data);
-void eval_max_pool(const PoolParams& p, const Shape4& input, const int8_t* input_data, const Shape4& output,
+void eval_max_pool(const ConvParams& p, const Shape4& input, const int8_t* input_data, const Shape4& output,
                    int8_t* output_data);
 
 }  // namespace kernels

@@ -81,11 +81,11 @@ void fuzz_conv(Reader& r, bool depthwise) {
   if (depthwise) {
     if (prepare_depthwise_conv(o, in, filter, out, iq, g_scales, n_scales, oq, g_mult, g_shift, &p) != Status::kOk) return;
     ++g_evals[1];
-    eval_depthwise_conv(p, g_mult, g_shift, in, g_in, filter, g_filter, g_bias, out, g_out);
+    eval_conv(p, g_mult, g_shift, in, g_in, g_filter, g_bias, out, g_out);
   } else {
     if (prepare_conv(o, in, filter, out, iq, g_scales, n_scales, oq, g_mult, g_shift, &p) != Status::kOk) return;
     ++g_evals[0];
-    eval_conv(p, g_mult, g_shift, in, g_in, filter, g_filter, g_bias, out, g_out);
+    eval_conv(p, g_mult, g_shift, in, g_in, g_filter, g_bias, out, g_out);
   }
 }
 
@@ -98,9 +98,9 @@ void fuzz_fc(Reader& r) {
   r.fill(g_in, batches * accum);
   r.fill(g_filter, depth * accum);
   for (int32_t i = 0; i < depth; ++i) g_bias[i] = static_cast<int32_t>(r.byte() * 0x01010101u);
-  FullyConnectedParams p;
-  if (prepare_fully_connected(static_cast<Activation>(r.range(0, 4)), iq, g_scales, n_scales, fzp, oq, depth, g_mult,
-                              g_shift, &p) != Status::kOk) {
+  ConvParams p;
+  if (prepare_fully_connected(static_cast<Activation>(r.range(0, 4)), batches, accum, depth, iq, g_scales, n_scales,
+                              fzp, oq, g_mult, g_shift, &p) != Status::kOk) {
     return;
   }
   ++g_evals[2];
@@ -116,13 +116,16 @@ void fuzz_pool(Reader& r) {
   if (!fits(in) || !fits(out)) return;
   const QuantInfo iq = r.quant(), oq = r.quant();
   r.fill(g_in, flat_size(in));
-  PoolParams p;
-  if (prepare_pool(o, in, out, iq, oq, &p) != Status::kOk) return;
+  ConvParams p;
+  const bool is_max = r.byte() % 2;
+  if (prepare_pool(o, is_max ? WindowKind::kMaxPool : WindowKind::kAveragePool, in, out, iq, oq, &p) != Status::kOk) {
+    return;
+  }
   ++g_evals[3];
-  if (r.byte() % 2) {
+  if (is_max) {
     eval_max_pool(p, in, g_in, out, g_out);
   } else {
-    eval_average_pool(p, in, g_in, out, g_out);
+    eval_conv(p, nullptr, nullptr, in, g_in, nullptr, nullptr, out, g_out);
   }
 }
 

@@ -30,13 +30,7 @@ int shim_conv(int depthwise, const int32_t* o, const int32_t* in_shape, const in
                        : prepare_conv(opt, s4(in_shape), s4(f_shape), s4(out_shape), {in_scale, in_zp}, f_scales,
                                       n_scales, {out_scale, out_zp}, pc ? mult : nullptr, pc ? shift : nullptr, &p);
   if (s != Status::kOk) return static_cast<int>(s);
-  if (depthwise) {
-    eval_depthwise_conv(p, pc ? mult : nullptr, pc ? shift : nullptr, s4(in_shape), in, s4(f_shape), w, bias,
-                        s4(out_shape), out);
-  } else {
-    eval_conv(p, pc ? mult : nullptr, pc ? shift : nullptr, s4(in_shape), in, s4(f_shape), w, bias, s4(out_shape),
-              out);
-  }
+  eval_conv(p, pc ? mult : nullptr, pc ? shift : nullptr, s4(in_shape), in, w, bias, s4(out_shape), out);
   return 0;
 }
 
@@ -47,9 +41,10 @@ int shim_fc(int32_t act, float in_scale, int32_t in_zp, const float* f_scales, i
   static int32_t shift[kMaxChannels];
   if (depth > kMaxChannels) return 100;
   const bool pc = n_scales > 1;
-  FullyConnectedParams p;
-  Status s = prepare_fully_connected(static_cast<Activation>(act), {in_scale, in_zp}, f_scales, n_scales, f_zp,
-                                     {out_scale, out_zp}, depth, pc ? mult : nullptr, pc ? shift : nullptr, &p);
+  ConvParams p;
+  Status s = prepare_fully_connected(static_cast<Activation>(act), batches, accum, depth, {in_scale, in_zp}, f_scales,
+                                     n_scales, f_zp, {out_scale, out_zp}, pc ? mult : nullptr, pc ? shift : nullptr,
+                                     &p);
   if (s != Status::kOk) return static_cast<int>(s);
   eval_fully_connected(p, pc ? mult : nullptr, pc ? shift : nullptr, batches, accum, depth, in, w, bias, out);
   return 0;
@@ -58,13 +53,14 @@ int shim_fc(int32_t act, float in_scale, int32_t in_zp, const float* f_scales, i
 int shim_pool(int is_max, const int32_t* o, const int32_t* in_shape, const int32_t* out_shape, float in_scale,
               int32_t in_zp, float out_scale, int32_t out_zp, const int8_t* in, int8_t* out) {
   PoolOptions opt{static_cast<Padding>(o[0]), o[1], o[2], o[3], o[4], static_cast<Activation>(o[5])};
-  PoolParams p;
-  Status s = prepare_pool(opt, s4(in_shape), s4(out_shape), {in_scale, in_zp}, {out_scale, out_zp}, &p);
+  ConvParams p;
+  Status s = prepare_pool(opt, is_max ? WindowKind::kMaxPool : WindowKind::kAveragePool, s4(in_shape), s4(out_shape),
+                          {in_scale, in_zp}, {out_scale, out_zp}, &p);
   if (s != Status::kOk) return static_cast<int>(s);
   if (is_max) {
     eval_max_pool(p, s4(in_shape), in, s4(out_shape), out);
   } else {
-    eval_average_pool(p, s4(in_shape), in, s4(out_shape), out);
+    eval_conv(p, nullptr, nullptr, s4(in_shape), in, nullptr, nullptr, s4(out_shape), out);
   }
   return 0;
 }
@@ -169,7 +165,7 @@ int shim_dequantize(float in_scale, int32_t in_zp, int32_t size, const int8_t* i
 // Params structs must not change size between 32- and 64-bit builds: report their sizes for a test.
 int shim_params_sizes(int32_t* out) {
   const int32_t sizes[] = {
-      sizeof(ConvParams),      sizeof(FullyConnectedParams), sizeof(PoolParams),      sizeof(MeanParams),
+      sizeof(ConvParams),      sizeof(ConvParams),           sizeof(ConvParams),      sizeof(MeanParams),
       sizeof(SoftmaxParams),   sizeof(AddParams),            sizeof(MulParams),       sizeof(ReluParams),
       sizeof(Relu6Params),     sizeof(SigmoidParams),        sizeof(HardSwishParams), sizeof(QuantizeParams),
       sizeof(RequantizeParams), sizeof(DequantizeParams)};

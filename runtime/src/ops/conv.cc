@@ -9,7 +9,7 @@ namespace {
 
 // Persistent op data: the kernel params, then (per-channel filters only) multipliers[C] and shifts[C].
 // qbuild/plan.py mirrors these sizes.
-static_assert(sizeof(k::ConvParams) == 56, "update OP_DATA_BYTES in qbuild/plan.py");
+static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/plan.py");
 constexpr uint32_t kMultipliersOffset = align8(sizeof(k::ConvParams));
 
 Status prepare(OpContext& ctx, bool depthwise) {
@@ -50,9 +50,9 @@ Status prepare(OpContext& ctx, bool depthwise) {
   return from_kernel(static_cast<int32_t>(s));
 }
 
-Status eval(OpContext& ctx, bool depthwise) {
+// Both convs: the params say which (one kernel loop).
+Status eval(OpContext& ctx) {
   const TensorView* in = ctx.input(0);
-  const TensorView* filter = ctx.input(1);
   const TensorView* bias = ctx.input(2);
   TensorView* out = ctx.output(0);
   const auto& p = *ctx.data_at<const k::ConvParams>(0);
@@ -62,18 +62,17 @@ Status eval(OpContext& ctx, bool depthwise) {
     multipliers = ctx.data_at<const int32_t>(kMultipliersOffset);
     shifts = ctx.data_at<const int32_t>(kMultipliersOffset + align8(4u * out->dims[3]));
   }
-  const auto run = depthwise ? k::eval_depthwise_conv : k::eval_conv;
-  run(p, multipliers, shifts, shape4(*in), in->data.int8, shape4(*filter), filter->data.int8,
-      bias ? bias->data.i32 : nullptr, shape4(*out), out->data.int8);
+  k::eval_conv(p, multipliers, shifts, shape4(*in), in->data.int8, ctx.input(1)->data.int8,
+               bias ? bias->data.i32 : nullptr, shape4(*out), out->data.int8);
   return Status::kOk;
 }
 
 }  // namespace
 
 Status prepare_conv_2d(OpContext& ctx) { return prepare(ctx, false); }
-Status eval_conv_2d(OpContext& ctx) { return eval(ctx, false); }
+Status eval_conv_2d(OpContext& ctx) { return eval(ctx); }
 Status prepare_depthwise_conv_2d(OpContext& ctx) { return prepare(ctx, true); }
-Status eval_depthwise_conv_2d(OpContext& ctx) { return eval(ctx, true); }
+Status eval_depthwise_conv_2d(OpContext& ctx) { return eval(ctx); }
 
 }  // namespace ops
 }  // namespace qbuild

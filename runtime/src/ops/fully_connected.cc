@@ -5,8 +5,8 @@ namespace qbuild {
 namespace ops {
 namespace {
 
-static_assert(sizeof(k::FullyConnectedParams) == 32, "update OP_DATA_BYTES in qbuild/plan.py");
-constexpr uint32_t kMultipliersOffset = align8(sizeof(k::FullyConnectedParams));
+static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/plan.py");
+constexpr uint32_t kMultipliersOffset = align8(sizeof(k::ConvParams));
 
 }  // namespace
 
@@ -28,12 +28,11 @@ Status prepare_fully_connected(OpContext& ctx) {
   }
   if (!bias_ok(ctx, depth)) return Status::kBadOpParams;
   WeightQuant w;
-  Status qs = weight_quant(ctx, depth, -1, sizeof(k::FullyConnectedParams), &w);
+  Status qs = weight_quant(ctx, depth, -1, sizeof(k::ConvParams), &w);
   if (qs != Status::kOk) return qs;
-  k::Status s = k::prepare_fully_connected(act, quant(*in), w.scales, static_cast<int32_t>(w.count),
-                                           filter->params.zero_point, quant(*out), depth, w.multipliers, w.shifts,
-                                           static_cast<k::FullyConnectedParams*>(w.params));
-  return from_kernel(static_cast<int32_t>(s));
+  return from(k::prepare_fully_connected(act, static_cast<int32_t>(batches), accum, depth, quant(*in), w.scales,
+                                         static_cast<int32_t>(w.count), filter->params.zero_point, quant(*out),
+                                         w.multipliers, w.shifts, static_cast<k::ConvParams*>(w.params)));
 }
 
 Status eval_fully_connected(OpContext& ctx) {
@@ -41,7 +40,7 @@ Status eval_fully_connected(OpContext& ctx) {
   const TensorView* filter = ctx.input(1);
   const TensorView* bias = ctx.input(2);
   TensorView* out = ctx.output(0);
-  const auto& p = *ctx.data_at<const k::FullyConnectedParams>(0);
+  const auto& p = *ctx.data_at<const k::ConvParams>(0);
   const int32_t depth = filter->dims[0], accum = filter->dims[1];
   const int32_t* multipliers = nullptr;
   const int32_t* shifts = nullptr;

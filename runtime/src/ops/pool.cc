@@ -7,9 +7,9 @@ namespace qbuild {
 namespace ops {
 namespace {
 
-static_assert(sizeof(k::PoolParams) == 32, "update OP_DATA_BYTES in qbuild/plan.py");
+static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/plan.py");
 
-Status prepare(OpContext& ctx) {
+Status prepare(OpContext& ctx, k::WindowKind kind) {
   const TensorView* in = ctx.input(0);
   const TensorView* out = ctx.output(0);
   if (ctx.input_count() != 1 || ctx.output_count() != 1 || !is_int8(in) || !is_int8(out) || in->rank != 4 ||
@@ -29,30 +29,28 @@ Status prepare(OpContext& ctx) {
       !sane_window(in->dims[2], opt.filter_w, opt.stride_w, 1)) {
     return Status::kBadOpParams;
   }
-  auto* params = static_cast<k::PoolParams*>(ctx.alloc(sizeof(k::PoolParams)));
+  auto* params = static_cast<k::ConvParams*>(ctx.alloc(sizeof(k::ConvParams)));
   if (!params) return Status::kArenaTooSmall;
-  k::Status s = k::prepare_pool(opt, shape4(*in), shape4(*out), {in->params.scale, in->params.zero_point},
-                                {out->params.scale, out->params.zero_point}, params);
-  return from_kernel(static_cast<int32_t>(s));
+  return from(k::prepare_pool(opt, kind, shape4(*in), shape4(*out), quant(*in), quant(*out), params));
 }
 
 }  // namespace
 
-Status prepare_average_pool_2d(OpContext& ctx) { return prepare(ctx); }
-Status prepare_max_pool_2d(OpContext& ctx) { return prepare(ctx); }
+Status prepare_average_pool_2d(OpContext& ctx) { return prepare(ctx, k::WindowKind::kAveragePool); }
+Status prepare_max_pool_2d(OpContext& ctx) { return prepare(ctx, k::WindowKind::kMaxPool); }
 
 Status eval_average_pool_2d(OpContext& ctx) {
   const TensorView* in = ctx.input(0);
   TensorView* out = ctx.output(0);
-  k::eval_average_pool(*ctx.data_at<const k::PoolParams>(0), shape4(*in), in->data.int8, shape4(*out),
-                       out->data.int8);
+  k::eval_conv(*ctx.data_at<const k::ConvParams>(0), nullptr, nullptr, shape4(*in), in->data.int8, nullptr, nullptr,
+               shape4(*out), out->data.int8);
   return Status::kOk;
 }
 
 Status eval_max_pool_2d(OpContext& ctx) {
   const TensorView* in = ctx.input(0);
   TensorView* out = ctx.output(0);
-  k::eval_max_pool(*ctx.data_at<const k::PoolParams>(0), shape4(*in), in->data.int8, shape4(*out), out->data.int8);
+  k::eval_max_pool(*ctx.data_at<const k::ConvParams>(0), shape4(*in), in->data.int8, shape4(*out), out->data.int8);
   return Status::kOk;
 }
 
