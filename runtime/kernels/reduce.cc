@@ -3,19 +3,6 @@
 namespace qbuild {
 namespace kernels {
 
-namespace {
-
-int32_t floor_log2_u64(uint64_t v) {
-  int32_t r = -1;
-  while (v != 0) {
-    v >>= 1;
-    ++r;
-  }
-  return r;
-}
-
-}  // namespace
-
 Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes, int32_t num_axes,
                     QuantInfo input_q, QuantInfo output_q, MeanParams* params) {
   if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
@@ -30,17 +17,16 @@ Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes
     mask |= 1 << (a + 4 - input_rank);  // Shape4 is right-aligned
   }
   if (!sane_shape(input)) return Status::kBadShape;
+  // sane_shape: every dim >= 1 and their product <= INT32_MAX, so the reduced count fits an int32.
   const int32_t dims[4] = {input.n, input.h, input.w, input.c};
-  int64_t count = 1;
+  int32_t count = 1;
   for (int32_t i = 0; i < 4; ++i) {
-    if (dims[i] < 1) return Status::kBadShape;
     if (mask & (1 << i)) count *= dims[i];
   }
-  if (count > INT32_MAX) return Status::kBadShape;
 
   MeanParams r{};
   r.axis_mask = mask;
-  r.num_elements = static_cast<int32_t>(count);
+  r.num_elements = count;
   r.input_zero_point = input_q.zero_point;
   r.output_zero_point = output_q.zero_point;
   // TFLite's QuantizedMeanOrSum: quantize in_scale/out_scale, then fold 1/count into the multiplier
@@ -49,8 +35,7 @@ Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes
   int32_t s = 0;
   quantize_scale_ratio(input_q.scale, 1.0f, output_q.scale, 0, &m, &s);
   if (s > 30) return Status::kBadQuantization;
-  int32_t extra = floor_log2_u64(static_cast<uint64_t>(count));
-  if (extra > 32) extra = 32;
+  int32_t extra = 31 - __builtin_clz(static_cast<uint32_t>(count));  // floor(log2(count)) <= 30 (< 32, TFLite's cap)
   if (extra > 31 + s) extra = 31 + s;
   // m in [0, 2^31) and count >= 2^extra, so the quotient is at most m.
   uint32_t unused = 0;

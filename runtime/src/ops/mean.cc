@@ -21,23 +21,17 @@ Status prepare_mean(OpContext& ctx) {
   if (!axes || !axes->is_constant || axes->type != TensorType::kInt32 || axes->elements() > kMaxAxes) {
     return Status::kBadOpParams;
   }
-  int32_t axis_values[kMaxAxes];
-  const int32_t n = static_cast<int32_t>(axes->elements());
-  size_t reduced = 1;
-  uint32_t seen = 0;
-  for (int32_t i = 0; i < n; ++i) {
-    // A constant int32 tensor: data present, 4-byte aligned (checked at load), n elements.
-    int32_t a = axes->data.i32[i];
-    axis_values[i] = a;
-    if (a < 0) a += in->rank;
-    if (a < 0 || a >= in->rank) return Status::kBadOpParams;
-    if (!(seen & (1u << a))) reduced *= static_cast<size_t>(in->dims[a]);
-    seen |= 1u << a;
-  }
-  if (out->elements() * reduced != in->elements()) return Status::kBadOpParams;
   auto* params = static_cast<k::MeanParams*>(ctx.alloc(sizeof(k::MeanParams)));
   if (!params) return Status::kArenaTooSmall;
-  return from(k::prepare_mean(shape4(*in), in->rank, axis_values, n, quant(*in), quant(*out), params));
+  // A constant int32 tensor: data present, 4-byte aligned (checked at load), elements() values. The kernel checks
+  // every axis against the rank (kUnsupportedOptions -> kBadOpParams, as here before).
+  const Status s = from(k::prepare_mean(shape4(*in), in->rank, axes->data.i32, static_cast<int32_t>(axes->elements()),
+                                        quant(*in), quant(*out), params));
+  // num_elements: the product of the reduced dims, each axis counted once.
+  if (s == Status::kOk && out->elements() * static_cast<size_t>(params->num_elements) != in->elements()) {
+    return Status::kBadOpParams;
+  }
+  return s;
 }
 
 Status eval_mean(OpContext& ctx) {
