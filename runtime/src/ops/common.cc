@@ -54,11 +54,10 @@ bool read_options(const OpContext& ctx, const OptionField* fields, int n, int32_
 
 namespace ops {
 
-bool sane_window(int32_t in_size, int32_t filter, int32_t stride, int32_t dilation) {
-  constexpr int32_t kMaxStep = 4096;
-  constexpr int64_t kMaxExtent = int64_t{1} << 24;
-  return in_size >= 1 && in_size < kMaxExtent && filter >= 1 && stride >= 1 && stride <= kMaxStep &&
-         dilation >= 1 && dilation <= kMaxStep && static_cast<int64_t>(filter - 1) * dilation < kMaxExtent;
+k::Shape4 shape4(const TensorView& t) {
+  k::Shape4 s{1, 1, 1, 1};
+  k::shape4_from_dims(t.dims, t.rank, &s);
+  return s;
 }
 
 bool weighted_io(const OpContext& ctx, int32_t filter_rank) {

@@ -1,4 +1,5 @@
-// CONV_2D and DEPTHWISE_CONV_2D glue: options and per-channel scales from the model, shapes checked, kernels called.
+// CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED glue (the weighted window ops): options and per-channel scales from
+// the model, shapes checked, one kernel loop (kernels/conv.h) called.
 #include <string.h>
 
 #include "glue.h"
@@ -34,11 +35,8 @@ Status prepare(OpContext& ctx, bool depthwise) {
   }
   k::ConvOptions opt;
   memcpy(&opt, v, sizeof(opt));
-  if (!sane_window(in->dims[1], filter->dims[1], opt.stride_h, opt.dilation_h) ||
-      !sane_window(in->dims[2], filter->dims[2], opt.stride_w, opt.dilation_w)) {
-    return Status::kBadOpParams;
-  }
-  // The kernel's prepare checks the output size against the padding scheme and the channel relations.
+  // The kernel's prepare bounds strides, dilations and extents (int32 index math cannot overflow) and checks the
+  // output size against the padding scheme and the channel relations.
   WeightQuant w;
   Status qs = weight_quant(ctx, channels, depthwise ? 3 : 0, sizeof(k::ConvParams), &w);
   if (qs != Status::kOk) return qs;
@@ -50,20 +48,29 @@ Status prepare(OpContext& ctx, bool depthwise) {
   return from_kernel(static_cast<int32_t>(s));
 }
 
-// Both convs: the params say which (one kernel loop).
+// Every weighted op: the params say which. FULLY_CONNECTED (rank-2 filter) runs as a 1x1 conv over the input
+// flattened to batches x accum_depth.
 Status eval(OpContext& ctx) {
   const TensorView* in = ctx.input(0);
+  const TensorView* filter = ctx.input(1);
   const TensorView* bias = ctx.input(2);
   TensorView* out = ctx.output(0);
   const auto& p = *ctx.data_at<const k::ConvParams>(0);
+  k::Shape4 in_shape = shape4(*in);
+  k::Shape4 out_shape = shape4(*out);
+  if (filter->rank == 2) {
+    const int32_t accum = filter->dims[1];
+    in_shape = k::Shape4{1, 1, static_cast<int32_t>(in->elements() / static_cast<size_t>(accum)), accum};
+    out_shape = k::Shape4{1, 1, in_shape.w, filter->dims[0]};
+  }
   const int32_t* multipliers = nullptr;
   const int32_t* shifts = nullptr;
   if (p.per_channel) {
     multipliers = ctx.data_at<const int32_t>(kMultipliersOffset);
-    shifts = ctx.data_at<const int32_t>(kMultipliersOffset + align8(4u * out->dims[3]));
+    shifts = ctx.data_at<const int32_t>(kMultipliersOffset + align8(4u * out_shape.c));
   }
-  k::eval_conv(p, multipliers, shifts, shape4(*in), in->data.int8, ctx.input(1)->data.int8,
-               bias ? bias->data.i32 : nullptr, shape4(*out), out->data.int8);
+  k::eval_conv(p, multipliers, shifts, in_shape, in->data.int8, filter->data.int8, bias ? bias->data.i32 : nullptr,
+               out_shape, out->data.int8);
   return Status::kOk;
 }
 
@@ -73,6 +80,34 @@ Status prepare_conv_2d(OpContext& ctx) { return prepare(ctx, false); }
 Status eval_conv_2d(OpContext& ctx) { return eval(ctx); }
 Status prepare_depthwise_conv_2d(OpContext& ctx) { return prepare(ctx, true); }
 Status eval_depthwise_conv_2d(OpContext& ctx) { return eval(ctx); }
+
+// The input is flattened to batches x accum_depth (accum_depth = filter dim 1).
+Status prepare_fully_connected(OpContext& ctx) {
+  const TensorView* in = ctx.input(0);
+  const TensorView* filter = ctx.input(1);
+  const TensorView* out = ctx.output(0);
+  if (!weighted_io(ctx, 2)) return Status::kBadOpParams;
+  static constexpr OptionField kFields[] = {{schema::fc::kActivation, 0, 0}, {schema::fc::kWeightsFormat, 0, 0}};
+  int32_t v[2];
+  // Shuffled weights (weights_format != 0) are not supported.
+  if (!read_options(ctx, kFields, 2, v) || v[1] != 0) return Status::kBadOpParams;
+  const auto act = static_cast<k::Activation>(v[0]);
+  const int32_t depth = filter->dims[0], accum = filter->dims[1];
+  const size_t batches = in->elements() / static_cast<size_t>(accum);
+  if (in->elements() % static_cast<size_t>(accum) != 0 || out->elements() != batches * static_cast<size_t>(depth) ||
+      out->dims[out->rank - 1] != depth) {
+    return Status::kBadOpParams;
+  }
+  if (!bias_ok(ctx, depth)) return Status::kBadOpParams;
+  WeightQuant w;
+  Status qs = weight_quant(ctx, depth, -1, sizeof(k::ConvParams), &w);
+  if (qs != Status::kOk) return qs;
+  return from(k::prepare_fully_connected(act, static_cast<int32_t>(batches), accum, depth, quant(*in), w.scales,
+                                         static_cast<int32_t>(w.count), filter->params.zero_point, quant(*out),
+                                         w.multipliers, w.shifts, static_cast<k::ConvParams*>(w.params)));
+}
+
+Status eval_fully_connected(OpContext& ctx) { return eval(ctx); }
 
 }  // namespace ops
 }  // namespace qbuild

@@ -10,20 +10,12 @@ namespace ops {
 
 namespace k = kernels;
 
-// Right-aligned NHWC shape; callers check rank <= 4 in Prepare.
-inline k::Shape4 shape4(const TensorView& t) {
-  k::Shape4 s{1, 1, 1, 1};
-  k::shape4_from_dims(t.dims, t.rank, &s);
-  return s;
-}
+// Right-aligned NHWC shape; callers check rank <= 4 in Prepare. Out of line: called from every glue.
+k::Shape4 shape4(const TensorView& t);
 
 inline k::QuantInfo quant(const TensorView& t) { return k::QuantInfo{t.params.scale, t.params.zero_point}; }
 
 inline Status from(k::Status s) { return from_kernel(static_cast<int32_t>(s)); }
-
-// Window geometry the kernels can index in int32 without overflow: strides/dilations up to 4096, dilated filters
-// and input sizes below 2^24 (real models are orders of magnitude smaller; fuzzed ones are not).
-bool sane_window(int32_t in_size, int32_t filter, int32_t stride, int32_t dilation);
 
 // CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED: input, constant filter of rank `filter_rank`, optional bias; one
 // output. Activations and filter int8.

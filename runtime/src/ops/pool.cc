@@ -25,10 +25,7 @@ Status prepare(OpContext& ctx, k::WindowKind kind) {
   if (!read_options(ctx, kFields, 6, v)) return Status::kBadFlatbuffer;
   k::PoolOptions opt;
   memcpy(&opt, v, sizeof(opt));
-  if (!sane_window(in->dims[1], opt.filter_h, opt.stride_h, 1) ||
-      !sane_window(in->dims[2], opt.filter_w, opt.stride_w, 1)) {
-    return Status::kBadOpParams;
-  }
+  // prepare_pool bounds strides and extents and checks the output size (kernels/conv.h, prepare_window).
   auto* params = static_cast<k::ConvParams*>(ctx.alloc(sizeof(k::ConvParams)));
   if (!params) return Status::kArenaTooSmall;
   return from(k::prepare_pool(opt, kind, shape4(*in), shape4(*out), quant(*in), quant(*out), params));
