@@ -182,31 +182,28 @@ Status filter_multipliers(float input_scale, const float* filter_scales, int32_t
 }
 
 Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max) {
-  // TFLite quantizes the bounds in float: zero_point + (int)round(f / scale).
-  const auto quantize = [&output](float f) {
-    return output.zero_point + round_to_i32_saturated(f / output.scale);
-  };
-  int32_t lo = -128;
-  int32_t hi = 127;
+  // TFLite quantizes the bounds in float, zero_point + (int)round(f / scale), and keeps them inside [-128, 127].
+  float lo = 0.0f;  // RELU and RELU6: lower bound 0
+  float hi = 6.0f;
   switch (act) {
     case Activation::kNone:
-      break;
+      *act_min = -128;
+      *act_max = 127;
+      return Status::kOk;
     case Activation::kRelu:
-      lo = quantize(0.0f) > lo ? quantize(0.0f) : lo;
+      hi = HUGE_VALF;  // quantizes to the saturated maximum whatever the scale: the upper bound stays 127
       break;
     case Activation::kRelu6:
-      lo = quantize(0.0f) > lo ? quantize(0.0f) : lo;
-      hi = quantize(6.0f) < hi ? quantize(6.0f) : hi;
       break;
     case Activation::kReluN1To1:
-      lo = quantize(-1.0f) > lo ? quantize(-1.0f) : lo;
-      hi = quantize(1.0f) < hi ? quantize(1.0f) : hi;
+      lo = -1.0f;
+      hi = 1.0f;
       break;
     default:
       return Status::kUnsupportedActivation;
   }
-  *act_min = lo;
-  *act_max = hi;
+  *act_min = clamp_i32(output.zero_point + round_to_i32_saturated(lo / output.scale), -128, 127);
+  *act_max = clamp_i32(output.zero_point + round_to_i32_saturated(hi / output.scale), -128, 127);
   return Status::kOk;
 }
 
