@@ -34,8 +34,8 @@ Status reader_status(const FbReader& fb) { return fb.truncated() ? Status::kTrun
 // Scales the kernels can turn into fixed-point multipliers and clamp bounds without float->int overflow (e.g.
 // 6.0f / scale for RELU6). Real int8 activations use roughly 1e-5..1e3, weights may go lower; 0 = not quantized.
 bool sane_scale(float scale, bool constant) {
-  if (scale == 0.0f) return true;
-  return constant ? (scale >= 1e-30f && scale <= 1e30f) : (scale >= 1e-8f && scale <= 1e8f);
+  const float lo = constant ? 1e-30f : 1e-8f;
+  return scale == 0.0f || (scale >= lo && scale <= 1.0f / lo);  // 1 / 1e-30f and 1 / 1e-8f round to 1e30f, 1e8f
 }
 
 // Fills `tv` from a Tensor table; `buffers` is Model.buffers.
@@ -129,13 +129,22 @@ Status check_graph_io(const FbReader& fb, const FbVector& inputs, const FbVector
   return fb.ok() ? Status::kOk : reader_status(fb);
 }
 
+// Fills ctx.op, options, inputs and outputs from an Operator table (load and invoke).
+void read_op(const FbReader& fb, const FbTable& op, OpContext* ctx) {
+  ctx->op = op;
+  ctx->options = fb.table(op, schema::kOperatorOptions);
+  ctx->inputs = fb.vector(op, schema::kOperatorInputs, 4);
+  ctx->outputs = fb.vector(op, schema::kOperatorOutputs, 4);
+}
+
 // The registry index of an operator's kernel, after checking its opcode and tensor indices (outputs never constant);
 // fills ctx.op, options, inputs and outputs.
 Status resolve_op(const FbReader& fb, const FbTable& op, const FbVector& opcodes, const TensorView* tv, uint32_t nt,
                   OpContext* ctx, int* kernel) {
   uint32_t opcode_index = fb.scalar<uint32_t>(op, schema::kOperatorOpcodeIndex, 0);
-  const FbVector in = ctx->inputs = fb.vector(op, schema::kOperatorInputs, 4);
-  const FbVector out = ctx->outputs = fb.vector(op, schema::kOperatorOutputs, 4);
+  read_op(fb, op, ctx);
+  const FbVector in = ctx->inputs;
+  const FbVector out = ctx->outputs;
   if (!fb.ok()) return reader_status(fb);
   if (opcode_index >= opcodes.length) return Status::kBadFlatbuffer;
   FbTable code = fb.table_element(opcodes, opcode_index);
@@ -146,31 +155,31 @@ Status resolve_op(const FbReader& fb, const FbTable& op, const FbVector& opcodes
   *kernel = find_op_index(builtin);
   if (*kernel < 0 || fb.field_pos(code, schema::kOpCodeCustom, 4) != 0) return Status::kUnsupportedOp;
   Status s = check_indices(fb, in, -1, tv, nt, false);
-  if (s == Status::kOk) s = check_indices(fb, out, 0, tv, nt, true);
   if (s != Status::kOk) return s;
-  ctx->op = op;
-  ctx->options = fb.table(op, schema::kOperatorOptions);
-  return fb.ok() ? Status::kOk : reader_status(fb);
+  return check_indices(fb, out, 0, tv, nt, true);
+}
+
+// Extends the lifetimes in pb of the activations listed in `v` (tensor indices, -1 = absent) to op `op`.
+void use_tensors(const FbReader& fb, const FbVector& v, uint32_t op, const TensorView* tv, PlanBuffer* pb) {
+  for (uint32_t k = 0; k < v.length; ++k) {
+    const int32_t t = fb.element<int32_t>(v, k);
+    if (t < 0 || tv[t].is_constant) continue;
+    if (pb[t].first == kUnused || op < pb[t].first) pb[t].first = static_cast<uint16_t>(op);
+    if (op > pb[t].last) pb[t].last = static_cast<uint16_t>(op);
+  }
 }
 
 // Lifetimes of every activation (first/last op using it) into pb[0..nt); unused tensors keep first == kUnused.
 void tensor_lifetimes(const FbReader& fb, const FbVector& inputs, const FbVector& outputs, const OpNode* nodes,
                       uint32_t nops, const TensorView* tv, PlanBuffer* pb, uint32_t nt) {
   for (uint32_t i = 0; i < nt; ++i) pb[i] = PlanBuffer{tv[i].bytes, 0, kUnused, 0, 0, static_cast<uint16_t>(i)};
-  auto use = [&](int32_t t, uint32_t op) {
-    if (t < 0 || tv[t].is_constant) return;
-    if (pb[t].first == kUnused || op < pb[t].first) pb[t].first = static_cast<uint16_t>(op);
-    if (op > pb[t].last) pb[t].last = static_cast<uint16_t>(op);
-  };
-  for (uint32_t i = 0; i < inputs.length; ++i) use(fb.element<int32_t>(inputs, i), 0);
+  use_tensors(fb, inputs, 0, tv, pb);
   for (uint32_t i = 0; i < nops; ++i) {
     FbTable op = fb.table_at(nodes[i].op_pos);
-    FbVector in = fb.vector(op, schema::kOperatorInputs, 4);
-    FbVector out = fb.vector(op, schema::kOperatorOutputs, 4);
-    for (uint32_t k = 0; k < in.length; ++k) use(fb.element<int32_t>(in, k), i);
-    for (uint32_t k = 0; k < out.length; ++k) use(fb.element<int32_t>(out, k), i);
+    use_tensors(fb, fb.vector(op, schema::kOperatorInputs, 4), i, tv, pb);
+    use_tensors(fb, fb.vector(op, schema::kOperatorOutputs, 4), i, tv, pb);
   }
-  for (uint32_t i = 0; i < outputs.length; ++i) use(fb.element<int32_t>(outputs, i), nops > 0 ? nops - 1 : 0);
+  use_tensors(fb, outputs, nops > 0 ? nops - 1 : 0, tv, pb);
 }
 
 }  // namespace
@@ -341,10 +350,7 @@ Status Model::invoke() {
   ctx.tensor_tables = fb.vector(fb.table_at(subgraph_pos_), schema::kSubgraphTensors, 4);
   for (uint32_t i = 0; i < op_count_; ++i) {
     const OpNode& n = nodes[i];
-    ctx.op = fb.table_at(n.op_pos);
-    ctx.options = fb.table(ctx.op, schema::kOperatorOptions);
-    ctx.inputs = fb.vector(ctx.op, schema::kOperatorInputs, 4);
-    ctx.outputs = fb.vector(ctx.op, schema::kOperatorOutputs, 4);
+    read_op(fb, fb.table_at(n.op_pos), &ctx);
     ctx.resolve_io();
     ctx.data = arena_ + n.data_off;
     ctx.scratch = n.has_scratch ? arena_ + n.scratch_off : nullptr;
