@@ -7,6 +7,7 @@ tflite_micro interpreter) and the runtime's Cortex-M33 -Os flash bytes for the K
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -62,7 +63,8 @@ def bench_models(out: Path) -> dict[str, Path]:
         for w in model.weights:
             w.assign(rng.normal(0.0, 0.2, w.shape).astype(np.float32))
         p = out / f"{name}.tflite"
-        p.write_bytes(convert(model, {}, rng))
+        with contextlib.redirect_stdout(sys.stderr):  # the converter's "Saved artifact at ..." is not a result
+            p.write_bytes(convert(model, {}, rng))
         models[name] = p
     return models
 
