@@ -1,5 +1,6 @@
 """The runtime cross-compiled for Cortex-M33 (arm-none-eabi-g++) and run under QEMU mps2-an505: every corpus and MLTK
-model gives the same bytes as TFLM on the host, and arena_used_bytes() equals the Python plan for pointer size 4."""
+model gives the same bytes as TFLM on the host, and arena_used_bytes() equals the Python plan for pointer size 4.
+Both at -O2 and at -Os, the firmware build's setting (kernels without unrolling, one shared requantize)."""
 from __future__ import annotations
 
 import shutil
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.skipif(not (shutil.which("arm-none-eabi-g++") and shuti
                                 reason="arm-none-eabi-g++ / qemu-system-arm missing: run scripts/setup")
 
 
-@pytest.fixture(scope="module")
-def qemu_results(corpus, tmp_path_factory):
+@pytest.fixture(scope="module", params=["-O2", "-Os"])
+def qemu_results(request, corpus, tmp_path_factory):
     models = dict(corpus)
     models.update({p.stem: p for p in sorted(MLTK_DIR.glob("*.tflite"))})
     cases, expected = [], {}
@@ -25,7 +26,7 @@ def qemu_results(corpus, tmp_path_factory):
         cases.append((name, data, b"".join(x.tobytes() for x in inputs)))
         expected[name] = (b"".join(o.tobytes() for o in tflm_outputs(data, inputs)), plan_model(data, 4).arena_bytes)
     arena = max(a for _, a in expected.values())
-    elf = build_firmware_harness(tmp_path_factory.mktemp("qemu_harness"), cases, arena)
+    elf = build_firmware_harness(tmp_path_factory.mktemp("qemu_harness"), cases, arena, opt=request.param)
     return run_firmware_harness(elf), expected
 
 
