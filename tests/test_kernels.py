@@ -85,7 +85,7 @@ def shim_no_unroll(tmp_path_factory):
 
 def test_conv_and_fc_without_unrolling_bit_exact(shim_no_unroll, converted):
     """QBUILD_KERNELS_UNROLL=0 (the -Os default) takes the one-channel loops everywhere."""
-    names = [n for n in _case_names() if n.split("_")[0] in ("conv", "dw", "fc", "softmax", "gap")]
+    names = [n for n in _case_names() if n.split("_")[0] in ("conv", "dw", "fc", "softmax", "gap", "avgpool", "maxpool")]
     assert len(names) > 15
     for name in names:
         data, tests = converted[name]
@@ -158,6 +158,11 @@ EDITS = {
     "fc_keep_num_dims_false": ("fc_keep_dims", OP.FULLY_CONNECTED, _fc_flatten_output),
     "fc_in_zp_127": ("fc_keep_dims_pertensor", OP.FULLY_CONNECTED,
                      lambda m, op: _set_quant(m, op.inputs[0], scale_factor=0.5, zero_point=127)),
+    # A weight zero point (TFLite's int8 weights are symmetric): TFLM applies it to per-tensor FC weights and ignores
+    # it on per-channel ones.
+    "fc_filter_zp_minus9": ("fc_batch3", OP.FULLY_CONNECTED, lambda m, op: _set_quant(m, op.inputs[1], zero_point=-9)),
+    "fc_filter_zp_100": ("fc_keep_dims_pertensor", OP.FULLY_CONNECTED,
+                         lambda m, op: _set_quant(m, op.inputs[1], zero_point=100)),
     # SOFTMAX beta and input scales.
     "softmax_beta_0_3": ("softmax_rows", OP.SOFTMAX, lambda m, op: setattr(op.builtinOptions, "beta", 0.3)),
     "softmax_beta_4": ("softmax", OP.SOFTMAX, lambda m, op: setattr(op.builtinOptions, "beta", 4.0)),

@@ -151,7 +151,6 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
     filter_data = &kOne;  // every tap weighs 1 (depth 1, strides 0)
   }
   const int32_t input_offset = p.input_offset;
-  const int32_t filter_offset = p.filter_offset;
   // Four output channels at a time share each input load (and its offset add): ungrouped convs only, so the four
   // filters read the same input channels.
   const int32_t blocked_end =
@@ -168,6 +167,15 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
         int32_t fx_start, fx_end;
         valid_taps(ix0, p.dilation_w, p.filter_w, input.w, &fx_start, &fx_end);
         const int32_t count = (fy_end - fy_start) * (fx_end - fx_start);
+        // A filter zero point (FULLY_CONNECTED only: 1x1 window, one group, no padding) is applied once per pixel:
+        // sum((w - zp) * x) = sum(w * x) - zp * sum(x), exact in wrapping int32 arithmetic. TFLite's int8 weights
+        // are symmetric, so the loops below never pay for it.
+        int32_t x_sum = 0;
+        if (p.filter_offset != 0) {
+          const int8_t* px = in_batch + (iy0 * input.w + ix0) * in_c;
+          for (int32_t k = 0; k < depth; ++k) x_sum += static_cast<int32_t>(px[k]) + input_offset;
+          x_sum = static_cast<int32_t>(static_cast<uint32_t>(x_sum) * static_cast<uint32_t>(p.filter_offset));
+        }
         int32_t oc = 0;
         for (; oc < blocked_end; oc += 4) {
           const int8_t* f0 = filter_data + oc * oc_stride;
@@ -182,21 +190,24 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
               const int32_t tap = (fy * p.filter_w + fx) * depth;
               for (int32_t k = 0; k < depth; ++k) {
                 const int32_t x = static_cast<int32_t>(in_px[k]) + input_offset;
-                a0 += (static_cast<int32_t>(f0[tap + k]) + filter_offset) * x;
-                a1 += (static_cast<int32_t>(f1[tap + k]) + filter_offset) * x;
-                a2 += (static_cast<int32_t>(f2[tap + k]) + filter_offset) * x;
-                a3 += (static_cast<int32_t>(f3[tap + k]) + filter_offset) * x;
+                a0 += static_cast<int32_t>(f0[tap + k]) * x;
+                a1 += static_cast<int32_t>(f1[tap + k]) * x;
+                a2 += static_cast<int32_t>(f2[tap + k]) * x;
+                a3 += static_cast<int32_t>(f3[tap + k]) * x;
               }
             }
           }
-          out[oc] = finish(p, multipliers, shifts, bias, oc, a0, count);
-          out[oc + 1] = finish(p, multipliers, shifts, bias, oc + 1, a1, count);
-          out[oc + 2] = finish(p, multipliers, shifts, bias, oc + 2, a2, count);
-          out[oc + 3] = finish(p, multipliers, shifts, bias, oc + 3, a3, count);
+          out[oc] = finish(p, multipliers, shifts, bias, oc, add_wrap(a0, x_sum), count);
+          out[oc + 1] = finish(p, multipliers, shifts, bias, oc + 1, add_wrap(a1, x_sum), count);
+          out[oc + 2] = finish(p, multipliers, shifts, bias, oc + 2, add_wrap(a2, x_sum), count);
+          out[oc + 3] = finish(p, multipliers, shifts, bias, oc + 3, add_wrap(a3, x_sum), count);
         }
+        // Output channels of one input channel group are consecutive: the group's input offset is stepped, not
+        // divided out per channel. oc (= blocked_end) lies in the first group (blocking needs a single group).
+        const int8_t* in_group = in_batch;
+        int32_t group_left = per_group - oc;
         for (; oc < out_c; ++oc) {
           const int8_t* f_oc = filter_data + oc * oc_stride;
-          const int8_t* in_group = in_batch + (oc / per_group) * depth;
           int32_t acc = 0;
           for (int32_t fy = fy_start; fy < fy_end; ++fy) {
             const int32_t iy = iy0 + fy * p.dilation_h;
@@ -205,11 +216,15 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
               const int8_t* f_px = f_oc + (fy * p.filter_w + fx) * tap_stride;
               for (int32_t k = 0; k < depth; ++k) {
                 const int32_t x = static_cast<int32_t>(in_px[k]) + input_offset;
-                acc += (static_cast<int32_t>(f_px[k]) + filter_offset) * x;
+                acc += static_cast<int32_t>(f_px[k]) * x;
               }
             }
           }
-          out[oc] = finish(p, multipliers, shifts, bias, oc, acc, count);
+          out[oc] = finish(p, multipliers, shifts, bias, oc, add_wrap(acc, x_sum), count);
+          if (--group_left == 0) {
+            group_left = per_group;
+            in_group += depth;
+          }
         }
         out += out_c;
       }

@@ -39,7 +39,7 @@ struct ConvParams {
   int32_t depth;          // kConv: input channels summed per tap (in_c / groups); 1 otherwise
   WindowKind kind;
   int32_t input_offset;   // -input zero point (0 for the pools)
-  int32_t filter_offset;  // -filter zero point (FULLY_CONNECTED only; 0 otherwise)
+  int32_t filter_offset;  // -filter zero point: FULLY_CONNECTED only (eval assumes a 1x1 window and one group)
   int32_t output_offset;  // output zero point (0 for the pools)
   int32_t act_min;
   int32_t act_max;

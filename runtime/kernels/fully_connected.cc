@@ -14,7 +14,8 @@ Status prepare_fully_connected(Activation act, int32_t batches, int32_t accum_de
   const Status s = prepare_conv(opt, Shape4{1, 1, batches, accum_depth}, Shape4{output_depth, 1, 1, accum_depth},
                                 Shape4{1, 1, batches, output_depth}, input_q, filter_scales, num_filter_scales,
                                 output_q, multipliers, shifts, params);
-  if (s == Status::kOk) params->filter_offset = -filter_zero_point;
+  // TFLM applies a weight zero point only on its per-tensor path (FullyConnectedPerChannel has no filter offset).
+  if (s == Status::kOk && num_filter_scales == 1) params->filter_offset = -filter_zero_point;
   return s;
 }
 

@@ -8,7 +8,7 @@ namespace qbuild {
 namespace kernels {
 
 // A 1x1 convolution over `batches` pixels of `accum_depth` channels (conv.h): prepare fills a ConvParams (kind kConv,
-// filter_offset = -filter_zero_point). keep_num_dims does not change the arithmetic, only the output shape: the caller
+// filter_offset = -filter_zero_point for per-tensor weights; TFLM ignores the zero point of per-channel weights). keep_num_dims does not change the arithmetic, only the output shape: the caller
 // flattens the input to batches x accum_depth (batches = input elements / accum_depth, accum_depth = filter dim 1).
 // num_filter_scales: 1 (per-tensor) or output_depth (per-channel; multipliers/shifts then required, output_depth each).
 Status prepare_fully_connected(Activation act, int32_t batches, int32_t accum_depth, int32_t output_depth,
