@@ -16,7 +16,7 @@
 #endif
 
 // Tuning knob: QBUILD_KERNELS_UNROLL = 1 computes four output channels per pass in CONV_2D and
-// FULLY_CONNECTED (about 2x faster on the host; +700 bytes of Cortex-M33 code at -Os). Results are identical either
+// FULLY_CONNECTED (about 2x faster on the host; +~500 bytes of Cortex-M33 code at -Os). Results are identical either
 // way. Default: on, except when optimizing for size (-Os defines __OPTIMIZE_SIZE__).
 #ifndef QBUILD_KERNELS_UNROLL
 #ifdef __OPTIMIZE_SIZE__
