@@ -95,7 +95,7 @@ Status prepare_fully_connected(OpContext& ctx) {
   const int32_t depth = filter->dims[0], accum = filter->dims[1];
   const size_t batches = in->elements() / static_cast<size_t>(accum);
   if (in->elements() % static_cast<size_t>(accum) != 0 || out->elements() != batches * static_cast<size_t>(depth) ||
-      out->dims[out->rank - 1] != depth) {
+      out->rank < 1 || out->dims[out->rank - 1] != depth) {
     return Status::kBadOpParams;
   }
   if (!bias_ok(ctx, depth)) return Status::kBadOpParams;
