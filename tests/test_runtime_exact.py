@@ -71,3 +71,27 @@ def test_arena_of_exactly_the_planned_size_is_enough(corpus, host_tool, tmp_path
     assert ok["status"] == "ok" and ok["arena_used_bytes"] == planned
     small, _ = run_host(host_tool, path, inputs, tmp_path, arena=planned - 16)
     assert small["status"].startswith("arena too small")
+
+
+def test_layer_calibrated_to_zero_runs_bit_exact(host_tool, tmp_path):
+    """A ReLU that is zero on every calibration sample (a dead layer) gets an activation scale near 1e-9 from the
+    converter; TFLM runs such a model, so the runtime must too (it used to reject scales below 1e-8 at load)."""
+    import keras
+
+    from test_runtime_corpus import convert
+
+    keras.utils.set_random_seed(5)
+    x = keras.Input(shape=(6, 5, 3), batch_size=1)
+    dead = keras.layers.Conv2D(4, 3, padding="same", activation="relu", kernel_initializer="zeros",
+                               bias_initializer=keras.initializers.Constant(-1.0))(x)
+    y = keras.layers.Dense(3)(keras.layers.Flatten()(dead))
+    data = convert(keras.Model(x, y), {}, np.random.default_rng(5))
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    m = schema.ModelT.InitFromPackedBuf(data, 0)
+    scales = [t.quantization.scale[0] for t in m.subgraphs[0].tensors
+              if m.buffers[t.buffer].data is None and t.quantization is not None and t.quantization.scale is not None
+              and len(t.quantization.scale)]
+    assert min(scales) < 1e-8, scales  # an activation scale of the dead layer: the case this test is about
+    path = tmp_path / "dead_relu.tflite"
+    path.write_bytes(data)
+    compare(host_tool, path, tmp_path)

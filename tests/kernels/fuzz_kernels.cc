@@ -18,14 +18,15 @@ class Reader {
   Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   uint8_t byte() { return pos_ < size_ ? data_[pos_++] : 0; }
   int32_t range(int32_t lo, int32_t hi) { return lo + static_cast<int32_t>(byte() % (hi - lo + 1)); }
-  // Scales from 1e-9 to 1e9 plus edge values; zero points over and beyond int8.
+  // Scales from 1e-38 to 1e38 plus edge values; zero points over and beyond int8.
   float scale() {
     switch (byte() % 8) {
       case 0: return 0.0f;
       case 1: return 1.0f / 256.0f;
       case 2: return 1.0f / 128.0f;
       case 3: return -0.5f;
-      default: return powf(10.0f, static_cast<float>(range(-90, 90)) / 10.0f) * (1.0f + byte() / 256.0f);
+      default: return powf(10.0f, static_cast<float>(3 * static_cast<int32_t>(byte()) - 382) / 10.0f) *
+                      (1.0f + byte() / 256.0f);
     }
   }
   int32_t zero_point() { return byte() % 16 == 0 ? range(-300, 300) : static_cast<int8_t>(byte()); }
