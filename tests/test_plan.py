@@ -10,20 +10,9 @@ import pytest
 from qbuild.errors import QbuildError
 from qbuild.plan import check_ops, plan_buffers, plan_model
 from test_runtime_corpus import corpus  # noqa: F401
+from tests.kernels.tflite_ops import mutate as repack  # edit a .tflite through the schema's object API
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-
-
-def repack(data: bytes, edit) -> bytes:
-    """Decode a .tflite with the schema's object API, apply `edit(model)`, encode it again."""
-    import flatbuffers
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-
-    m = schema.ModelT.InitFromPackedBuf(data, 0)
-    edit(m)
-    b = flatbuffers.Builder(len(data) + 1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
 
 
 def test_greedy_placement_exact_offsets():

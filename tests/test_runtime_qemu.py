@@ -15,16 +15,22 @@ pytestmark = pytest.mark.skipif(not (shutil.which("arm-none-eabi-g++") and shuti
                                 reason="arm-none-eabi-g++ / qemu-system-arm missing: run scripts/setup")
 
 
+def harness_cases(models: dict, seed: int) -> tuple[list, dict]:
+    """Random inputs for each model: the harness cases and {name: (TFLM output bytes, planned M33 arena)}."""
+    cases, expected = [], {}
+    for name, path in models.items():
+        data = path.read_bytes()
+        inputs = random_inputs(data, seed)
+        cases.append((name, data, b"".join(x.tobytes() for x in inputs)))
+        expected[name] = (b"".join(o.tobytes() for o in tflm_outputs(data, inputs)), plan_model(data, 4).arena_bytes)
+    return cases, expected
+
+
 @pytest.fixture(scope="module", params=["-O2", "-Os"])
 def qemu_results(request, corpus, tmp_path_factory):
     models = dict(corpus)
     models.update({p.stem: p for p in sorted(MLTK_DIR.glob("*.tflite"))})
-    cases, expected = [], {}
-    for name, path in models.items():
-        data = path.read_bytes()
-        inputs = random_inputs(data, 11)
-        cases.append((name, data, b"".join(x.tobytes() for x in inputs)))
-        expected[name] = (b"".join(o.tobytes() for o in tflm_outputs(data, inputs)), plan_model(data, 4).arena_bytes)
+    cases, expected = harness_cases(models, 11)
     arena = max(a for _, a in expected.values())
     elf = build_firmware_harness(tmp_path_factory.mktemp("qemu_harness"), cases, arena, opt=request.param)
     return run_firmware_harness(elf), expected

@@ -107,13 +107,9 @@ def test_random_models_bit_exact_on_host(random_models, host_tool, tmp_path):
                     reason="arm-none-eabi-g++ / qemu-system-arm missing: run scripts/setup")
 def test_random_models_bit_exact_on_cortex_m33_at_os(random_models, tmp_path):
     from qbuild.runtime import build_firmware_harness, run_firmware_harness
+    from test_runtime_qemu import harness_cases
 
-    cases, expected = [], {}
-    for name, path in random_models.items():
-        data = path.read_bytes()
-        inputs = random_inputs(data, 2)
-        cases.append((name, data, b"".join(x.tobytes() for x in inputs)))
-        expected[name] = (b"".join(o.tobytes() for o in tflm_outputs(data, inputs)), plan_model(data, 4).arena_bytes)
+    cases, expected = harness_cases(random_models, 2)
     elf = build_firmware_harness(tmp_path, cases, max(a for _, a in expected.values()), opt="-Os")
     results = run_firmware_harness(elf)
     for name, (out, arena) in expected.items():
