@@ -37,6 +37,17 @@
 #endif
 #endif
 
+// QBUILD_KERNELS_DSP = 1 runs CONV_2D, DEPTHWISE_CONV_2D (depth multiplier 1) and FULLY_CONNECTED through the
+// dual 16-bit MAC kernels of conv_dsp.cc (SXTB16 + SMLAD); same results as the portable loop. Default: on when the
+// compiler targets the Arm DSP extension (Cortex-M4/M7/M33/M55), off elsewhere (hosts, Cortex-M0/M3).
+#ifndef QBUILD_KERNELS_DSP
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define QBUILD_KERNELS_DSP 1
+#else
+#define QBUILD_KERNELS_DSP 0
+#endif
+#endif
+
 namespace qbuild {
 namespace kernels {
 

@@ -131,6 +131,9 @@ inline int8_t finish(const ConvParams& p, const int32_t* multipliers, const int3
 void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
                const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
                int8_t* output_data) {
+#if QBUILD_KERNELS_DSP
+  if (eval_conv_dsp(p, multipliers, shifts, input, input_data, filter_data, bias, output, output_data)) return;
+#endif
   static const int8_t kOne = 1;
   const int32_t in_c = input.c;
   const int32_t out_c = output.c;

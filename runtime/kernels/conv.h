@@ -69,6 +69,12 @@ void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* s
                const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
                int8_t* output_data);
 
+// The DSP-extension kernels (conv_dsp.cc, QBUILD_KERNELS_DSP): eval_conv() tries them first. Same arguments;
+// false when the op is not one they take (grouped conv, depth multiplier > 1, FC weight zero point, pools).
+bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
+                   const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
+                   int8_t* output_data);
+
 // Window geometry shared by every window op: checks options, shapes and quantization, fills strides, dilation,
 // padding, window size, zero-point offsets and the activation clamp of `p` (nothing else).
 Status prepare_window(const ConvOptions& opt, int32_t filter_h, int32_t filter_w, const Shape4& input,

@@ -1,0 +1,290 @@
+"""Executed instructions per inference and per layer of qbuild firmware under QEMU, counted exactly by the TCG plugin
+runtime/tools/qemu_insn_plugin.c (no sampling, no timers: the same ELF gives the same numbers).
+
+  .venv/bin/python bench/profile_bench.py --model build/models/kws/kws.tflite
+      builds the runtime's firmware harness (runtime/tools/qemu_run.cc with the model linked in) for the board twice,
+      with the portable kernels (-DQBUILD_KERNELS_DSP=0, the code before the DSP kernels) and with the DSP kernels,
+      both with the board's flags at -Os (the firmware setting), runs each once under the plugin and prints
+      instructions per inference and per op side by side (markdown).
+  .venv/bin/python bench/profile_bench.py --elf build/qemu-m33/kws/firmware.elf --model build/models/kws/kws.tflite
+      profiles an existing firmware (e.g. `scons board=qemu-m33 model=kws`'s): every call of Model::invoke() is one
+      inference.
+
+How the spans are found (arm-none-eabi-objdump of the ELF): an inference is the `bl qbuild::Model::invoke()`
+instruction up to the instruction after it; an op is the one indirect call (`blx`) inside Model::invoke(), the call
+of its eval, up to the instruction after it. So per-op counts are the op's eval (glue + kernel); the remainder of an
+inference is the interpreter loop (reading the operator table, resolving tensors). MACs per op are computed from the
+.tflite (CONV_2D: output elements x kh x kw x filter depth; DEPTHWISE_CONV_2D: output elements x kh x kw;
+FULLY_CONNECTED: output elements x accum depth).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_SRC = ROOT / "runtime" / "tools" / "qemu_insn_plugin.c"
+sys.path.insert(0, str(ROOT))
+
+
+def _runtime_module():
+    """qbuild's runtime build helpers (the package is being reorganised: qbuild.target.runtime or qbuild.runtime)."""
+    try:
+        from qbuild.target import runtime
+    except ImportError:
+        from qbuild import runtime
+    return runtime
+
+
+def build_plugin(out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    so = out_dir / "qemu_insn_plugin.so"
+    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-shared", "-fPIC", "-o", str(so), str(PLUGIN_SRC)], check=True)
+    return so
+
+
+# ---- the ELF ----------------------------------------------------------------------------------------------------
+_FUNC = re.compile(r"^([0-9a-f]+) <(.*)>:$")
+_INSN = re.compile(r"^\s*([0-9a-f]+):\s+(?:[0-9a-f]{4}(?: [0-9a-f]{4})?)\s+(\S+)\s*(.*)$")
+
+
+def disassemble(elf: Path) -> dict[str, list[tuple[int, str, str]]]:
+    """{function (demangled): [(address, mnemonic, operands), ...]} from arm-none-eabi-objdump -d -C."""
+    text = subprocess.run(["arm-none-eabi-objdump", "-d", "-C", str(elf)], check=True, capture_output=True,
+                          text=True).stdout
+    funcs: dict[str, list] = {}
+    cur = None
+    for line in text.splitlines():
+        m = _FUNC.match(line)
+        if m:
+            cur = funcs.setdefault(m.group(2), [])
+            continue
+        m = _INSN.match(line)
+        if m and cur is not None:
+            cur.append((int(m.group(1), 16), m.group(2), m.group(3)))
+    return funcs
+
+
+def call_spans(funcs, caller: str | None, mnemonic: str, target: str | None) -> list[tuple[int, int]]:
+    """(call address, address of the next instruction) of every `mnemonic` call (to `target`, if given) inside
+    `caller` (every function if None)."""
+    spans = []
+    for name, insns in funcs.items():
+        if caller is not None and name != caller:
+            continue
+        for i, (addr, mn, ops) in enumerate(insns[:-1]):
+            if mn.split(".")[0] == mnemonic and (target is None or f"<{target}>" in ops):
+                spans.append((addr, insns[i + 1][0]))
+    return spans
+
+
+def mac_instruction_ranges(funcs, mnemonics: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    """[addr, addr + size) of every instruction with one of these mnemonics (e.g. smlad), for a plugin ranges file."""
+    out = []
+    for name, insns in funcs.items():
+        for i, (addr, mn, _) in enumerate(insns[:-1]):
+            if mn.split(".")[0] in mnemonics:
+                out.append((addr, insns[i + 1][0], mn))
+    return out
+
+
+# ---- running ------------------------------------------------------------------------------------------------------
+def board_runner(board_id: str) -> list[str]:
+    data = tomllib.loads((ROOT / "boards" / f"{board_id}.toml").read_text())
+    return list(data["runner"])
+
+
+def run_with_plugin(plugin: Path, board_id: str, elf: Path, spans=(), ranges_file: Path | None = None,
+                    work: Path | None = None) -> dict:
+    """Runs `elf` with the board's QEMU command plus the plugin; returns {"total", "spans": {i: [..]}, "ranges"}."""
+    work = Path(work or tempfile.mkdtemp())
+    out = work / f"{elf.stem}.counts"
+    args = [f"out={out}"] + [f"span={a:#x}:{b:#x}" for a, b in spans]
+    if ranges_file:
+        args.append(f"ranges={ranges_file}")
+    cmd = [a.replace("{elf}", str(elf)) for a in board_runner(board_id)]
+    cmd += ["-plugin", ",".join([str(plugin)] + args)]
+    with open(work / f"{elf.stem}.stdout", "wb") as f:  # QEMU's semihosting output goes to a file (no lost writes)
+        r = subprocess.run(["timeout", "300", *cmd], stdout=f, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError(f"{elf} exited {r.returncode}: {r.stderr.decode()[-400:]}")
+    return parse_counts(out.read_text())
+
+
+def parse_counts(text: str) -> dict:
+    res = {"total": None, "spans": {}, "ranges": []}
+    for line in text.splitlines():
+        f = line.split()
+        if f[0] == "total":
+            res["total"] = int(f[1])
+        elif f[0] == "span":
+            res["spans"].setdefault(int(f[1]), []).append(int(f[3]))
+        elif f[0] == "range":
+            res["ranges"].append((int(f[1]), int(f[2]), f[3] if len(f) > 3 else ""))
+    return res
+
+
+# ---- the model ----------------------------------------------------------------------------------------------------
+def model_ops(tflite: bytes) -> list[dict]:
+    """Operators in execution order: type, output shape, MACs."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+
+    m = s.ModelT.InitFromPackedBuf(tflite, 0)
+    names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    g = m.subgraphs[0]
+    ops = []
+    for op in g.operators:
+        oc = m.operatorCodes[op.opcodeIndex]
+        code = max(oc.builtinCode, oc.deprecatedBuiltinCode)
+        name = names.get(code, str(code))
+        out_shape = [int(x) for x in g.tensors[op.outputs[0]].shape]
+        out_n = int(np.prod(out_shape))
+        macs = 0
+        if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            f = [int(x) for x in g.tensors[op.inputs[1]].shape]
+            macs = out_n * (f[1] * f[2] * f[3] if name == "CONV_2D" else f[1] * f[2] if name == "DEPTHWISE_CONV_2D"
+                            else f[1])
+        if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            f = [int(x) for x in g.tensors[op.inputs[1]].shape]
+            name += f" {f[1]}x{f[2]}"
+            if f[1] == f[2] == 1:
+                name = "CONV_2D 1x1"
+        ops.append({"type": name, "shape": "x".join(map(str, out_shape)), "macs": macs})
+    return ops
+
+
+def kws_like_model(path: Path) -> bytes:
+    """models/kws's DS-CNN architecture (49x40 features, Conv 64 10x4 stride 2, 4 depthwise-separable blocks, GAP,
+    Dense 12) with random weights, converted to int8 by TF: the same layer shapes as the trained model without the
+    training run (instruction counts depend on shapes, not on weight values, up to a few data-dependent branches)."""
+    if path.exists():
+        return path.read_bytes()
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(3)
+    L = keras.layers
+    x = inp = keras.Input(shape=(49, 40), batch_size=1)
+    x = L.Reshape((49, 40, 1))(x)
+    x = L.Conv2D(64, (10, 4), strides=2, padding="same", activation="relu")(x)
+    for _ in range(4):
+        x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+        x = L.Conv2D(64, 1, activation="relu")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    out = L.Dense(12, activation="softmax")(x)
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(3)
+    samples = [rng.uniform(0, 26, (1, 49, 40)).astype(np.float32) for _ in range(16)]
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([s] for s in samples)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    data = conv.convert()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def random_input(tflite: bytes, seed: int = 1) -> bytes:
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(tflite, arena_size=1 << 20)
+    d = interp.get_input_details(0)
+    rng = np.random.default_rng(seed)
+    return rng.integers(-128, 128, size=d["shape"], dtype=np.int8).tobytes()
+
+
+def profile_elf(plugin: Path, board_id: str, elf: Path, work: Path) -> dict:
+    funcs = disassemble(elf)
+    inv = call_spans(funcs, None, "bl", "qbuild::Model::invoke()")
+    ops = call_spans(funcs, "qbuild::Model::invoke()", "blx", None)
+    if not inv or len(ops) != 1:
+        raise RuntimeError(f"{elf}: {len(inv)} calls of Model::invoke, {len(ops)} op eval calls in it (want >=1, 1)")
+    r = run_with_plugin(plugin, board_id, elf, inv + ops, work=work)
+    per_inference = [c for i in range(len(inv)) for c in r["spans"].get(i, [])]
+    per_op = r["spans"].get(len(inv), [])
+    return {"total": r["total"], "inferences": per_inference, "ops": per_op}
+
+
+def build_harness(tflite: bytes, board_id: str, out_dir: Path, dsp: bool) -> Path:
+    rt = _runtime_module()
+    cases = [("model", tflite, random_input(tflite))]
+    defines = [] if dsp else ["QBUILD_KERNELS_DSP=0"]
+    return rt.build_firmware_harness(out_dir, cases, 256 * 1024 - 16 * 1024, board_id=board_id, opt="-Os",
+                                     defines=defines)
+
+
+def table(ops: list[dict], columns: dict[str, dict]) -> str:
+    names = list(columns)
+    head = "| # | op | output | MACs | " + " | ".join(f"{n} instr | {n} /MAC" for n in names) + " |"
+    sep = "|---:|---|---|---:|" + "---:|---:|" * len(names)
+    lines = [head, sep]
+    for i, op in enumerate(ops):
+        cells = []
+        for n in names:
+            c = columns[n]["ops"][i]
+            cells += [f"{c:,}", f"{c / op['macs']:.2f}" if op["macs"] else ""]
+        lines.append(f"| {i} | {op['type']} | {op['shape']} | {op['macs']:,} | " + " | ".join(cells) + " |")
+    macs = sum(op["macs"] for op in ops)
+    cells = []
+    for n in names:
+        inf = columns[n]["inferences"][0]
+        cells += [f"**{inf:,}**", f"**{inf / macs:.2f}**"]
+    lines.append(f"| | **inference** (Model::invoke) | | {macs:,} | " + " | ".join(cells) + " |")
+    cells = []
+    for n in names:
+        c = columns[n]
+        cells += [f"{c['inferences'][0] - sum(c['ops']):,}", ""]
+    lines.append("| | interpreter loop (invoke minus op evals) | | | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", type=Path, default=ROOT / "build" / "models" / "kws" / "kws.tflite",
+                    help="a .tflite, or 'kws-like' for models/kws's architecture with random weights")
+    ap.add_argument("--board", default="qemu-m33")
+    ap.add_argument("--elf", type=Path, action="append", help="profile these ELFs instead of building harnesses")
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "profile")
+    args = ap.parse_args()
+    if str(args.model) == "kws-like":
+        tflite = kws_like_model(args.out / "kws_like.tflite")
+    else:
+        tflite = args.model.read_bytes()
+    ops = model_ops(tflite)
+    plugin = build_plugin(args.out)
+    columns = {}
+    if args.elf:
+        for elf in args.elf:
+            columns[elf.parent.name + "/" + elf.name] = profile_elf(plugin, args.board, elf, args.out)
+    else:
+        for label, dsp in (("portable", False), ("DSP", True)):
+            d = args.out / f"{args.board}-{label}"
+            if d.exists():
+                shutil.rmtree(d)
+            elf = build_harness(tflite, args.board, d, dsp)
+            columns[label] = profile_elf(plugin, args.board, elf, args.out)
+    for name, c in columns.items():
+        if len(c["ops"]) % len(ops) != 0:
+            raise RuntimeError(f"{name}: {len(c['ops'])} op evals for {len(ops)} ops")
+        c["ops"] = c["ops"][: len(ops)]  # the first inference
+    print(f"model {args.model} ({len(ops)} ops), board {args.board}, -Os, executed instructions (QEMU TCG plugin)")
+    print(table(ops, columns))
+
+
+if __name__ == "__main__":
+    main()

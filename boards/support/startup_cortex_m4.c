@@ -1,0 +1,96 @@
+/* Cortex-M4 (Armv7E-M) startup for qbuild firmware (linked with -nostartfiles and qbuild's generated linker script).
+ * Reset: enable the FPU, copy .data, zero .bss, run constructors, main(), qbuild_exit(ret). Armv7-M has no stack
+ * limit register (MSPLIM): a stack overflow is not trapped as on the Cortex-M33.
+ * Only the 16 system exceptions are in the vector table: firmware that uses peripheral interrupts brings its own
+ * startup (or vector table) and keeps this file out of the build. */
+#include <stdint.h>
+
+#include "qbuild_board.h"
+
+extern uint32_t __StackTop[];
+extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[];
+
+extern void __libc_init_array(void);
+extern int main(void);
+
+void Reset_Handler(void);
+void Default_Handler(void);
+void HardFault_Handler(void);
+void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void MemManage_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
+void BusFault_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
+void UsageFault_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
+void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
+
+typedef void (*vector_t)(void);
+
+/* Placed first in flash by the linker script (KEEP(*(.vectors))). */
+__attribute__((section(".vectors"), used)) const vector_t __vector_table[16] = {
+    (vector_t)__StackTop, Reset_Handler,    NMI_Handler,        HardFault_Handler,
+    MemManage_Handler,    BusFault_Handler, UsageFault_Handler, 0,
+    0,                    0,                0,                  SVC_Handler,
+    DebugMon_Handler,     0,                PendSV_Handler,     SysTick_Handler,
+};
+
+#define SCB_VTOR (*(volatile uint32_t*)0xE000ED08u)
+#define SCB_CPACR (*(volatile uint32_t*)0xE000ED88u)
+#define SCB_CFSR (*(volatile uint32_t*)0xE000ED28u)
+#define SCB_HFSR (*(volatile uint32_t*)0xE000ED2Cu)
+
+void Reset_Handler(void) {
+    /* CP10/CP11 full access before any floating-point instruction, or the first one faults. */
+    SCB_CPACR |= 0xFu << 20;
+    __asm volatile("dsb\n\tisb" ::: "memory");
+    SCB_VTOR = (uint32_t)(uintptr_t)__vector_table;
+
+    for (uint32_t *src = _sidata, *dst = _sdata; dst < _edata;) *dst++ = *src++;
+    for (uint32_t* dst = _sbss; dst < _ebss;) *dst++ = 0;
+
+    __libc_init_array();
+    qbuild_exit(main());
+}
+
+static void write_str(const char* s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    qbuild_write(s, n);
+}
+
+static void write_hex(uint32_t v) {
+    char buf[10] = {'0', 'x'};
+    for (int i = 0; i < 8; i++) buf[2 + i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 0xF];
+    qbuild_write(buf, sizeof buf);
+}
+
+/* frame: the exception stack frame (r0-r3, r12, lr, pc, xpsr). */
+__attribute__((used)) void qbuild_fault_report(const uint32_t* frame) {
+    uint32_t cfsr = SCB_CFSR;
+    write_str("qbuild: fault pc=");
+    write_hex(frame[6]);
+    write_str(" lr=");
+    write_hex(frame[5]);
+    write_str(" cfsr=");
+    write_hex(cfsr);
+    write_str(" hfsr=");
+    write_hex(SCB_HFSR);
+    write_str("\n");
+    qbuild_exit(134);
+}
+
+/* Pick the stack the faulting code used and report. */
+__attribute__((naked)) void HardFault_Handler(void) {
+    __asm volatile(
+        "tst lr, #4\n\t"
+        "ite eq\n\t"
+        "mrseq r0, msp\n\t"
+        "mrsne r0, psp\n\t"
+        "b qbuild_fault_report\n\t");
+}
+
+void Default_Handler(void) {
+    write_str("qbuild: unexpected exception\n");
+    qbuild_exit(135);
+}

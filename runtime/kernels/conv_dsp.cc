@@ -1,0 +1,366 @@
+// CONV_2D, DEPTHWISE_CONV_2D (depth multiplier 1) and FULLY_CONNECTED for Arm cores with the DSP extension
+// (Cortex-M4/M7/M33/M55: __ARM_FEATURE_DSP): two 16-bit multiply-accumulates per instruction (SMLAD), bit-exact with
+// the portable loop in conv.cc (same int32 sums, wrapping; same requantization). eval_conv() calls
+// eval_conv_dsp() first; shapes it does not take (grouped conv, depth multiplier > 1, FC with a weight zero point,
+// pools) return false and run the portable loop.
+//
+// This file is compiled at -O2 whatever the build's level (the pragma must precede every function, the headers'
+// inline helpers included): the loops below are the firmware's hot spot, and -Os spills their accumulators.
+#pragma GCC optimize("O2")
+
+#include "conv.h"
+
+#if QBUILD_KERNELS_DSP
+
+#include <arm_acle.h>
+#include <string.h>
+
+namespace qbuild {
+namespace kernels {
+namespace {
+
+#define QB_INLINE __attribute__((always_inline)) inline
+
+// Four int8 values as one word (unaligned loads are fine on Armv7-M/Armv8-M data memory).
+QB_INLINE uint32_t load4(const int8_t* p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+// Bytes 0 and 2 of x sign-extended into the two 16-bit lanes, plus the offsets in off2's lanes (SXTAB16).
+QB_INLINE uint32_t even_plus(uint32_t off2, uint32_t x) { return __sxtab16(off2, x); }
+// Bytes 1 and 3 (the same, rotated by 8 inside the instruction: GCC does not fuse a separate ror).
+QB_INLINE uint32_t odd_plus(uint32_t off2, uint32_t x) {
+  uint32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(off2), "r"(x));
+  return r;
+}
+QB_INLINE uint32_t even(uint32_t x) { return __sxtb16(x); }
+QB_INLINE uint32_t odd(uint32_t x) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+}
+
+// Where the in-bounds taps of one output pixel lie: `rows` filter rows, each `runs` runs of `len` int8 values that
+// are contiguous in the input and in the filter; steps between runs and rows, per tensor.
+struct Taps {
+  int32_t rows, runs, len;
+  int32_t x_run, w_run;  // step to the next run (input, filter)
+  int32_t x_row, w_row;  // step from a row's first run to the next row's
+  int32_t w_stride;      // between the filters of consecutive output channels (CONV_2D)
+  uint32_t off2;         // the input offset in both 16-bit lanes
+};
+
+QB_INLINE int32_t lane_offset(uint32_t off2) { return static_cast<int16_t>(off2 & 0xFFFFu); }
+
+// Bias, TFLite's MultiplyByQuantizedMultiplier, zero point, clamp: the same values as finish() in conv.cc, fewer
+// instructions. The doubling high multiply with its round-half-away-from-zero nudge is (x * m + 2^30) >> 31 with an
+// arithmetic shift: for x * m < 0, truncating (x * m + 1 - 2^30) / 2^31 toward zero is the floor of
+// (x * m + 2^30) / 2^31. Its saturating case (both operands INT32_MIN) cannot occur: multipliers are in [0, 2^31).
+struct Requant {
+  const int32_t* multipliers;  // per channel, or the per-tensor value with step 0
+  const int32_t* shifts;
+  const int32_t* bias;         // per channel, or a zero with step 0
+  int32_t step, bias_step;     // 1 or 0
+  int32_t out_offset, lo, hi;
+};
+
+// out[i] = requantized acc[i] for output channels oc0 .. oc0 + n - 1. One tight loop per pixel (inlined per
+// accumulator, GCC reloaded the requantization parameters for every value).
+__attribute__((noinline)) void requantize(const Requant& r, int32_t oc0, int32_t n, const int32_t* acc, int8_t* out) {
+  const int32_t* bias = r.bias + oc0 * r.bias_step;
+  const int32_t* mult = r.multipliers + oc0 * r.step;
+  const int32_t* shift = r.shifts + oc0 * r.step;
+  const int32_t out_offset = r.out_offset, lo = r.lo, hi = r.hi;
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t a = add_wrap(acc[i], *bias);
+    const int32_t m = *mult;
+    const int32_t s = *shift;
+    bias += r.bias_step;
+    mult += r.step;
+    shift += r.step;
+    const int32_t left = s > 0 ? s : 0;
+    const int32_t right = s > 0 ? 0 : -s;
+    const int32_t x = static_cast<int32_t>(static_cast<uint32_t>(a) << left);
+    const int32_t h = static_cast<int32_t>((static_cast<int64_t>(x) * m + (int64_t{1} << 30)) >> 31);
+    // TFLite's RoundingDivideByPOT: remainder against half the divisor, one more when negative.
+    const int32_t mask = static_cast<int32_t>((uint32_t{1} << right) - 1u);
+    const int32_t threshold = (mask >> 1) - (h >> 31);
+    int32_t v = (h >> right) + ((h & mask) > threshold ? 1 : 0) + out_offset;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    out[i] = static_cast<int8_t>(v);
+  }
+}
+
+// Output channels per requantization pass: the accumulators of one pixel wait on the stack (4 x kChunk bytes).
+constexpr int32_t kChunk = 64;
+
+// acc_j += sum_k w_j[k] * (x[k] + offset), j = 0..3, over the len values of one run; filter j at w + j * s.
+// The input offset rides in SXTAB16 (x + offset stays within int16: [-255, 255]), so it costs nothing per MAC and
+// needs no per-channel constant; each input word is widened once for four filters. The loop body is hand-scheduled:
+// GCC spilled an accumulator and the pointers (28 instructions per 16 MACs instead of 22 + the loop test).
+QB_INLINE void run4(const int8_t* x, const int8_t* w, int32_t s, int32_t len, uint32_t off2, int32_t& a0,
+                    int32_t& a1, int32_t& a2, int32_t& a3) {
+  const int8_t* const x_end = x + (len & ~3);
+  const int8_t* w2 = w + 2 * s;  // filters 0/1 through w, 2/3 through w2: one stride register instead of three
+  while (x != x_end) {
+    // 12 registers (off2 is read from the stack into a scratch register): 13 made GCC fail to allocate some callers.
+    uint32_t xe, xo, wv, wt;
+    __asm__ volatile(
+        "ldr %[xo], [%[x]], #4\n\t"
+        "ldr %[wt], %[off2]\n\t"
+        "ldr %[wv], [%[w], %[s]]\n\t"
+        "sxtab16 %[xe], %[wt], %[xo]\n\t"
+        "sxtab16 %[xo], %[wt], %[xo], ror #8\n\t"
+        "sxtb16 %[wt], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a1], %[wt], %[xe], %[a1]\n\t"
+        "smlad %[a1], %[wv], %[xo], %[a1]\n\t"
+        "ldr %[wv], [%[w]], #4\n\t"
+        "sxtb16 %[wt], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a0], %[wt], %[xe], %[a0]\n\t"
+        "smlad %[a0], %[wv], %[xo], %[a0]\n\t"
+        "ldr %[wv], [%[w2], %[s]]\n\t"
+        "sxtb16 %[wt], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a3], %[wt], %[xe], %[a3]\n\t"
+        "smlad %[a3], %[wv], %[xo], %[a3]\n\t"
+        "ldr %[wv], [%[w2]], #4\n\t"
+        "sxtb16 %[wt], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a2], %[wt], %[xe], %[a2]\n\t"
+        "smlad %[a2], %[wv], %[xo], %[a2]\n\t"
+        : [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+          [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
+        : [s] "r"(s), [off2] "m"(off2));
+  }
+  const int32_t offset = lane_offset(off2);
+  for (int32_t k = 0; k < (len & 3); ++k) {
+    const int32_t xv = x[k] + offset;
+    a0 += w[k] * xv;
+    a1 += w[k + s] * xv;
+    a2 += w2[k] * xv;
+    a3 += w2[k + s] * xv;
+  }
+}
+
+// One filter, the same sum.
+QB_INLINE int32_t run1(const int8_t* x, const int8_t* w, int32_t len, uint32_t off2, int32_t acc) {
+  for (int32_t n = len >> 2; n > 0; --n) {
+    const uint32_t xv = load4(x);
+    const uint32_t wv = load4(w);
+    x += 4;
+    w += 4;
+    acc = __smlad(even(wv), even_plus(off2, xv), acc);
+    acc = __smlad(odd(wv), odd_plus(off2, xv), acc);
+  }
+  for (int32_t k = 0; k < (len & 3); ++k) acc += w[k] * (x[k] + lane_offset(off2));
+  return acc;
+}
+
+// Every output channel of one CONV_2D / FULLY_CONNECTED pixel: four filters per pass over the in-bounds taps, then
+// requantized in registers. Out of line and at -O2 so the accumulators stay in registers.
+__attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, const int8_t* x0, const int8_t* w0,
+                                          int32_t out_c, int8_t* out) {
+  int32_t acc[kChunk];
+  for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
+    const int32_t n = out_c - c0 < kChunk ? out_c - c0 : kChunk;
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      const int8_t* x_row = x0;
+      const int8_t* w_row = w0 + (c0 + j) * g.w_stride;
+      if (g.runs == 1) {  // unit dilation: one run per filter row (1x1 conv and FC: one run in all)
+        for (int32_t r = 0; r < g.rows; ++r) {
+          run4(x_row, w_row, g.w_stride, g.len, g.off2, a0, a1, a2, a3);
+          x_row += g.x_row;
+          w_row += g.w_row;
+        }
+      } else {
+        for (int32_t r = 0; r < g.rows; ++r) {
+          const int8_t* x = x_row;
+          const int8_t* w = w_row;
+          for (int32_t k = 0; k < g.runs; ++k) {
+            run4(x, w, g.w_stride, g.len, g.off2, a0, a1, a2, a3);
+            x += g.x_run;
+            w += g.w_run;
+          }
+          x_row += g.x_row;
+          w_row += g.w_row;
+        }
+      }
+      acc[j] = a0;
+      acc[j + 1] = a1;
+      acc[j + 2] = a2;
+      acc[j + 3] = a3;
+    }
+    for (; j < n; ++j) {
+      int32_t a = 0;
+      const int8_t* x_row = x0;
+      const int8_t* w_row = w0 + (c0 + j) * g.w_stride;
+      for (int32_t r = 0; r < g.rows; ++r) {
+        const int8_t* x = x_row;
+        const int8_t* w = w_row;
+        for (int32_t k = 0; k < g.runs; ++k) {
+          a = run1(x, w, g.len, g.off2, a);
+          x += g.x_run;
+          w += g.w_run;
+        }
+        x_row += g.x_row;
+        w_row += g.w_row;
+      }
+      acc[j] = a;
+    }
+    requantize(rq, c0, n, acc, out + c0);
+  }
+}
+
+// One depthwise tap for four channels: each lane is its own channel, so 16x16 multiply-accumulates per lane
+// (SMLABB / SMLATT) instead of SMLAD; the input offset again rides in SXTAB16.
+#define QB_DW_TAP(XADDR, WADDR)                 \
+  "ldr %[xo], " XADDR "\n\t"                     \
+  "ldr %[wo], " WADDR "\n\t"                     \
+  "sxtab16 %[xe], %[off2], %[xo]\n\t"            \
+  "sxtab16 %[xo], %[off2], %[xo], ror #8\n\t"    \
+  "sxtb16 %[we], %[wo]\n\t"                      \
+  "sxtb16 %[wo], %[wo], ror #8\n\t"              \
+  "smlabb %[a0], %[we], %[xe], %[a0]\n\t"        \
+  "smlatt %[a2], %[we], %[xe], %[a2]\n\t"        \
+  "smlabb %[a1], %[wo], %[xo], %[a1]\n\t"        \
+  "smlatt %[a3], %[wo], %[xo], %[a3]\n\t"
+
+// Every channel of one DEPTHWISE_CONV_2D pixel (depth multiplier 1): four channels per pass; a filter row of three
+// in-bounds taps (3x3 filters away from the border) is one hand-scheduled block (GCC reloaded the row pointers from
+// the stack per tap).
+__attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq, const int8_t* x0, const int8_t* w0,
+                                               int32_t channels, int8_t* out) {
+  const uint32_t off2 = g.off2;
+  const int32_t xs = g.x_run, ws = g.w_run;
+  int32_t acc[kChunk];
+  for (int32_t c0 = 0; c0 < channels; c0 += kChunk) {
+    const int32_t n = channels - c0 < kChunk ? channels - c0 : kChunk;
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      const int8_t* x_row = x0 + c0 + j;
+      const int8_t* w_row = w0 + c0 + j;
+      for (int32_t r = 0; r < g.rows; ++r) {
+        uint32_t xe, xo, we, wo;
+        if (g.runs == 3) {
+          __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[xs]]", "[%[w], %[ws]]")
+                               QB_DW_TAP("[%[x], %[xs], lsl #1]", "[%[w], %[ws], lsl #1]")
+                           : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
+                             [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
+                           : [x] "r"(x_row), [w] "r"(w_row), [xs] "r"(xs), [ws] "r"(ws), [off2] "r"(off2));
+        } else {
+          const int8_t* x = x_row;
+          const int8_t* w = w_row;
+          for (int32_t t = 0; t < g.runs; ++t) {
+            __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]")
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
+                               [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
+                             : [x] "r"(x), [w] "r"(w), [off2] "r"(off2));
+            x += xs;
+            w += ws;
+          }
+        }
+        x_row += g.x_row;
+        w_row += g.w_row;
+      }
+      acc[j] = a0;
+      acc[j + 1] = a1;
+      acc[j + 2] = a2;
+      acc[j + 3] = a3;
+    }
+    for (; j < n; ++j) {  // at most three channels: the plain sum
+      int32_t a = 0;
+      const int8_t* x_row = x0 + c0 + j;
+      const int8_t* w_row = w0 + c0 + j;
+      for (int32_t r = 0; r < g.rows; ++r) {
+        for (int32_t t = 0; t < g.runs; ++t) a += w_row[t * ws] * (x_row[t * xs] + lane_offset(off2));
+        x_row += g.x_row;
+        w_row += g.w_row;
+      }
+      acc[j] = a;
+    }
+    requantize(rq, c0, n, acc, out + c0);
+  }
+}
+#undef QB_DW_TAP
+
+// Same as in conv.cc: the filter taps whose input row/column is inside [0, size).
+QB_INLINE void tap_range(int32_t origin, int32_t dilation, int32_t filter_size, int32_t size, int32_t* start,
+                         int32_t* end) {
+  int32_t s = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+  int32_t e = size - origin <= 0 ? 0 : (size - origin + dilation - 1) / dilation;
+  if (e > filter_size) e = filter_size;
+  if (s > e) s = e;
+  *start = s;
+  *end = e;
+}
+
+}  // namespace
+
+// CONV_2D (ungrouped), FULLY_CONNECTED (a 1x1 conv) and DEPTHWISE_CONV_2D with depth multiplier 1.
+// Conv: with unit horizontal dilation the in-bounds taps of one filter row are one contiguous run of (taps x depth)
+// int8 values in the NHWC input and in the OHWI filter alike, so each row is a single dot product (the 10x4
+// one-channel first layer of a keyword spotter: 10 runs of 4). Depthwise: a run is one tap of four channels.
+bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
+                   const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
+                   int8_t* output_data) {
+  const bool conv = p.kind == WindowKind::kConv && p.depth == input.c && p.filter_offset == 0;
+  const bool depthwise = p.kind == WindowKind::kDepthwise && output.c == input.c;
+  if (!conv && !depthwise) return false;
+  const int32_t zero = 0;
+  const Requant rq{p.per_channel ? multipliers : &p.output_multiplier, p.per_channel ? shifts : &p.output_shift,
+                   bias ? bias : &zero, p.per_channel ? 1 : 0, bias ? 1 : 0, p.output_offset, p.act_min, p.act_max};
+  const int32_t in_c = input.c;
+  const int32_t out_c = output.c;
+  const int32_t depth = depthwise ? out_c : p.depth;  // filter values per tap
+  const bool contiguous = conv && p.dilation_w == 1;
+  Taps g;
+  g.x_run = p.dilation_w * in_c;
+  g.w_run = depth;
+  g.x_row = p.dilation_h * input.w * in_c;
+  g.w_row = p.filter_w * depth;
+  g.w_stride = depthwise ? 1 : p.filter_h * p.filter_w * depth;
+  g.off2 = (static_cast<uint32_t>(p.input_offset) & 0xFFFFu) | (static_cast<uint32_t>(p.input_offset) << 16);
+  int8_t* out = output_data;
+  for (int32_t b = 0; b < output.n; ++b) {
+    const int8_t* in_batch = input_data + b * input.h * input.w * in_c;
+    for (int32_t oy = 0; oy < output.h; ++oy) {
+      const int32_t iy0 = oy * p.stride_h - p.pad_h;
+      int32_t fy_start, fy_end;
+      tap_range(iy0, p.dilation_h, p.filter_h, input.h, &fy_start, &fy_end);
+      for (int32_t ox = 0; ox < output.w; ++ox) {
+        const int32_t ix0 = ox * p.stride_w - p.pad_w;
+        int32_t fx_start, fx_end;
+        tap_range(ix0, p.dilation_w, p.filter_w, input.w, &fx_start, &fx_end);
+        const int32_t taps = fx_end - fx_start;
+        g.rows = taps > 0 ? fy_end - fy_start : 0;
+        g.runs = contiguous ? 1 : taps;
+        g.len = contiguous ? taps * depth : depth;
+        // Only dereferenced when rows > 0 (then every tap is in bounds).
+        const int8_t* x0 =
+            in_batch + ((iy0 + fy_start * p.dilation_h) * input.w + ix0 + fx_start * p.dilation_w) * in_c;
+        const int8_t* w0 = filter_data + (fy_start * p.filter_w + fx_start) * depth;
+        if (depthwise) {
+          depthwise_pixel(g, rq, x0, w0, out_c, out);
+        } else {
+          conv_pixel(g, rq, x0, w0, out_c, out);
+        }
+        out += out_c;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace kernels
+}  // namespace qbuild
+
+#endif  // QBUILD_KERNELS_DSP
