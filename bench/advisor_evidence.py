@@ -24,11 +24,11 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np  # noqa: E402
 
 from bench import advisor_models as am  # noqa: E402
-from qbuild import advise  # noqa: E402
-from qbuild.advise_cli import convert_and_report  # noqa: E402
-from qbuild.preprocess import preprocess  # noqa: E402
-from qbuild.spec import ConverterSettings  # noqa: E402
-from qbuild.tflite_model import read_ops  # noqa: E402
+from qbuild.advise import checks as advise  # noqa: E402
+from qbuild.advise.cli import convert_and_report  # noqa: E402
+from qbuild.model.preprocess import preprocess  # noqa: E402
+from qbuild.model.spec import ConverterSettings  # noqa: E402
+from qbuild.tflite.reader import read_model  # noqa: E402
 
 # (tip, label, variant, raw max pixel value, model parameters)
 CASES = [
@@ -62,7 +62,7 @@ def measure(variant, max_value, params, seed, epochs):
         "worst_at": advise.report_layer(worst["tensor_name"], model) or worst["tensor_name"],
         "flagged": sum(float(r["rmse/scale"]) > th["rmse_scale"] or float(r["range"]) > th["range"] for r in rows),
         "max_range": max(float(r["range"]) for r in rows),
-        "ops": len(read_ops(tflite)),
+        "ops": len(read_model(tflite).ops),
         "bytes": len(tflite),
         "checks": sorted({f.check for f in findings}),
         "advisor_ms": advisor_ms,

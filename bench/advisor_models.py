@@ -79,7 +79,7 @@ def trained(variant: str, x, y, epochs: int = 12, seed: int = 0, batch_size: int
     so the same seed gives the same model and the evidence reruns to the same numbers."""
     import keras
 
-    from qbuild.tfenv import seed_everything
+    from qbuild.model.tfenv import seed_everything
 
     seed_everything(seed)
     model = build(variant)
@@ -94,7 +94,7 @@ def float_accuracy(model, x, y) -> float:
 
 def int8_accuracy(tflite: bytes, x, y) -> float:
     """Accuracy of the converted model with TFLite's reference kernels (bit-exact with TFLM)."""
-    from qbuild.tfenv import captured_fds, import_tf
+    from qbuild.model.tfenv import captured_fds, import_tf
 
     tf = import_tf()
     with captured_fds():

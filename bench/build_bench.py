@@ -40,11 +40,12 @@ def overhead(tree: Path, runs: int):
     import numpy as np
     import tensorflow as tf
 
-    from qbuild import data, report
-    from qbuild.preprocess import preprocess
-    from qbuild.quantize import ConverterFactory, convert, representative_samples
-    from qbuild.spec import CONVERTER_DEFAULTS
-    from qbuild.tfenv import captured_fds
+    from qbuild.model import data
+    from qbuild.model import report
+    from qbuild.model.preprocess import preprocess
+    from qbuild.model.quantize import ConverterFactory, convert, representative_samples
+    from qbuild.model.spec import CONVERTER_DEFAULTS
+    from qbuild.model.tfenv import captured_fds
 
     out = tree / "build" / "models" / "digits"
     model = keras.saving.load_model(out / "digits.keras", compile=False)

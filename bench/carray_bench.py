@@ -54,7 +54,8 @@ def median_ms(fn, runs=RUNS) -> float:
 
 def main() -> int:
     tflite = make_model()
-    from qbuild import carray, params
+    from qbuild.codegen import carray
+    from qbuild.tflite import params
 
     p = params.default_params("bench", 1, 0, "0" * 32, [str(i) for i in range(10)], runtime_memory_size=12345)
     p["samplewise_norm.rescale"] = 0.0625

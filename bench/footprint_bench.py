@@ -1,5 +1,5 @@
 """Footprint check benchmark: a real qbuild-style efr32 firmware (qbuild's runtime + an MLTK sample model + the board
-support), the time `footprint.analyze` takes on it with and without the map file, and its component breakdown.
+support), the time `analyze` takes on it with and without the map file, and its component breakdown.
 
     .venv/bin/python bench/footprint_bench.py [--model .cache/mltk/tflite_micro_speech.tflite] [--arena 16384]
 """
@@ -14,9 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qbuild import footprint  # noqa: E402
-from qbuild.boards import load_board  # noqa: E402
-from qbuild.linker import write_linker_script  # noqa: E402
+from qbuild.footprint.analyze import analyze  # noqa: E402
+from qbuild.footprint.render import render_console  # noqa: E402
+from qbuild.target.boards import load_board  # noqa: E402
+from qbuild.codegen.linker import write_linker_script  # noqa: E402
 
 MAIN_CC = r"""
 #include <stddef.h>
@@ -85,10 +86,10 @@ def main():
         t0 = time.perf_counter()
         elf = build(Path(tmp), args.model, args.arena)
         build_s = time.perf_counter() - t0
-        report, with_map = timed(lambda: footprint.analyze(elf, "efr32"))
+        report, with_map = timed(lambda: analyze(elf, "efr32"))
         bare = elf.with_name("copy.elf")
         bare.write_bytes(elf.read_bytes())
-        _, without_map = timed(lambda: footprint.analyze(bare, "efr32"))
+        _, without_map = timed(lambda: analyze(bare, "efr32"))
         t0 = time.perf_counter()
         cli = subprocess.run([sys.executable, "-m", "qbuild", "size", elf, "--board", "efr32"], cwd=ROOT,
                              capture_output=True, text=True)
@@ -97,7 +98,7 @@ def main():
           f"build {build_s:.1f} s; {len(report['symbols'])} symbols")
     print(f"analyze with map {with_map * 1000:.0f} ms, without map {without_map * 1000:.0f} ms, "
           f"`python -m qbuild size` process {cli_s * 1000:.0f} ms (exit {cli.returncode})")
-    print(footprint.render_console(report), end="")
+    print(render_console(report), end="")
 
 
 if __name__ == "__main__":

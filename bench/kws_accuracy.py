@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from qbuild.preprocess import preprocess  # noqa: E402
-from qbuild.spec import load_spec  # noqa: E402
+from qbuild.model.preprocess import preprocess  # noqa: E402
+from qbuild.model.spec import load_spec  # noqa: E402
 
 
 def load_data(spec, cache: Path | None) -> tuple[dict, float | None]:

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from qbuild.plan import SUPPORTED_OPS, plan_model  # noqa: E402
-from qbuild.runtime import RUNTIME_DIR, build_firmware_harness, build_fuzzer, build_host_tool, sources  # noqa: E402
+from qbuild.tflite.plan import SUPPORTED_OPS, plan_model  # noqa: E402
+from qbuild.target.runtime import RUNTIME_DIR, sources  # noqa: E402
+from tests.harness import build_firmware_harness, build_fuzzer, build_host_tool  # noqa: E402
 
 KWS_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX", "RESHAPE",
            "QUANTIZE", "DEQUANTIZE"}
@@ -113,7 +114,7 @@ def kws_flash(out: Path, model: Path) -> dict:
     data = model.read_bytes()
     elf = build_firmware_harness(out / "kws_flash", [("kws", data, b"")], plan_model(data, 4).arena_bytes,
                                  opt="-Os", defines=disabled)
-    # Objects are named NN_<stem>.o with NN the index in qbuild.runtime.sources(): classify by directory.
+    # Objects are named NN_<stem>.o with NN the index in qbuild.target.runtime.sources(): classify by directory.
     srcs = sources()
     groups = {"src": "loader, model, planner, parameters", "ops": "op glue", "kernels": "kernels"}
     sizes = {label: 0 for label in groups.values()}

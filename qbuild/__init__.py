@@ -1,6 +1,6 @@
 """qbuild: build embedded ML artifacts (int8 .tflite, C arrays, firmware, footprint) from a Keras model.
 
-Plain Python: no module in this package imports SCons except `qbuild.scons_adapter`.
+Plain Python: no module in this package imports SCons except `qbuild.scons.tool`.
 """
 import os as _os
 

@@ -2,15 +2,17 @@
 import importlib
 import sys
 
-from qbuild.errors import QbuildError
+from qbuild.errors import QbuildError, ReportedError
 
 # command -> (module, one-line help). Each module defines `cli_main(argv) -> int`.
 COMMANDS = {
-    "build": ("qbuild.build", "build model artifacts without SCons (for Make/CMake)"),
-    "params": ("qbuild.params", "print the model parameters (SL_PARAMSv1) of a .tflite as JSON"),
-    "plan": ("qbuild.plan", "print the op list and planned arena size of a .tflite"),
-    "size": ("qbuild.footprint", "flash/RAM footprint of an ELF against a board's budget"),
-    "advise": ("qbuild.advise", "run the quantization advisor checks alone"),
+    "build": ("qbuild.pipeline.standalone", "build model artifacts without SCons (for Make/CMake)"),
+    "params": ("qbuild.tflite.params", "print the model parameters (SL_PARAMSv1) of a .tflite as JSON"),
+    "plan": ("qbuild.tflite.plan", "print the op list and planned arena size of a .tflite"),
+    "size": ("qbuild.footprint.cli", "flash/RAM footprint of an ELF against a board's budget"),
+    "advise": ("qbuild.advise.cli", "run the quantization advisor checks alone"),
+    "runtime": ("qbuild.target.runtime", "the runtime's sources, include dirs and compile flags (CMake, Make)"),
+    "linker": ("qbuild.codegen.linker", "print or write a board's linker script"),
 }
 
 
@@ -32,6 +34,8 @@ def main(argv=None) -> int:
     module = importlib.import_module(COMMANDS[name][0])
     try:
         return int(module.cli_main(rest) or 0)
+    except ReportedError:
+        return 1
     except QbuildError as e:
         print(f"qbuild {name}: error: {e}", file=sys.stderr)
         return 1

@@ -1,6 +1,8 @@
 """Writing build outputs: never a half-written file."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 from pathlib import Path
@@ -21,3 +23,27 @@ def write_atomic(path, data: str | bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json(path, obj) -> Path:
+    """Sorted, indented JSON with a final newline, written atomically."""
+    return write_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+# --- content stamps: "did these inputs already make these outputs?" (one scheme for every cache outside SCons) -------
+def content_digest(files, settings=()) -> str:
+    """sha256 over each file's name and bytes and the settings (JSON): the key of a content stamp."""
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for f in map(Path, files):
+        h.update(b"\0" + str(f).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def is_fresh(stamp, digest: str, outputs) -> bool:
+    """True when `stamp` holds `digest` and every output exists."""
+    stamp = Path(stamp)
+    return stamp.is_file() and stamp.read_text() == digest and all(Path(o).exists() for o in outputs)
+
+
+def record(stamp, digest: str) -> None:
+    write_atomic(stamp, digest)

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from qbuild import advise
+from qbuild.advise import checks as advise
 from qbuild.errors import QbuildError
 
 
@@ -149,7 +149,7 @@ def test_lint_unsupported_activation_in_sequential_model():
 
 
 def test_supported_activations_follow_the_runtime_op_list():
-    from qbuild.plan import SUPPORTED_OPS
+    from qbuild.tflite.plan import SUPPORTED_OPS
     runs = advise.SUPPORTED_ACTIVATIONS
     assert {"relu", "relu6", "sigmoid", "tanh", "softmax", "swish", "hard_swish"} <= runs
     assert not {"gelu", "elu", "leaky_relu", "mish"} & runs

@@ -1,5 +1,5 @@
 """Advisor checks on real conversions: trained digits models with and without each problem, converted and reported the
-way the build does (qbuild.quantize + qbuild.report), then the conversion check, the report advice and the CLI."""
+way the build does (qbuild.model.quantize + qbuild.model.report), then the conversion check, the report advice and the CLI."""
 import json
 import os
 import subprocess
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qbuild import advise
+from qbuild.advise import checks as advise
 
 ROOT = Path(__file__).resolve().parents[1]
 RESCALE16 = {"samplewise_norm.rescale": 1 / 16}
@@ -19,9 +19,9 @@ RESCALE16 = {"samplewise_norm.rescale": 1 / 16}
 def built():
     """variant key -> (keras model, preprocessed x, tflite bytes, report rows, params). ~1-2 s per model."""
     from bench import advisor_models as am
-    from qbuild.advise_cli import convert_and_report
-    from qbuild.preprocess import preprocess
-    from qbuild.spec import ConverterSettings
+    from qbuild.advise.cli import convert_and_report
+    from qbuild.model.preprocess import preprocess
+    from qbuild.model.spec import ConverterSettings
 
     cases = {"act_before_bn": ("act_before_bn", 16, RESCALE16), "bn_before_act": ("bn_before_act", 16, RESCALE16),
              "ln_after_act": ("ln_after_act", 16, RESCALE16), "ln_before_act": ("ln_before_act", 16, RESCALE16),
@@ -133,7 +133,7 @@ def test_cli_on_a_keras_file(built, tmp_path):
     checks = {f["check"] for f in json.loads((tmp_path / "advice.json").read_text())["findings"]}
     assert {"input_range", "activation_before_bn", "bn_not_folded"} <= checks
 
-    ok = subprocess.run(cmd + ["--norm", "rescale:0.000977517"], cwd=ROOT, env=env, capture_output=True, text=True,
+    ok = subprocess.run(cmd + ["--norm", "rescale:1/1023"], cwd=ROOT, env=env, capture_output=True, text=True,
                         timeout=300)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "[input]" not in ok.stdout and "[graph] conv1 (Conv2D) applies 'relu'" in ok.stdout
@@ -169,8 +169,8 @@ def _nested_model():
 
 
 def test_nested_models_are_linted_and_their_batchnorms_checked():
-    from qbuild.advise_cli import convert_and_report
-    from qbuild.spec import ConverterSettings
+    from qbuild.advise.cli import convert_and_report
+    from qbuild.model.spec import ConverterSettings
 
     m = _nested_model()
     lint = advise.lint_keras(m)

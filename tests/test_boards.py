@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from qbuild.boards import load_board, list_boards
+from qbuild.target.boards import load_board, list_boards
 from qbuild.errors import QbuildError
-from qbuild.linker import render_linker_script, write_linker_script
+from qbuild.codegen.linker import render_linker_script, write_linker_script
 
 BOARDS = ["efr32", "efr32bg22", "host", "qemu-m33"]
 

@@ -1,4 +1,4 @@
-"""qbuild.carray: the generated .c/.h compiled by gcc (C11), g++ (C++17), mixed C/C++ and arm-none-eabi-gcc; a linked
+"""qbuild.codegen.carray: the generated .c/.h compiled by gcc (C11), g++ (C++17), mixed C/C++ and arm-none-eabi-gcc; a linked
 program checks the array bytes, alignment and length, and prints every parameter macro back."""
 import struct
 import subprocess
@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from qbuild import carray, params as P
-from qbuild.cformat import macro_name
+from qbuild.codegen import carray
+from qbuild.tflite import params as P
+from qbuild.codegen.cformat import macro_name
 from qbuild.errors import QbuildError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from qbuild import data
+from qbuild.model import data
 from qbuild.errors import QbuildError
-from qbuild.preprocess import preprocess, round_half_away
+from qbuild.model.preprocess import preprocess, round_half_away
 
 
 def test_wrong_shape_names_both_shapes():

@@ -1,19 +1,19 @@
 """Firmware end to end: every preprocessing variant and int8 I/O, on the host and under QEMU (Cortex-M33), compared bit
-for bit with the Python reference (qbuild.preprocess + the TFLM interpreter); real-board ELFs checked against the map."""
+for bit with the Python reference (qbuild.model.preprocess + the TFLM interpreter); real-board ELFs checked against the map."""
 import json
 import struct
 
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from qbuild.boards import load_board
+from qbuild.target.boards import load_board
 from tests.scons_helpers import fresh_tree, scons, steps_run
 
 HOSTILE = ['say "hi"', "back\\slash", "end */ comment", "new\nline", "tri??/graph", "ünïcödé", "%s%n"]
 
 SPEC = '''
 import numpy as np
-from qbuild.spec import ModelSpec
+from qbuild.model.spec import ModelSpec
 
 my_model = ModelSpec(name="{name}", classes={classes!r})
 my_model.epochs = 2

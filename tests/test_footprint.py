@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from qbuild import footprint
-from qbuild.boards import Region, load_board
+from qbuild.footprint.analyze import analyze
+from qbuild.footprint.attribution import classify_object, parse_map
+from qbuild.footprint.render import render_markdown, write_reports
+from qbuild.footprint.schema import SCHEMA
+from qbuild.target.boards import Region, load_board
 from qbuild.errors import QbuildError
-from qbuild.linker import write_linker_script
+from qbuild.codegen.linker import write_linker_script
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "elf_fixtures"
@@ -141,7 +144,7 @@ def efr32_regions():
 @pytest.mark.parametrize("which", ["qbuild", "foreign"])
 def test_sections_match_size_A(fw, foreign, which):
     elf = fw("efr32") if which == "qbuild" else foreign
-    report = footprint.analyze(elf, board="efr32")
+    report = analyze(elf, board="efr32")
     ours = {s["name"]: (s["size"], s["vma"]) for s in report["sections"]}
     theirs = size_A(elf)
     if which == "foreign":   # (COPY) sections are not allocated: they come back as symbol-sized reservations
@@ -154,14 +157,14 @@ def test_sections_match_size_A(fw, foreign, which):
 @pytest.mark.parametrize("which", ["qbuild", "foreign"])
 def test_flash_used_is_the_binary_image(fw, foreign, tmp_path, which):
     elf = fw("efr32") if which == "qbuild" else foreign
-    report = footprint.analyze(elf, board="efr32")
+    report = analyze(elf, board="efr32")
     assert report["regions"]["flash"]["used"] == objcopy_size(elf, tmp_path)
 
 
 def test_ram_is_data_bss_heap_stack(fw):
     elf = fw("efr32")
     sizes = size_A(elf)
-    report = footprint.analyze(elf, board="efr32")
+    report = analyze(elf, board="efr32")
     ram = report["regions"]["ram"]
     assert ram["padding"] == 0
     assert ram["used"] == sum(sizes[s][0] for s in (".data", ".bss", ".heap", ".stack"))
@@ -171,7 +174,7 @@ def test_ram_is_data_bss_heap_stack(fw):
 
 
 def test_foreign_elf_copy_sections_ramfunc_exidx(foreign, tmp_path):
-    report = footprint.analyze(foreign, regions=efr32_regions())
+    report = analyze(foreign, regions=efr32_regions())
     sections = {s["name"]: s for s in report["sections"]}
     sizes = size_A(foreign)
     assert sections[".ARM.exidx"]["type"] == "ARM_EXIDX" and sections[".ARM.exidx"]["regions"] == ["flash"]
@@ -190,7 +193,7 @@ def test_foreign_elf_copy_sections_ramfunc_exidx(foreign, tmp_path):
 
 def test_components_add_up_with_map(fw):
     elf = fw("efr32")
-    report = footprint.analyze(elf, board="efr32")
+    report = analyze(elf, board="efr32")
     assert report["attribution"] == "map" and report["map"].endswith("firmware.map")
     comps = report["components"]
     for region in ("flash", "ram"):
@@ -211,11 +214,11 @@ def test_components_add_up_with_map(fw):
 
 def test_components_without_map_fall_back_to_symbols(fw):
     elf = fw("efr32")
-    with_map = footprint.analyze(elf, board="efr32")
+    with_map = analyze(elf, board="efr32")
     elf_only = elf.parent / "nomap" / "firmware.elf"
     elf_only.parent.mkdir(exist_ok=True)
     elf_only.write_bytes(elf.read_bytes())
-    report = footprint.analyze(elf_only, board="efr32")
+    report = analyze(elf_only, board="efr32")
     assert report["attribution"] == "symbols" and report["map"] is None
     comps = report["components"]
     assert comps["arena"] == with_map["components"]["arena"]
@@ -229,11 +232,11 @@ def test_map_of_another_link_is_rejected_or_ignored(fw, tmp_path):
     small, big = fw("efr32", arena=4096), fw("efr32", arena=5120, extra=True)
     other_map = big.with_suffix(".map")
     with pytest.raises(QbuildError, match=r"map file .* does not belong to .*; pass the map written by the same link"):
-        footprint.analyze(small, board="efr32", map_path=other_map)
+        analyze(small, board="efr32", map_path=other_map)
     stale = tmp_path / "firmware.elf"                                # an auto-detected stale <elf>.map
     stale.write_bytes(small.read_bytes())
     stale.with_suffix(".map").write_bytes(other_map.read_bytes())
-    assert footprint.analyze(stale, board="efr32")["attribution"] == "symbols"
+    assert analyze(stale, board="efr32")["attribution"] == "symbols"
 
 
 MAP_SNIPPET = """\
@@ -272,7 +275,7 @@ Cross Reference Table
 def test_parse_map_wrapped_fill_common_and_custom_sections(tmp_path):
     path = tmp_path / "fw.map"
     path.write_text(MAP_SNIPPET)
-    records = footprint.parse_map(path)
+    records = parse_map(path)
     assert records == [
         (".text", 0x08000000, 0x100, "build/efr32/obj/runtime/src/model.o"),
         (".text", 0x08000100, 0x2A, "/usr/lib/libc_nano.a(libc_a-memcpy.o)"),
@@ -280,15 +283,15 @@ def test_parse_map_wrapped_fill_common_and_custom_sections(tmp_path):
         ("ram_code", 0x20000000, 0x10, "build/efr32/obj/boards/support/startup_cortex_m33.o"),
         ("ram_code", 0x20000010, 0x8, "build/efr32/digits/sl_tflite_micro_model.o"),
     ]
-    assert [footprint.classify_object(r[3]) for r in records] == ["runtime", "libc", "app", "startup", "model"]
-    assert footprint.classify_object("/home/me/runtime/build/main.o") == "app"     # checkout path named runtime
+    assert [classify_object(r[3]) for r in records] == ["runtime", "libc", "app", "startup", "model"]
+    assert classify_object("/home/me/runtime/build/main.o") == "app"     # checkout path named runtime
     path.write_text("not a map\n")
     with pytest.raises(QbuildError, match="is not a GNU ld map file"):
-        footprint.parse_map(path)
+        parse_map(path)
 
 
 def test_host_elf_has_no_limits(fw):
-    report = footprint.analyze(fw("host"), board="host")
+    report = analyze(fw("host"), board="host")
     assert report["ok"] and report["pointer_bits"] == 64
     for region in report["regions"].values():
         assert region["origin"] is None and region["limit"] is None and region["used"] > 0
@@ -318,32 +321,32 @@ def test_too_big_for_efr32bg22_fails_with_breakdown_after_writing_reports(fw, tm
 
 
 def test_small_arena_fits_efr32bg22(fw):
-    assert footprint.analyze(fw("efr32bg22", arena=4096), board="efr32bg22")["ok"]
+    assert analyze(fw("efr32bg22", arena=4096), board="efr32bg22")["ok"]
 
 
 def test_margin_both_from_argument_and_board_file(fw, tmp_path):
     elf = fw("efr32")
-    used = footprint.analyze(elf, board="efr32")["regions"]["ram"]["used"]
+    used = analyze(elf, board="efr32")["regions"]["ram"]["used"]
     keep = 262144 - used + 1                                      # one byte too much to keep free
-    report = footprint.analyze(elf, board="efr32", margin={"ram": keep})
+    report = analyze(elf, board="efr32", margin={"ram": keep})
     assert not report["ok"] and report["failures"][0].startswith("ram over budget by 1 bytes")
-    assert footprint.analyze(elf, board="efr32", margin={"ram": keep - 1})["ok"]
+    assert analyze(elf, board="efr32", margin={"ram": keep - 1})["ok"]
     board_file = tmp_path / "efr32.toml"
     board_file.write_text(load_board("efr32").path.read_text() + '\n[budget]\nram_margin = "99%"\n')
-    report = footprint.analyze(elf, board=board_file)
+    report = analyze(elf, board=board_file)
     assert report["regions"]["ram"]["margin"] == "99%" and report["regions"]["ram"]["limit"] == 2621
     assert "after a 99% margin" in report["failures"][0]
 
 
 def test_flash_overflow_fails_too(fw):
     elf = fw("efr32")
-    report = footprint.analyze(elf, regions=[Region("flash", 0x08000000, 4096), Region("ram", 0x20000000, 262144)])
+    report = analyze(elf, regions=[Region("flash", 0x08000000, 4096), Region("ram", 0x20000000, 262144)])
     assert [f.split(" (")[0] for f in report["failures"]] == [
         f"flash over budget by {report['regions']['flash']['used'] - 4096:,} bytes"]
 
 
 def test_elf_for_another_board_is_one_line(fw):
-    report = footprint.analyze(fw("qemu-m33"), board="efr32bg22")
+    report = analyze(fw("qemu-m33"), board="efr32bg22")
     assert len(report["failures"]) == 1 and "linked for another memory map" in report["failures"][0]
 
 
@@ -351,9 +354,9 @@ def test_elf_for_another_board_is_one_line(fw):
 def test_baseline_deltas_and_max_growth_both_ways(fw, tmp_path):
     small, big = fw("efr32", arena=4096), fw("efr32", arena=5120, extra=True)
     base_json = tmp_path / "base.json"
-    footprint.write_reports(footprint.analyze(small, board="efr32"), base_json, None)
+    write_reports(analyze(small, board="efr32"), base_json, None)
 
-    grown = footprint.analyze(big, board="efr32", baseline=base_json)
+    grown = analyze(big, board="efr32", baseline=base_json)
     ram_delta = grown["baseline"]["regions"]["ram"]["delta"]
     assert ram_delta >= 1024 and grown["baseline"]["components"]["arena"]["ram"]["delta"] == 1024
     symbols = {s["name"]: s for s in grown["baseline"]["symbols"]}
@@ -367,18 +370,18 @@ def test_baseline_deltas_and_max_growth_both_ways(fw, tmp_path):
     assert run_cli(big, "--board", "efr32", "--baseline", base_json, "--max-growth", ram_delta).returncode == 0
 
     big_json = tmp_path / "big.json"
-    footprint.write_reports(grown, big_json, None)
-    shrunk = footprint.analyze(small, board="efr32", baseline=big_json, max_growth=0)
+    write_reports(grown, big_json, None)
+    shrunk = analyze(small, board="efr32", baseline=big_json, max_growth=0)
     assert shrunk["ok"] and shrunk["baseline"]["regions"]["ram"]["delta"] == -ram_delta
     symbols = {s["name"]: s["status"] for s in shrunk["baseline"]["symbols"]}
     assert symbols["tensor_arena"] == "shrunk" and symbols["extra_feature(int)"] == "gone"
-    md = footprint.render_markdown(shrunk)
-    assert "#### Since the baseline" in md and f"| ram | {footprint.analyze(big, board='efr32')['regions']['ram']['used']:,}" in md
+    md = render_markdown(shrunk)
+    assert "#### Since the baseline" in md and f"| ram | {analyze(big, board='efr32')['regions']['ram']['used']:,}" in md
 
 
 def test_reports_are_written_whole_with_normal_permissions(fw, tmp_path):
-    report = footprint.analyze(fw("efr32"), board="efr32")
-    footprint.write_reports(report, tmp_path / "fp.json", tmp_path / "fp.md")
+    report = analyze(fw("efr32"), board="efr32")
+    write_reports(report, tmp_path / "fp.json", tmp_path / "fp.md")
     umask = os.umask(0)
     os.umask(umask)
     for name in ("fp.json", "fp.md"):
@@ -391,7 +394,7 @@ def test_bad_baseline_is_one_line(tmp_path, fw):
     bad = tmp_path / "b.json"
     bad.write_text('{"version": 99}')
     with pytest.raises(QbuildError, match="not a qbuild footprint.json version 1"):
-        footprint.analyze(fw("efr32"), board="efr32", baseline=bad)
+        analyze(fw("efr32"), board="efr32", baseline=bad)
 
 
 # --- schema --------------------------------------------------------------------------------------------------------
@@ -431,20 +434,20 @@ def validate(value, schema, path="$"):
 
 
 def test_json_validates_against_documented_schema(fw, foreign, tmp_path):
-    base = footprint.analyze(fw("efr32"), board="efr32")
-    footprint.write_reports(base, tmp_path / "base.json", None)
-    reports = [base, footprint.analyze(foreign, regions=efr32_regions(), baseline=tmp_path / "base.json",
-                                       max_growth=100), footprint.analyze(fw("host"), board="host")]
+    base = analyze(fw("efr32"), board="efr32")
+    write_reports(base, tmp_path / "base.json", None)
+    reports = [base, analyze(foreign, regions=efr32_regions(), baseline=tmp_path / "base.json",
+                                       max_growth=100), analyze(fw("host"), board="host")]
     for report in reports:
         on_disk = json.loads(json.dumps(report))
-        assert validate(on_disk, footprint.SCHEMA) == []
+        assert validate(on_disk, SCHEMA) == []
     broken = json.loads(json.dumps(base))
     del broken["regions"]["ram"]["used"]
     broken["components"]["model"]["flash"] = -1
-    assert validate(broken, footprint.SCHEMA) == ["$.regions.ram: missing used", "$.components.model.flash: -1 < 0"]
+    assert validate(broken, SCHEMA) == ["$.regions.ram: missing used", "$.components.model.flash: -1 < 0"]
     documented = (ROOT / "docs" / "footprint.md").read_text()
     schema_block = re.search(r"```json\n(\{\n \"\$schema\".*?)\n```", documented, re.S).group(1)
-    assert json.loads(schema_block) == json.loads(json.dumps(footprint.SCHEMA)), \
+    assert json.loads(schema_block) == json.loads(json.dumps(SCHEMA)), \
         "docs/footprint.md schema is stale: paste `python -m qbuild size --schema`"
 
 

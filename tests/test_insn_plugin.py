@@ -12,10 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-try:  # the package is being reorganised into subpackages
-    from qbuild.target.runtime import build_firmware_harness
-except ImportError:  # pragma: no cover
-    from qbuild.runtime import build_firmware_harness
+from tests.harness import build_firmware_harness
 from test_runtime_corpus import convert
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,10 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
-try:  # the package is being reorganised into subpackages
-    from qbuild.target.runtime import build_firmware_harness, run_firmware_harness
-except ImportError:  # pragma: no cover
-    from qbuild.runtime import build_firmware_harness, run_firmware_harness
+from tests.harness import build_firmware_harness, run_firmware_harness
 from test_runtime_corpus import MLTK_DIR, convert, corpus, random_inputs, tflm_outputs  # noqa: F401
 from test_runtime_qemu import harness_cases
 

@@ -1,4 +1,4 @@
-"""qbuild.params: SL_PARAMSv1 encode/decode, MLTK interop, embedding into real .tflite files (checked by TFLM)."""
+"""qbuild.tflite.params: SL_PARAMSv1 encode/decode, MLTK interop, embedding into real .tflite files (checked by TFLM)."""
 import json
 import random
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qbuild import params as P
+from qbuild.tflite import params as P
 from qbuild.errors import QbuildError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,14 +208,16 @@ def test_default_params_keys_and_types():
     assert with_arena["classes"] == ["a"] and with_arena["date"] == "2024-01-01T00:00:00Z"
 
 
-def test_source_date_epoch(monkeypatch):
+def test_source_date(monkeypatch):
+    from qbuild.pipeline.targets import source_date
+
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
-    assert P.iso_date(P.source_date_epoch()) == "1970-01-02T00:00:00Z"
+    assert source_date([]) == "1970-01-02T00:00:00Z"
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
-    assert P.source_date_epoch(default=7) == 7
+    assert source_date([]) == "1970-01-01T00:00:00Z"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(QbuildError, match="SOURCE_DATE_EPOCH"):
-        P.source_date_epoch()
+        source_date([])
 
 
 def test_model_hash_ignores_date_and_hash_only():

@@ -1,4 +1,4 @@
-"""qbuild.plan: the planner's exact placement rules, the op check, the CLI, and that it never imports TensorFlow."""
+"""qbuild.tflite.plan: the planner's exact placement rules, the op check, the CLI, and that it never imports TensorFlow."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from qbuild.errors import QbuildError
-from qbuild.plan import check_ops, plan_buffers, plan_model
+from qbuild.tflite.plan import check_ops, plan_buffers, plan_model
 from test_runtime_corpus import corpus  # noqa: F401
 from tests.kernels.tflite_ops import mutate as repack  # edit a .tflite through the schema's object API
 

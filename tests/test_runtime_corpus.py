@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qbuild.plan import SUPPORTED_OPS, _Graph, check_ops
+from qbuild.tflite.plan import SUPPORTED_OPS, check_ops
+from qbuild.tflite.reader import read_model
 
 
 CORPUS_NAMES = [
@@ -27,7 +28,7 @@ def random_inputs(tflite_bytes: bytes, seed: int) -> list[np.ndarray]:
     it = runtime.Interpreter.from_bytes(tflite_bytes, arena_size=8 << 20)
     rng = np.random.default_rng(seed)
     out = []
-    for i in range(len(_Graph(tflite_bytes).inputs)):
+    for i in range(len(read_model(tflite_bytes).inputs)):
         d = it.get_input_details(i)
         if d["dtype"] == np.float32:
             out.append((rng.standard_normal(d["shape"]) * 2).astype(np.float32))
@@ -45,7 +46,7 @@ def tflm_outputs(tflite_bytes: bytes, inputs: list[np.ndarray]) -> list[np.ndarr
     for i, x in enumerate(inputs):
         it.set_input(x, i)
     it.invoke()
-    return [np.array(it.get_output(i)) for i in range(len(_Graph(tflite_bytes).outputs))]
+    return [np.array(it.get_output(i)) for i in range(len(read_model(tflite_bytes).outputs))]
 
 
 def _models(keras):

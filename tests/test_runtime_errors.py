@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qbuild.runtime import RUNTIME_DIR, build_fuzzer
+from qbuild.target.runtime import RUNTIME_DIR
+from tests.harness import build_fuzzer
 from test_plan import repack
 from test_runtime_corpus import MLTK_DIR, corpus  # noqa: F401
 from test_runtime_exact import host_tool  # noqa: F401

@@ -8,8 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from qbuild.plan import plan_model
-from qbuild.runtime import build_host_tool
+from qbuild.tflite.plan import plan_model
+from tests.harness import build_host_tool
 from test_runtime_corpus import CORPUS_NAMES, MLTK_DIR, corpus, random_inputs, tflm_outputs  # noqa: F401
 
 

@@ -1,4 +1,4 @@
-"""Parameters::get (SL_PARAMSv1 read in place by the C++ runtime) agrees with qbuild.params on MLTK-made and
+"""Parameters::get (SL_PARAMSv1 read in place by the C++ runtime) agrees with qbuild.tflite.params on MLTK-made and
 qbuild-made models, for every key and every requested type."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from qbuild.params import embed_params, read_params
+from qbuild.tflite.params import embed_params, read_params
 from test_runtime_corpus import MLTK_DIR, corpus  # noqa: F401
 from test_runtime_exact import host_tool  # noqa: F401
 

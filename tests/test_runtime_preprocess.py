@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from qbuild.preprocess import preprocess
+from qbuild.model.preprocess import preprocess
 from test_runtime_exact import host_tool  # noqa: F401
 
 DTYPES = {"u8": np.uint8, "i8": np.int8, "u16": np.uint16, "i16": np.int16, "f32": np.float32}

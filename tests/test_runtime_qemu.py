@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from qbuild.plan import plan_model
-from qbuild.runtime import build_firmware_harness, run_firmware_harness
+from qbuild.tflite.plan import plan_model
+from tests.harness import build_firmware_harness, run_firmware_harness
 from test_runtime_corpus import MLTK_DIR, corpus, random_inputs, tflm_outputs  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not (shutil.which("arm-none-eabi-g++") and shutil.which("qemu-system-arm")),

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from qbuild.plan import plan_model
+from qbuild.tflite.plan import plan_model
 from test_runtime_corpus import convert, random_inputs, tflm_outputs
 from test_runtime_exact import host_tool, run_host  # noqa: F401
 
@@ -106,7 +106,7 @@ def test_random_models_bit_exact_on_host(random_models, host_tool, tmp_path):
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-g++") and shutil.which("qemu-system-arm")),
                     reason="arm-none-eabi-g++ / qemu-system-arm missing: run scripts/setup")
 def test_random_models_bit_exact_on_cortex_m33_at_os(random_models, tmp_path):
-    from qbuild.runtime import build_firmware_harness, run_firmware_harness
+    from tests.harness import build_firmware_harness, run_firmware_harness
     from test_runtime_qemu import harness_cases
 
     cases, expected = harness_cases(random_models, 2)

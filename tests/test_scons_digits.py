@@ -58,10 +58,10 @@ def test_report_columns_and_formulas(tree):
 
 
 def test_int8_accuracy_within_two_points_of_float(tree):
-    from qbuild import data
-    from qbuild.evaluate import accuracy, tflm_outputs
-    from qbuild.params import read_params
-    from qbuild.preprocess import preprocess
+    from qbuild.model import data
+    from qbuild.model.evaluate import accuracy, tflm_outputs
+    from qbuild.tflite.params import read_params
+    from qbuild.model.preprocess import preprocess
 
     tflite = (out(tree) / "digits.tflite").read_bytes()
     d = data.load_npz(out(tree) / "data.npz")
@@ -84,12 +84,12 @@ def test_parameters_are_embedded(tree):
 
 
 def test_only_int8_ops_inside(tree):
-    from qbuild.quantize import check_int8
-    from qbuild.tflite_model import read_ops
+    from qbuild.model.quantize import check_int8
+    from qbuild.tflite.reader import read_model
 
     tflite = (out(tree) / "digits.tflite").read_bytes()
     assert check_int8(tflite) == []
-    names = [op.name for op in read_ops(tflite)]
+    names = [op.name for op in read_model(tflite).ops]
     assert names[0] == "QUANTIZE" and names[-1] == "DEQUANTIZE"
     assert "RESHAPE" in names and not {"SHAPE", "STRIDED_SLICE", "PACK"} & set(names)
 

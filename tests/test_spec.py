@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from qbuild.errors import QbuildError
-from qbuild.pipeline import ModelTargets, parse_norm
-from qbuild.spec import ModelSpec, describe, load_spec, resolve_spec_path
+from qbuild.model.preprocess import parse_norm
+from qbuild.pipeline.targets import ModelTargets
+from qbuild.model.spec import ModelSpec, describe, load_spec, resolve_spec_path
 from tests.conftest import ROOT
 
 
@@ -44,7 +45,7 @@ def test_spec_without_my_model(tmp_path):
 
 
 def test_digits_spec_does_not_import_tensorflow():
-    code = ("import sys; from qbuild.spec import load_spec; s = load_spec('models/digits/model.py'); "
+    code = ("import sys; from qbuild.model.spec import load_spec; s = load_spec('models/digits/model.py'); "
             "print(s.name, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["digits", "False", "False"]
@@ -53,7 +54,7 @@ def test_digits_spec_does_not_import_tensorflow():
 def test_describe_is_cached_by_content(tmp_path):
     d = tmp_path / "m1"
     d.mkdir()
-    (d / "model.py").write_text("from qbuild.spec import ModelSpec\nmy_model = ModelSpec(classes=['a'])\n"
+    (d / "model.py").write_text("from qbuild.model.spec import ModelSpec\nmy_model = ModelSpec(classes=['a'])\n"
                                 "my_model.model_parameters['samplewise_norm.rescale'] = 0.5\n")
     info = describe(d / "model.py", cache_dir=tmp_path / "cache")
     assert info.name == "m1" and info.settings["model_parameters"] == {"samplewise_norm.rescale": 0.5}
@@ -84,7 +85,7 @@ def test_keras_model_needs_data(tmp_path):
 def test_data_dirs_and_env_invalidate_the_cached_description(tmp_path, monkeypatch):
     d = tmp_path / "m2"
     d.mkdir()
-    (d / "model.py").write_text("from qbuild.spec import ModelSpec\nmy_model = ModelSpec(classes=['a'])\n"
+    (d / "model.py").write_text("from qbuild.model.spec import ModelSpec\nmy_model = ModelSpec(classes=['a'])\n"
                                 "my_model.data_dirs = ['recordings']\nmy_model.data_env = ['QB_TEST_REC']\n"
                                 "my_model.dataset(lambda: {})\n")
     cache = tmp_path / "cache"
@@ -97,3 +98,20 @@ def test_data_dirs_and_env_invalidate_the_cached_description(tmp_path, monkeypat
     assert any(p.endswith("recordings/yes/a.wav") for p in second.dataset_files)
     monkeypatch.setenv("QB_TEST_REC", "/elsewhere")
     assert describe(d / "model.py", cache_dir=cache).data_env == {"QB_TEST_REC": "/elsewhere"}
+
+
+def test_bad_source_date_epoch_is_one_line_before_any_step(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.scons_helpers import SCONS, fresh_tree
+
+    tree = fresh_tree(tmp_path / "t")
+    env = dict(os.environ, SOURCE_DATE_EPOCH="abc")
+    p = subprocess.run([sys.executable, SCONS, "-Q", "model=digits"], cwd=tree, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "qbuild: error: SOURCE_DATE_EPOCH='abc' is not a whole number of seconds since 1970; fix or unset it"]
+    assert not (tree / "build" / "models" / "digits").exists()

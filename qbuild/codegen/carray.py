@@ -6,7 +6,9 @@ the inputs, so identical inputs give byte-identical files.
 """
 from pathlib import Path
 
-from qbuild import cformat, params
+from qbuild.codegen import cformat
+from qbuild.codegen.templates import environment
+from qbuild.tflite import params
 from qbuild.errors import QbuildError
 from qbuild.fsutil import write_atomic
 
@@ -14,8 +16,7 @@ MODEL_C = "sl_tflite_micro_model.c"
 MODEL_H = "sl_tflite_micro_model.h"
 PARAMETERS_H = "sl_tflite_micro_model_parameters.h"
 OUTPUTS = (MODEL_C, MODEL_H, PARAMETERS_H)
-# Every template the outputs depend on (for the build's dependency scan).
-TEMPLATES = tuple(cformat.TEMPLATES_DIR / name for name in (*(o + ".j2" for o in OUTPUTS), "_macros.j2"))
+TEMPLATES = ("sl_tflite_micro_model.c.j2", "sl_tflite_micro_model.h.j2", "sl_tflite_micro_model_parameters.h.j2")
 ALIGNMENT = 16
 BYTES_PER_LINE = 16
 
@@ -35,13 +36,13 @@ def array_body(data: bytes) -> str:
 
 
 def render_model_c(tflite: bytes, sources_note, env=None) -> str:
-    env = env or cformat.jinja_env()
+    env = env or environment()
     return env.get_template(MODEL_C + ".j2").render(
         inputs=_inputs_note(sources_note), length=len(tflite), alignment=ALIGNMENT, array_body=array_body(tflite))
 
 
 def render_model_h(sources_note, env=None) -> str:
-    env = env or cformat.jinja_env()
+    env = env or environment()
     return env.get_template(MODEL_H + ".j2").render(inputs=_inputs_note(sources_note))
 
 
@@ -62,7 +63,7 @@ def parameter_macros(model_params: dict) -> list:
 
 
 def render_parameters_h(model_params: dict, sources_note, env=None) -> str:
-    env = env or cformat.jinja_env()
+    env = env or environment()
     return env.get_template(PARAMETERS_H + ".j2").render(
         inputs=_inputs_note(sources_note), params=parameter_macros(model_params))
 
@@ -79,7 +80,7 @@ def write_carray(tflite_path, out_dir, sources_note) -> list:
     except OSError as e:
         raise QbuildError(f"cannot read {tflite_path}: {e.strerror}; build the .tflite first") from None
     model_params = params.read_params(tflite, what=str(tflite_path))
-    env = cformat.jinja_env()
+    env = environment()
     texts = {
         MODEL_C: render_model_c(tflite, sources_note, env),
         MODEL_H: render_model_h(sources_note, env),

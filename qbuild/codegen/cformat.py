@@ -6,11 +6,9 @@ Every value that lands in generated C goes through one of these filters, so host
 import math
 import re
 import struct
-from pathlib import Path
 
 from qbuild.errors import QbuildError
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 MACRO_PREFIX = "SL_TFLITE_MODEL_"
 
 _FLT_MAX = 3.4028234663852886e38
@@ -141,22 +139,3 @@ def macro_name(key: str, prefix: str = MACRO_PREFIX) -> str:
     if not name:
         raise QbuildError("an empty model parameter key cannot become a C macro; give the parameter a name")
     return prefix + name
-
-
-def jinja_env(templates_dir=None):
-    """The Jinja environment for `templates/`: undefined variables are errors, the template's trailing newline is
-    kept, `{% %}` lines leave no blank line (trim_blocks, lstrip_blocks), no HTML autoescaping. Filters: c_string,
-    c_comment, c_float, c_int, c_literal, macro_name."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir or TEMPLATES_DIR)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters.update(c_string=c_string, c_comment=c_comment, c_float=c_float, c_int=c_int, c_literal=c_literal,
-                       macro_name=macro_name)
-    return env

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qbuild.boards import LINK_SLACK, Board, load_board
+from qbuild.target.boards import LINK_SLACK, Board, load_board
+from qbuild.codegen.templates import TEMPLATES_DIR, render
 from qbuild.errors import QbuildError
 from qbuild.fsutil import write_atomic
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = ("linker.ld.j2",)
 
 
 def _region_view(region) -> dict:
@@ -20,15 +21,11 @@ def render_linker_script(board: Board) -> str:
     if not board.bare_metal:
         raise QbuildError(f"board '{board.id}' ({board.path}) has no memory map; a linker script is only "
                           f"generated for arm-none-eabi boards")
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True)
     try:
-        board_file = board.path.resolve().relative_to(TEMPLATES.parent)
+        board_file = board.path.resolve().relative_to(TEMPLATES_DIR.parent)
     except ValueError:
         board_file = board.path
-    return env.get_template("linker.ld.j2").render(
+    return render("linker.ld.j2",
         board_id=board.id, description=board.description, board_file=board_file, slack=LINK_SLACK,
         flash=_region_view(board.flash), ram=_region_view(board.ram),
         stack_size=board.stack_size, heap_size=board.heap_size)
@@ -42,9 +39,9 @@ def write_linker_script(board: Board, path: Path | str) -> Path:
 
 
 def cli_main(argv) -> int:
-    """`python -m qbuild.linker BOARD [OUT]`: print or write a board's linker script."""
+    """`python -m qbuild.codegen.linker BOARD [OUT]`: print or write a board's linker script."""
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m qbuild.linker BOARD [OUT.ld]")
+        print("usage: python -m qbuild.codegen.linker BOARD [OUT.ld]")
         return 0 if argv else 2
     board = load_board(argv[0])
     if len(argv) > 1:

@@ -1,17 +1,53 @@
-"""Rendering of `templates/*.j2`: one environment, C filters from qbuild.cformat, HTML autoescaped."""
+"""The one Jinja environment for `templates/`: every generated C/C++, linker script, Markdown and HTML file.
+
+Undefined variables are errors, the template's trailing newline is kept, `{% %}` lines leave no blank line
+(trim_blocks, lstrip_blocks); `.html.j2` templates are autoescaped, nothing else is. Filters: the C literal and escaping
+filters of qbuild.codegen.cformat, and number formatting for the Markdown reports.
+
+A module that renders templates names them in a module-level `TEMPLATES` tuple: the build derives each step's template
+dependencies from it (qbuild.deps).
+"""
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
-from jinja2 import select_autoescape
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+def _markdown_filters() -> dict:
+    return {
+        "bytes": lambda v: "-" if v is None else f"{v:,}",
+        "signed": lambda v: f"{v:+,}",
+        "pct": lambda part, whole: f"{100.0 * part / whole:.1f} %" if whole else "-",
+        "hex": lambda v: "-" if v is None else f"0x{v:08x}",
+        "md": lambda s: str(s).replace("|", "\\|").replace("<", "&lt;"),
+    }
 
 
 @functools.lru_cache(maxsize=1)
 def environment():
-    from qbuild.cformat import jinja_env
+    """The environment for qbuild's own templates/ (cached per process)."""
+    return make_environment(TEMPLATES_DIR)
 
-    env = jinja_env()
-    env.autoescape = select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False)
+
+def make_environment(templates_dir):
+    """The same settings and filters over another folder (tests render their own templates with it)."""
+    import jinja2
+
+    from qbuild.codegen import cformat
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
+    )
+    env.filters.update(c_string=cformat.c_string, c_comment=cformat.c_comment, c_float=cformat.c_float,
+                       c_int=cformat.c_int, c_literal=cformat.c_literal, macro_name=cformat.macro_name)
+    env.filters.update(_markdown_filters())
     return env
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qbuild.preprocess import round_half_away
+from qbuild.model.preprocess import round_half_away
 
 ORACLE_ARENA = 8 * 1024 * 1024
 

@@ -13,6 +13,8 @@ numpy's `sum` uses pairwise summation, so sequential float32 accumulation is don
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from qbuild.errors import QbuildError
@@ -20,6 +22,28 @@ from qbuild.errors import QbuildError
 EPSILON = np.float32(1e-6)
 RESCALE = "samplewise_norm.rescale"
 MEAN_STD = "samplewise_norm.mean_and_std"
+
+
+def parse_norm(norm: str | None, option: str = "norm") -> dict:
+    """`rescale:0.0625` | `rescale:1/16` | `mean_std` | `none` -> model parameters (the one parser: scons norm= and
+    `python -m qbuild build/advise --norm`)."""
+    text = (norm or "none").strip()
+    if text == "none":
+        return {}
+    if text == "mean_std":
+        return {MEAN_STD: True}
+    if text.startswith("rescale:"):
+        factor = text.split(":", 1)[1]
+        try:
+            num, _, den = factor.partition("/")
+            value = float(num) / float(den) if den else float(num)
+        except (ValueError, ZeroDivisionError):
+            value = math.nan
+        if math.isfinite(value) and value != 0.0:
+            return {RESCALE: value}
+        raise QbuildError(f"{option}={text} needs a finite, non-zero factor; e.g. rescale:0.0625 or rescale:1/16")
+    raise QbuildError(f"{option}='{text}' is not understood; use rescale:<factor> (e.g. rescale:0.0625 or rescale:1/16), "
+                      "mean_std or none")
 
 
 def norm_mode(params: dict) -> tuple[str, float | None]:
@@ -73,3 +97,8 @@ def round_half_away(v: np.ndarray) -> np.ndarray:
     r = np.trunc(v)
     frac = v - r  # exact in float32
     return r + np.where(np.abs(frac) >= np.float32(0.5), np.sign(v), np.float32(0)).astype(np.float32)
+
+
+def model_input(x_raw: np.ndarray, params: dict, input_shape) -> np.ndarray:
+    """Raw samples -> float32 model input (preprocessing exactly as on the device, then reshaped)."""
+    return preprocess(params, x_raw).reshape((len(x_raw),) + tuple(input_shape))

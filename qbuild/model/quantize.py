@@ -6,8 +6,8 @@ import re
 import numpy as np
 
 from qbuild.errors import QbuildError
-from qbuild.tfenv import captured_fds, import_tf
-from qbuild.tflite_model import read_ops
+from qbuild.model.tfenv import captured_fds, import_tf
+from qbuild.tflite.reader import Graph, as_graph
 
 EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")
 SHAPE_OPS = ("SHAPE", "STRIDED_SLICE", "PACK")
@@ -80,16 +80,18 @@ def convert(factory: ConverterFactory, rep: list, settings: dict) -> bytes:
                       "TFLite supports in int8, or keep it in float with tflite_converter['denylisted_ops']")
 
 
-def check_int8(tflite: bytes, allow_float: tuple = ()) -> list[str]:
+def check_int8(tflite: bytes | Graph, allow_float: tuple = ()) -> list[str]:
     """Ops that do not run on int8 tensors (QUANTIZE/DEQUANTIZE at the edges excepted), one line each."""
+    g = as_graph(tflite, "converted model")
     problems = []
-    for op in read_ops(tflite):
+    for op in g.ops:
         if op.name in EDGE_OPS:
             continue
         if op.name in SHAPE_OPS:
-            problems.append(f"{op.name} at '{op.outputs[0][0]}' (a dynamic batch leaked into the graph)")
+            problems.append(f"{op.name} at '{g.output_name(op)}' (a dynamic batch leaked into the graph)")
             continue
-        other = sorted({t for n, t in op.inputs + op.outputs if t not in INT_TYPES and n not in allow_float})
+        tensors = g.op_tensors(op, "inputs") + g.op_tensors(op, "outputs")
+        other = sorted({t.type for t in tensors if t.type not in INT_TYPES and t.name not in allow_float})
         if other:
-            problems.append(f"{op.name} at '{op.outputs[0][0]}' runs on {', '.join(other)} tensors")
+            problems.append(f"{op.name} at '{g.output_name(op)}' runs on {', '.join(other)} tensors")
     return problems

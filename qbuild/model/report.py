@@ -7,7 +7,9 @@ import math
 from pathlib import Path
 
 from qbuild.fsutil import write_atomic
-from qbuild.tfenv import captured_fds
+from qbuild.model.tfenv import captured_fds
+
+TEMPLATES = ("quantization_report.html.j2",)
 
 DEBUGGER_COLUMNS = ["op_name", "tensor_idx", "num_elements", "stddev", "mean_error", "max_abs_error",
                     "mean_squared_error", "scale", "zero_point", "tensor_name"]
@@ -62,7 +64,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 def write_html(rows: list[dict], path: Path, title: str, rmse_threshold: float, range_threshold: float,
                advice: list | None = None, sources: str = "") -> None:
-    from qbuild.templates import render
+    from qbuild.codegen.templates import render
 
     bars, worst = [], max([float(r["rmse/scale"]) for r in rows] + [WELL_QUANTIZED * 2])
     for i, r in enumerate(rows):

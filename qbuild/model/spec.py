@@ -235,7 +235,7 @@ def load_spec(path: Path, fresh: bool = False) -> ModelSpec:
         sys.path.remove(str(path.parent))
     spec = getattr(module, "my_model", None)
     if not isinstance(spec, ModelSpec):
-        raise QbuildError(f"{path} defines no `my_model = qbuild.spec.ModelSpec(...)`; see docs/model-spec.md")
+        raise QbuildError(f"{path} defines no `my_model = qbuild.model.spec.ModelSpec(...)`; see docs/model-spec.md")
     spec.path = path
     spec.name = spec.name or path.parent.name
     _loaded[path] = spec

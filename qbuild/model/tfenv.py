@@ -5,6 +5,9 @@ import contextlib
 import os
 import sys
 import tempfile
+from pathlib import Path
+
+from qbuild.errors import QbuildError
 
 
 def import_tf():
@@ -12,6 +15,21 @@ def import_tf():
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import tensorflow as tf  # noqa: PLC0415
     return tf
+
+
+def load_keras(path: Path):
+    """A saved Keras model (.keras/.h5), or one QbuildError naming the file and the fix."""
+    import_tf()
+    import keras
+
+    if not Path(path).is_file():
+        raise QbuildError(f"Keras model '{path}' does not exist; pass a .keras file saved with model.save()")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise QbuildError(f"'{path}' is not a loadable Keras model ({first}); pass a .keras file saved with "
+                          "model.save()") from None
 
 
 def seed_everything(seed: int) -> None:

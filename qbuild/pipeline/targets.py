@@ -4,54 +4,30 @@ Used by the SCons tool (to declare targets and dependencies) and by `python -m q
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qbuild.codegen.carray import OUTPUTS as CARRAY_OUTPUTS
 from qbuild.errors import QbuildError
-from qbuild.preprocess import MEAN_STD, RESCALE
-from qbuild.spec import CONVERTER_DEFAULTS, ModelSpec, describe, list_models, resolve_spec_path
-
-CARRAY_FILES = ("sl_tflite_micro_model.c", "sl_tflite_micro_model.h", "sl_tflite_micro_model_parameters.h")
-
-
-def parse_norm(norm: str | None) -> dict:
-    """`rescale:0.0625` | `mean_std` | `none` -> model parameters."""
-    norm = (norm or "none").strip()
-    if norm == "none":
-        return {}
-    if norm == "mean_std":
-        return {MEAN_STD: True}
-    if norm.startswith("rescale:"):
-        try:
-            return {RESCALE: float(eval_fraction(norm.split(":", 1)[1]))}
-        except ValueError:
-            pass
-    raise QbuildError(f"norm='{norm}' is not understood; use norm=rescale:<factor> (e.g. rescale:0.0625 or rescale:1/16), "
-                      "norm=mean_std or norm=none")
-
-
-def eval_fraction(s: str) -> float:
-    if "/" in s:
-        a, b = s.split("/", 1)
-        return float(a) / float(b)
-    return float(s)
+from qbuild.model.preprocess import parse_norm
+from qbuild.model.spec import CONVERTER_DEFAULTS, ModelSpec, describe, list_models, resolve_spec_path
+from qbuild.tflite.params import iso_date
 
 
 def source_date(paths: list[Path]) -> str:
     """SOURCE_DATE_EPOCH, else the last commit time touching the inputs (reproducible), else 0."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch and not epoch.isdigit():
+        raise QbuildError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds since 1970; fix or unset it")
     if not epoch and paths:
         try:
             epoch = subprocess.run(["git", "log", "-1", "--format=%ct", "--", *map(str, paths)],
                                    cwd=Path(paths[0]).parent, capture_output=True, text=True, timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError):
-            epoch = None
-    from qbuild.build import build_date
-    return build_date(epoch)
+            epoch = ""
+    return iso_date(int(epoch) if epoch.isdigit() else 0)
 
 
 @dataclass
@@ -86,7 +62,7 @@ class ModelTargets:
         return out
 
     def carray_outputs(self) -> list[Path]:
-        return [self.out_dir / f for f in CARRAY_FILES]
+        return [self.out_dir / f for f in CARRAY_OUTPUTS]
 
     def artifacts(self) -> dict:
         out = dict(self.quantize_outputs()) if self.kind != "tflite" else {"tflite": self.tflite}
@@ -134,35 +110,3 @@ class ModelTargets:
         settings["data_env"] = info.data_env
         return cls(name=info.name, kind="spec", out_dir=out_root / info.name, source=spec_path, settings=settings,
                    dataset_deps=[Path(p) for p in info.dataset_files], model_deps=[Path(p) for p in info.model_files])
-
-    # running the steps without SCons (Make/CMake) -----------------------------------------------------------------------
-    def build_all(self) -> None:
-        from qbuild import build, carray
-
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        if self.kind == "spec":
-            _if_changed(self.out_dir / ".dataset.stamp", self.dataset_deps, self.settings.get("data_env"), [self.data],
-                        lambda: build.step_dataset(self.source, self.data))
-            _if_changed(self.out_dir / ".train.stamp", self.model_deps + [self.data], self.settings.get("training"),
-                        [self.keras], lambda: build.step_train(self.source, self.data, self.keras))
-        if self.kind == "tflite":
-            _if_changed(self.out_dir / ".copy.stamp", [self.source], {}, [self.tflite],
-                        lambda: build.step_copy_tflite(self.source, self.tflite))
-        else:
-            outs = self.quantize_outputs()
-            _if_changed(self.out_dir / ".quantize.stamp", [self.keras, self.data], self.settings, list(outs.values()),
-                        lambda: build.step_quantize(self.settings, self.keras, self.data, outs))
-        _if_changed(self.out_dir / ".carray.stamp", [self.tflite], {}, self.carray_outputs(),
-                    lambda: carray.write_carray(self.tflite, self.out_dir, self.tflite.name))
-
-
-def _if_changed(stamp: Path, inputs: list, settings, outputs: list, run) -> None:
-    """Run a step unless its inputs' content and settings match the last run and every output exists."""
-    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
-    for p in inputs:
-        h.update(str(p).encode() + b"\0" + Path(p).read_bytes())
-    key = h.hexdigest()
-    if stamp.is_file() and stamp.read_text() == key and all(Path(o).exists() for o in outputs):
-        return
-    run()
-    stamp.write_text(key)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from qbuild.errors import QbuildError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOARDS_DIR = ROOT / "boards"
 SUPPORT_DIR = BOARDS_DIR / "support"
 
@@ -109,9 +109,14 @@ class Board:
         return [*self.flags, *COMMON_FLAGS, *self.extra_cflags]
 
     @property
+    def cxx_only_flags(self) -> list[str]:
+        """The small-firmware C++ set and the board's own C++ flags: what C++ sources get on top of `cflags`."""
+        return [*CXX_ONLY_FLAGS, *self.extra_cxxflags]
+
+    @property
     def cxxflags(self) -> list[str]:
-        """Flags for C++ sources: cflags plus the small-firmware C++ set."""
-        return [*self.cflags, *CXX_ONLY_FLAGS, *self.extra_cxxflags]
+        """Flags for C++ sources: cflags plus cxx_only_flags."""
+        return [*self.cflags, *self.cxx_only_flags]
 
     @property
     def ldflags(self) -> list[str]:

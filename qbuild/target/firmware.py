@@ -3,7 +3,7 @@
 The firmware runs the model on a few embedded raw samples and prints one line per sample:
     qbuild-result <sample> <class> <v0> <v1> ...
 with float32 outputs as the 8 hex digits of their IEEE bits and int8 outputs as decimals, so the comparison with the
-reference (the same raw samples -> qbuild.preprocess -> the TFLM interpreter) is exact.
+reference (the same raw samples -> qbuild.model.preprocess -> the TFLM interpreter) is exact.
 """
 from __future__ import annotations
 
@@ -15,33 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from qbuild import data as rawdata
+from qbuild.model import data as rawdata
 from qbuild.errors import QbuildError
+from qbuild.tflite.reader import as_graph
 from qbuild.fsutil import write_atomic
-from qbuild.preprocess import norm_mode, preprocess, round_half_away
+from qbuild.model.preprocess import norm_mode, preprocess, round_half_away
 
 DEFAULT_SAMPLES = 5
 C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "uint16": "uint16_t", "int16": "int16_t", "float32": "float"}
 RESULT = re.compile(r"^qbuild-result (\d+) (-?\d+)((?: \S+)*)\s*$")
 
 
-def io_details(tflite: bytes) -> dict:
-    """Input/output tensor type, shape, quantization of a .tflite (subgraph 0, tensor 0 of each)."""
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
-
-    from qbuild.tflite_model import TYPE_NAMES
-
-    m = s.Model.GetRootAsModel(tflite, 0)
-    sg = m.Subgraphs(0)
-
-    def detail(t):
-        q = t.Quantization()
-        scale = float(q.ScaleAsNumpy()[0]) if q is not None and q.ScaleLength() else 0.0
-        zp = int(q.ZeroPointAsNumpy()[0]) if q is not None and q.ZeroPointLength() else 0
-        return {"type": TYPE_NAMES.get(t.Type(), str(t.Type())), "shape": [int(d) for d in t.ShapeAsNumpy()],
-                "scale": scale, "zero_point": zp}
-
-    return {"input": detail(sg.Tensors(sg.Inputs(0))), "output": detail(sg.Tensors(sg.Outputs(0)))}
+def io_details(model) -> dict:
+    """Input/output tensor type, shape, quantization of a .tflite (bytes or a parsed Graph)."""
+    g = as_graph(model)
+    return {"input": g.io("input"), "output": g.io("output")}
 
 
 def firmware_samples(data_path: Path | None, tflite: bytes, n: int = DEFAULT_SAMPLES) -> np.ndarray:
@@ -63,15 +51,24 @@ def firmware_samples(data_path: Path | None, tflite: bytes, n: int = DEFAULT_SAM
     return rng.uniform(-1, 1, size=shape).astype(np.float32)
 
 
+def input_path(input_type: str, raw_type: str, norm: str) -> str:
+    """How the firmware fills the input tensor from a raw sample (main.cc lays out exactly this choice):
+    "copy" (raw int8 samples are the int8 input), "quantize" (preprocess to float32, then quantize to int8) or
+    "float" (preprocess into the float32 input)."""
+    if input_type == "float32":
+        return "float"
+    if input_type != "int8":
+        raise QbuildError(f"model input type {input_type} is not supported by the firmware template; use float32 or int8")
+    return "copy" if raw_type == "int8" and norm == "none" else "quantize"
+
+
 def model_input(params: dict, raw: np.ndarray, io: dict) -> np.ndarray:
     """Raw samples -> what the firmware writes into the input tensor (same arithmetic as main.cc)."""
     inp = io["input"]
-    if inp["type"] == "float32":
+    path = input_path(inp["type"], raw.dtype.name, norm_mode(params)[0])
+    if path == "float":
         return preprocess(params, raw).astype(np.float32)
-    if inp["type"] != "int8":
-        raise QbuildError(f"model input type {inp['type']} is not supported by the firmware template; use float32 or int8")
-    mode, _ = norm_mode(params)
-    if raw.dtype == np.int8 and mode == "none":
+    if path == "copy":
         return raw.copy()
     x = preprocess(params, raw).astype(np.float32)
     q = round_half_away(x / np.float32(inp["scale"])) + inp["zero_point"]
@@ -79,9 +76,9 @@ def model_input(params: dict, raw: np.ndarray, io: dict) -> np.ndarray:
 
 
 def reference_outputs(tflite: bytes, raw: np.ndarray) -> np.ndarray:
-    """The reference: qbuild.preprocess (float32, C order of operations) + the TFLM interpreter."""
-    from qbuild.evaluate import tflm_interpreter
-    from qbuild.params import read_params
+    """The reference: qbuild.model.preprocess (float32, C order of operations) + the TFLM interpreter."""
+    from qbuild.model.evaluate import tflm_interpreter
+    from qbuild.tflite.params import read_params
 
     io = io_details(tflite)
     x = model_input(read_params(tflite), raw, io)
@@ -93,36 +90,6 @@ def reference_outputs(tflite: bytes, raw: np.ndarray) -> np.ndarray:
         interp.invoke()
         outs.append(np.array(interp.get_output(0)).reshape(-1))
     return np.stack(outs)
-
-
-def main_context(tflite: bytes, samples: np.ndarray, board, arena_bytes: int, classes: list, sources: str) -> dict:
-    from qbuild.params import read_params
-
-    io = io_details(tflite)
-    params = read_params(tflite)
-    mode, _ = norm_mode(params)
-    raw_type = samples.dtype.name
-    if raw_type not in C_TYPES:
-        raise QbuildError(f"raw sample dtype {raw_type} has no firmware template; use one of {', '.join(C_TYPES)}")
-    n_in = int(np.prod(io["input"]["shape"]))
-    flat = samples.reshape(len(samples), -1)
-    if flat.shape[1] != n_in:
-        raise QbuildError(f"raw samples have {flat.shape[1]} values but the model input has {n_in}; fix the data")
-    if raw_type == "float32":
-        values = [[_float_literal(v) for v in row] for row in flat]
-    else:
-        values = [[str(int(v)) for v in row] for row in flat]
-    return {
-        "sources": sources, "board": board, "arena_bytes": int(arena_bytes), "norm": mode,
-        "input_type": io["input"]["type"], "output_type": io["output"]["type"],
-        "raw_type": raw_type, "raw_ctype": C_TYPES[raw_type], "sample_size": n_in, "samples": values,
-        "classes": list(classes), "output_size": int(np.prod(io["output"]["shape"])),
-    }
-
-
-def _float_literal(v) -> str:
-    from qbuild.cformat import c_float
-    return c_float(float(v))
 
 
 def parse_run(text: str, output_type: str) -> dict[int, tuple[int, np.ndarray]]:

@@ -15,7 +15,6 @@ import argparse
 import datetime
 import hashlib
 import json
-import os
 import struct
 import sys
 from pathlib import Path
@@ -23,8 +22,9 @@ from pathlib import Path
 import flatbuffers
 from flatbuffers import number_types as N
 
-from qbuild.cformat import shortest_float32
+from qbuild.codegen.cformat import shortest_float32
 from qbuild.errors import QbuildError
+from qbuild.tflite.reader import CORRUPT, Graph, as_graph, schema, unpack_model
 
 METADATA_NAME = "SL_PARAMSv1"
 SCHEMA_VERSION = 1
@@ -237,44 +237,15 @@ def decode_params(buf: bytes) -> dict:
 # ---------------------------------------------------------------------------------------------------------------------
 # .tflite metadata
 
-# What the generated (unchecked) schema accessors raise on corrupt bytes.
-_CORRUPT = (struct.error, IndexError, ValueError, AttributeError, TypeError, OverflowError)
-
-
-def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
-    return schema_py_generated
-
-
-def _check_tflite(data: bytes, what: str = "input"):
-    """Cheap sanity checks before the (unchecked) generated accessors run: identifier, root and a subgraph."""
-    if len(data) < 16 or data[4:8] != b"TFL3":
-        raise QbuildError(f"{what} is not a .tflite FlatBuffer (no 'TFL3' identifier); pass a TensorFlow Lite model")
-    root = struct.unpack_from("<I", data, 0)[0]
+def read_params(tflite: bytes | Graph, what: str = "input") -> dict:
+    """The SL_PARAMSv1 parameters of a .tflite (bytes or a parsed Graph), or {} when it has none."""
+    g = as_graph(tflite, what)
+    if METADATA_NAME not in g.metadata:
+        return {}
     try:
-        ok = 8 <= root <= len(data) - 4 and _schema().Model.GetRootAs(data, 0).SubgraphsLength() > 0
-    except _CORRUPT:
-        ok = False
-    if not ok:
-        raise QbuildError(f"{what} is a corrupt .tflite (bad root table or no subgraph); re-generate it")
-
-
-def read_params(tflite: bytes, what: str = "input") -> dict:
-    """The SL_PARAMSv1 parameters of a .tflite, or {} when it has none."""
-    _check_tflite(tflite, what)
-    s = _schema()
-    try:
-        model = s.Model.GetRootAs(tflite, 0)
-        for i in range(model.MetadataLength()):
-            meta = model.Metadata(i)
-            if meta.Name() == METADATA_NAME.encode():
-                buffer = model.Buffers(meta.Buffer())
-                return decode_params(buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b"")
+        return decode_params(g.metadata[METADATA_NAME])
     except QbuildError as e:
         raise QbuildError(f"{what}: {e}") from None
-    except _CORRUPT as e:
-        raise QbuildError(f"{what} is a corrupt .tflite ({e}); re-generate it") from None
-    return {}
 
 
 class _AlignedBuffer:
@@ -306,13 +277,9 @@ def embed_params(tflite: bytes, params: dict, what: str = "input") -> bytes:
     Re-serialises the model through the schema's object API with every buffer 16-byte aligned. Replacing reuses the
     existing buffer slot, so embed(embed(m, a), b) == embed(m, b) byte for byte.
     """
-    _check_tflite(tflite, what)
+    model = unpack_model(tflite, what)
     payload = encode_params(params)
-    s = _schema()
-    try:
-        model = s.ModelT.InitFromPackedBuf(tflite, 0)
-    except _CORRUPT as e:
-        raise QbuildError(f"{what} is a corrupt .tflite ({e}); re-generate it") from None
+    s = schema()
     buffers = model.buffers or []
     if any(b is not None and b.offset > 1 for b in buffers):
         raise QbuildError(f"{what} keeps tensor data outside the FlatBuffer (a >2 GB model); "
@@ -339,7 +306,7 @@ def embed_params(tflite: bytes, params: dict, what: str = "input") -> bytes:
     builder = flatbuffers.Builder(len(tflite) + len(payload) + 4096)
     try:
         builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    except _CORRUPT as e:
+    except CORRUPT as e:
         raise QbuildError(f"{what} is a corrupt .tflite ({e}); re-generate it") from None
     return bytes(builder.Output())
 
@@ -370,15 +337,6 @@ def iso_date(when) -> str:
     if isinstance(when, datetime.datetime):
         when = when.timestamp() if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc).timestamp()
     return datetime.datetime.fromtimestamp(int(when), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def source_date_epoch(default: int = 0) -> int:
-    """SOURCE_DATE_EPOCH (reproducible builds) or `default`."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "")
-    try:
-        return int(value) if value else default
-    except ValueError:
-        raise QbuildError(f"SOURCE_DATE_EPOCH={value!r} is not an integer number of seconds; fix or unset it") from None
 
 
 def default_params(name: str, version: int, date, hash: str, classes, runtime_memory_size=None) -> dict:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qbuild.errors import QbuildError
+from qbuild.tflite.reader import Graph, as_graph
 
 ALIGN = 16            # QBUILD_ARENA_ALIGN
 OP_NODE_BYTES = 16    # sizeof(OpNode)
@@ -35,11 +36,9 @@ SUPPORTED_OPS = sorted(OP_DATA_BYTES)
 # Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
 PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
-_INT8 = 9
 # Ops whose output must be int8 (everything but the data-movement ops and DEQUANTIZE).
 _INT8_OUTPUT_OPS = set(OP_DATA_BYTES) - {"CONCATENATION", "PACK", "PAD", "RESHAPE", "SHAPE", "STRIDED_SLICE",
                                          "DEQUANTIZE"}
-_TYPE_BYTES = {0: 4, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1}  # TensorType id -> bytes (the types the runtime accepts)
 
 
 @dataclass
@@ -59,11 +58,6 @@ class Plan:
                 "offsets": {str(k): v for k, v in sorted(self.offsets.items())}}
 
 
-def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-    return schema
-
-
 def _align(v: int, a: int) -> int:
     return (v + a - 1) // a * a
 
@@ -73,75 +67,22 @@ def tensor_view_bytes(pointer_size: int) -> int:
     return _align(pointer_size + 4 + 4 + 4 * 6 + 4 + 4, pointer_size)
 
 
-class _Graph:
-    """The parts of a .tflite the planner needs, read with the schema's generated Python."""
-
-    def __init__(self, tflite_bytes: bytes):
-        schema = _schema()
-        names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-        try:
-            if tflite_bytes[4:8] != b"TFL3":
-                raise ValueError("no TFL3 identifier")
-            m = schema.Model.GetRootAsModel(tflite_bytes, 0)
-            if m.SubgraphsLength() != 1:
-                raise QbuildError(f"the model has {m.SubgraphsLength()} subgraphs; the qbuild runtime runs exactly one")
-            sg = m.Subgraphs(0)
-            self.tensors = []
-            for i in range(sg.TensorsLength()):
-                t = sg.Tensors(i)
-                buf = m.Buffers(t.Buffer())
-                q = t.Quantization()
-                self.tensors.append({
-                    "name": (t.Name() or b"").decode(errors="replace"),
-                    "type": t.Type(),
-                    "shape": [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else [],
-                    "const": buf is not None and buf.DataLength() > 0,
-                    "scales": q.ScaleLength() if q is not None else 0,
-                })
-            self.inputs = [int(i) for i in sg.InputsAsNumpy()] if sg.InputsLength() else []
-            self.outputs = [int(i) for i in sg.OutputsAsNumpy()] if sg.OutputsLength() else []
-            self.ops = []
-            for i in range(sg.OperatorsLength()):
-                op = sg.Operators(i)
-                code = m.OperatorCodes(op.OpcodeIndex())
-                builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-                name = (code.CustomCode() or b"").decode() or names.get(builtin, f"BUILTIN_{builtin}")
-                ins = [int(x) for x in op.InputsAsNumpy()] if op.InputsLength() else []
-                outs = [int(x) for x in op.OutputsAsNumpy()] if op.OutputsLength() else []
-                self.ops.append((name, ins, outs))
-        except QbuildError:
-            raise
-        except Exception as e:  # the generated reader raises struct/index errors on malformed bytes
-            raise QbuildError(f"not a valid .tflite flatbuffer ({e}); re-export the model with the TFLite converter")
-
-    def tensor_bytes(self, i: int) -> int:
-        t = self.tensors[i]
-        n = _TYPE_BYTES.get(t["type"], 0)
-        for d in t["shape"]:
-            n *= d
-        return n
-
-
-def check_ops(tflite_bytes: bytes) -> list[str]:
+def check_ops(model: bytes | Graph) -> list[str]:
     """Op names in execution order; raises QbuildError naming every unsupported op, its tensor and the supported list."""
-    g = _Graph(tflite_bytes)
-    bad = []
-    for name, _, outs in g.ops:
-        if name not in OP_DATA_BYTES:
-            tensor = g.tensors[outs[0]]["name"] if outs else "?"
-            bad.append(f"{name} (output tensor '{tensor}')")
+    g = as_graph(model)
+    if g.subgraphs != 1:
+        raise QbuildError(f"the model has {g.subgraphs} subgraphs; the qbuild runtime runs exactly one")
+    bad = [f"{op.name} (output tensor '{g.output_name(op)}')" for op in g.ops if op.name not in OP_DATA_BYTES]
     if bad:
         raise QbuildError(f"the qbuild runtime does not support {', '.join(bad)}; supported ops: "
                           f"{', '.join(SUPPORTED_OPS)} (replace the layer or keep it out of the int8 graph)")
     # Arithmetic ops run in int8 only: a float op left by the converter fails here, not on the device.
-    floating = []
-    for name, ins, outs in g.ops:
-        if name in _INT8_OUTPUT_OPS and outs and g.tensors[outs[0]]["type"] != _INT8:
-            floating.append(f"{name} (output tensor '{g.tensors[outs[0]]['name']}')")
+    floating = [f"{op.name} (output tensor '{g.output_name(op)}')" for op in g.ops
+                if op.name in _INT8_OUTPUT_OPS and op.outputs and g.tensors[op.outputs[0]].type != "int8"]
     if floating:
         raise QbuildError(f"the qbuild runtime runs these ops in int8 only, but the model has them in float: "
                           f"{', '.join(floating)}; quantize the whole graph (TFLITE_BUILTINS_INT8)")
-    return [name for name, _, _ in g.ops]
+    return [op.name for op in g.ops]
 
 
 def plan_buffers(buffers: list[dict], align: int = ALIGN) -> int:
@@ -165,22 +106,23 @@ def plan_buffers(buffers: list[dict], align: int = ALIGN) -> int:
     return _align(total, align)
 
 
-def plan_model(tflite_bytes: bytes, pointer_size: int = 4) -> Plan:
+def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
     if pointer_size not in (4, 8):
         raise QbuildError(f"--pointer-size {pointer_size} is not supported; use 4 (Cortex-M) or 8 (64-bit host)")
-    check_ops(tflite_bytes)
-    g = _Graph(tflite_bytes)
+    g = as_graph(model)
+    check_ops(g)
     nt, nops = len(g.tensors), len(g.ops)
 
     cursor = _align(nt * tensor_view_bytes(pointer_size), 8) + nops * OP_NODE_BYTES
-    for name, ins, outs in g.ops:
+    for op in g.ops:
+        name, ins, outs = op.name, op.inputs, op.outputs
         cursor = _align(cursor, 8)
         size = OP_DATA_BYTES[name]
         if size:
             cursor = _align(cursor, 8) + size
-        if name in PER_CHANNEL_OPS and len(ins) > 1 and g.tensors[ins[1]]["scales"] > 1:
-            filt = g.tensors[ins[1]]["shape"]
-            channels = filt[0] if name == "FULLY_CONNECTED" else g.tensors[outs[0]]["shape"][3]
+        if name in PER_CHANNEL_OPS and len(ins) > 1 and len(g.tensors[ins[1]].scales) > 1:
+            filt = g.tensors[ins[1]].shape
+            channels = filt[0] if name == "FULLY_CONNECTED" else g.tensors[outs[0]].shape[3]
             cursor = _align(cursor, 8) + 4 * channels
             cursor = _align(cursor, 8) + 4 * channels
     persistent = _align(cursor, ALIGN)
@@ -189,26 +131,26 @@ def plan_model(tflite_bytes: bytes, pointer_size: int = 4) -> Plan:
     last: dict[int, int] = {}
 
     def use(t: int, op: int) -> None:
-        if t < 0 or g.tensors[t]["const"]:
+        if t < 0 or g.tensors[t].const:
             return
         first[t] = min(first.get(t, op), op)
         last[t] = max(last.get(t, op), op)
 
     for t in g.inputs:
         use(t, 0)
-    for i, (_, ins, outs) in enumerate(g.ops):
-        for t in ins + outs:
+    for i, op in enumerate(g.ops):
+        for t in op.inputs + op.outputs:
             use(t, i)
     for t in g.outputs:
         use(t, max(nops - 1, 0))
-    buffers = [{"tensor": t, "order": k, "size": g.tensor_bytes(t), "first": first[t], "last": last[t]}
+    buffers = [{"tensor": t, "order": k, "size": g.tensors[t].bytes(), "first": first[t], "last": last[t]}
                for k, t in enumerate(sorted(first))]
     planned = plan_buffers(buffers)
     temp = nt * PLAN_RECORD_BYTES
     region = max(planned, temp)
     lower = max((sum(b["size"] for b in buffers if b["first"] <= op <= b["last"]) for op in range(max(nops, 1))),
                 default=0)
-    ops = [(name, g.tensors[outs[0]]["name"] if outs else "") for name, _, outs in g.ops]
+    ops = [(op.name, g.tensors[op.outputs[0]].name if op.outputs else "") for op in g.ops]
     return Plan(arena_bytes=persistent + region, ops=ops, lower_bound_bytes=lower, persistent_bytes=persistent,
                 activation_bytes=region, pointer_size=pointer_size,
                 offsets={b["tensor"]: b["offset"] for b in buffers})

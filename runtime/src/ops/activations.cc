@@ -5,10 +5,10 @@ namespace qbuild {
 namespace ops {
 namespace {
 
-static_assert(sizeof(k::ReluParams) == 24, "update OP_DATA_BYTES in qbuild/plan.py");
-static_assert(sizeof(k::Relu6Params) == 8, "update OP_DATA_BYTES in qbuild/plan.py");
-static_assert(sizeof(k::SigmoidParams) == 16, "update OP_DATA_BYTES in qbuild/plan.py");
-static_assert(sizeof(k::HardSwishParams) == 24, "update OP_DATA_BYTES in qbuild/plan.py");
+static_assert(sizeof(k::ReluParams) == 24, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
+static_assert(sizeof(k::Relu6Params) == 8, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
+static_assert(sizeof(k::SigmoidParams) == 16, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
+static_assert(sizeof(k::HardSwishParams) == 24, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
 template <typename Params, k::Status (*Prepare)(k::QuantInfo, k::QuantInfo, Params*)>
 Status prepare_unary(OpContext& ctx) {

@@ -5,8 +5,8 @@ namespace qbuild {
 namespace ops {
 namespace {
 
-static_assert(sizeof(k::AddParams) == 48, "update OP_DATA_BYTES in qbuild/plan.py");
-static_assert(sizeof(k::MulParams) == 28, "update OP_DATA_BYTES in qbuild/plan.py");
+static_assert(sizeof(k::AddParams) == 48, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
+static_assert(sizeof(k::MulParams) == 28, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
 Status check(const OpContext& ctx) {
   const TensorView* a = ctx.input(0);

@@ -9,8 +9,8 @@ namespace ops {
 namespace {
 
 // Persistent op data: the kernel params, then (per-channel filters only) multipliers[C] and shifts[C].
-// qbuild/plan.py mirrors these sizes.
-static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/plan.py");
+// qbuild/tflite/plan.py mirrors these sizes.
+static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 constexpr uint32_t kMultipliersOffset = align8(sizeof(k::ConvParams));
 
 Status prepare(OpContext& ctx, bool depthwise) {

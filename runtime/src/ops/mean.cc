@@ -5,7 +5,7 @@ namespace qbuild {
 namespace ops {
 namespace {
 
-static_assert(sizeof(k::MeanParams) == 24, "update OP_DATA_BYTES in qbuild/plan.py");
+static_assert(sizeof(k::MeanParams) == 24, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
 constexpr int kMaxAxes = 8;
 

@@ -7,7 +7,7 @@ namespace qbuild {
 namespace ops {
 namespace {
 
-static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/plan.py");
+static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
 Status prepare(OpContext& ctx, k::WindowKind kind) {
   const TensorView* in = ctx.input(0);

@@ -10,8 +10,8 @@ union QuantizeData {
   k::QuantizeParams quantize;
   k::RequantizeParams requantize;
 };
-static_assert(sizeof(QuantizeData) == 16, "update OP_DATA_BYTES in qbuild/plan.py");
-static_assert(sizeof(k::DequantizeParams) == 8, "update OP_DATA_BYTES in qbuild/plan.py");
+static_assert(sizeof(QuantizeData) == 16, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
+static_assert(sizeof(k::DequantizeParams) == 8, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
 bool same_size_io(const OpContext& ctx) {
   const TensorView* in = ctx.input(0);

@@ -5,74 +5,74 @@
 namespace qbuild {
 namespace {
 
-#define QBUILD_OP(flag, code, name) {schema::code, ops::prepare_##name, ops::eval_##name},
+#define QBUILD_OP(code, name) {schema::code, ops::prepare_##name, ops::eval_##name},
 
 constexpr OpKernel kOps[] = {
 #if QBUILD_OP_ADD
-    QBUILD_OP(QBUILD_OP_ADD, kAdd, add)
+    QBUILD_OP(kAdd, add)
 #endif
 #if QBUILD_OP_AVERAGE_POOL_2D
-    QBUILD_OP(QBUILD_OP_AVERAGE_POOL_2D, kAveragePool2D, average_pool_2d)
+    QBUILD_OP(kAveragePool2D, average_pool_2d)
 #endif
 #if QBUILD_OP_CONCATENATION
-    QBUILD_OP(QBUILD_OP_CONCATENATION, kConcatenation, concatenation)
+    QBUILD_OP(kConcatenation, concatenation)
 #endif
 #if QBUILD_OP_CONV_2D
-    QBUILD_OP(QBUILD_OP_CONV_2D, kConv2D, conv_2d)
+    QBUILD_OP(kConv2D, conv_2d)
 #endif
 #if QBUILD_OP_DEPTHWISE_CONV_2D
-    QBUILD_OP(QBUILD_OP_DEPTHWISE_CONV_2D, kDepthwiseConv2D, depthwise_conv_2d)
+    QBUILD_OP(kDepthwiseConv2D, depthwise_conv_2d)
 #endif
 #if QBUILD_OP_DEQUANTIZE
-    QBUILD_OP(QBUILD_OP_DEQUANTIZE, kDequantize, dequantize)
+    QBUILD_OP(kDequantize, dequantize)
 #endif
 #if QBUILD_OP_FULLY_CONNECTED
-    QBUILD_OP(QBUILD_OP_FULLY_CONNECTED, kFullyConnected, fully_connected)
+    QBUILD_OP(kFullyConnected, fully_connected)
 #endif
 #if QBUILD_OP_HARD_SWISH
-    QBUILD_OP(QBUILD_OP_HARD_SWISH, kHardSwish, hard_swish)
+    QBUILD_OP(kHardSwish, hard_swish)
 #endif
 #if QBUILD_OP_LOGISTIC
-    QBUILD_OP(QBUILD_OP_LOGISTIC, kLogistic, logistic)
+    QBUILD_OP(kLogistic, logistic)
 #endif
 #if QBUILD_OP_MAX_POOL_2D
-    QBUILD_OP(QBUILD_OP_MAX_POOL_2D, kMaxPool2D, max_pool_2d)
+    QBUILD_OP(kMaxPool2D, max_pool_2d)
 #endif
 #if QBUILD_OP_MEAN
-    QBUILD_OP(QBUILD_OP_MEAN, kMean, mean)
+    QBUILD_OP(kMean, mean)
 #endif
 #if QBUILD_OP_MUL
-    QBUILD_OP(QBUILD_OP_MUL, kMul, mul)
+    QBUILD_OP(kMul, mul)
 #endif
 #if QBUILD_OP_PACK
-    QBUILD_OP(QBUILD_OP_PACK, kPack, pack)
+    QBUILD_OP(kPack, pack)
 #endif
 #if QBUILD_OP_PAD
-    QBUILD_OP(QBUILD_OP_PAD, kPad, pad)
+    QBUILD_OP(kPad, pad)
 #endif
 #if QBUILD_OP_QUANTIZE
-    QBUILD_OP(QBUILD_OP_QUANTIZE, kQuantize, quantize)
+    QBUILD_OP(kQuantize, quantize)
 #endif
 #if QBUILD_OP_RELU
-    QBUILD_OP(QBUILD_OP_RELU, kRelu, relu)
+    QBUILD_OP(kRelu, relu)
 #endif
 #if QBUILD_OP_RELU6
-    QBUILD_OP(QBUILD_OP_RELU6, kRelu6, relu6)
+    QBUILD_OP(kRelu6, relu6)
 #endif
 #if QBUILD_OP_RESHAPE
-    QBUILD_OP(QBUILD_OP_RESHAPE, kReshape, reshape)
+    QBUILD_OP(kReshape, reshape)
 #endif
 #if QBUILD_OP_SHAPE
-    QBUILD_OP(QBUILD_OP_SHAPE, kShape, shape)
+    QBUILD_OP(kShape, shape)
 #endif
 #if QBUILD_OP_SOFTMAX
-    QBUILD_OP(QBUILD_OP_SOFTMAX, kSoftmax, softmax)
+    QBUILD_OP(kSoftmax, softmax)
 #endif
 #if QBUILD_OP_STRIDED_SLICE
-    QBUILD_OP(QBUILD_OP_STRIDED_SLICE, kStridedSlice, strided_slice)
+    QBUILD_OP(kStridedSlice, strided_slice)
 #endif
 #if QBUILD_OP_TANH
-    QBUILD_OP(QBUILD_OP_TANH, kTanh, tanh)
+    QBUILD_OP(kTanh, tanh)
 #endif
     {-1, nullptr, nullptr},
 };

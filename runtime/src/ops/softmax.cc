@@ -4,7 +4,7 @@
 namespace qbuild {
 namespace ops {
 
-static_assert(sizeof(k::SoftmaxParams) == 12, "update OP_DATA_BYTES in qbuild/plan.py");
+static_assert(sizeof(k::SoftmaxParams) == 12, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
 Status prepare_softmax(OpContext& ctx) {
   const TensorView* in = ctx.input(0);

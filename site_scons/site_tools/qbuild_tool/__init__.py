@@ -17,14 +17,12 @@ QBUILD_ROOT = Path(__file__).resolve().parents[3]
 if str(QBUILD_ROOT) not in sys.path:
     sys.path.insert(0, str(QBUILD_ROOT))
 
-from qbuild import scons_adapter  # noqa: E402  (the one module that knows SCons)
+from qbuild.scons import tool  # noqa: E402  (qbuild.scons: the one package that knows SCons)
 
 
 def generate(env):
     env.SetDefault(QBUILD_ROOT=str(QBUILD_ROOT))
-    env.AddMethod(scons_adapter.qbuild_model, "QbuildModel")
-    env.AddMethod(scons_adapter.qbuild_firmware, "QbuildFirmware")
-    env.AddMethod(scons_adapter.qbuild_runtime, "QbuildRuntime")
+    tool.generate(env)
 
 
 def exists(env):

@@ -1,0 +1,53 @@
+"""How qbuild steps become SCons actions: one-line errors, stable signatures, code dependencies derived from imports.
+
+Step actions are module-level functions: SCons puts a function action's code *and its closure's captured objects*
+into the target signature, so closures over per-call objects would rebuild every time. What a step needs besides
+its sources comes from construction variables listed in the action's `varlist` (part of the signature). Each action
+imports its step module inside its body: `qbuild.deps.step_files` follows those imports to the modules and templates
+the step runs, which become the step's file dependencies.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from qbuild.deps import step_files
+from qbuild.errors import QbuildError, ReportedError
+
+TF_LOCK = "#build/.tensorflow-lock"
+
+
+def fail(e: Exception):
+    """A mistake found while the build graph is declared: one line, exit status 2, before any step runs."""
+    print(f"qbuild: error: {e}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def _step(fn):
+    """Wrap a step so a user mistake prints one line and fails the target (no traceback)."""
+    def action(target, source, env):
+        try:
+            fn(target, source, env)
+        except ReportedError:
+            return 1
+        except QbuildError as e:
+            print(f"qbuild: error: {e}", file=sys.stderr, flush=True)
+            return 1
+        return 0
+    action.__name__ = fn.__name__
+    return action
+
+
+def command(env, targets, sources, fn, what: str, varlist=(), **overrides):
+    """env.Command for a step: `fn`'s code and templates (derived from its imports) are among the sources."""
+    action = env.Action(_step(fn), lambda target, source, env: f"qbuild: {what} -> {target[0]}", varlist=list(varlist))
+    return env.Command(targets, list(sources) + [env.File(str(p)) for p in step_files(fn)], action, **overrides)
+
+
+def as_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def path(node) -> Path:
+    return Path(node.abspath)

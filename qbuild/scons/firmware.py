@@ -1,0 +1,188 @@
+"""`env.QbuildFirmware(model, board)` (main.cc, firmware, footprint check, `run`) and `env.QbuildRuntime()` (the runtime
+compiled with a user's own environment). Every runtime compile adds `qbuild.target.runtime.CXXFLAGS`."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from qbuild.errors import QbuildError
+from qbuild.scons.actions import as_json, command, fail, path
+from qbuild.target import runtime
+
+
+def _board(env):
+    from qbuild.target.boards import load_board
+    return load_board(env["QBUILD_BOARD"])
+
+
+# --- step actions (module level: stable action signatures; each imports the step it runs) -------------------------
+def _linker_script(target, source, env):
+    from qbuild.codegen.linker import write_linker_script
+    write_linker_script(_board(env), path(target[0]))
+
+
+def _main_cc(target, source, env):
+    from qbuild.codegen.main_cc import write_main_cc
+    data = path(source[1]) if env["QBUILD_HAS_DATA"] else None
+    write_main_cc(path(source[0]), data, _board(env), json.loads(env["QBUILD_CLASSES"]), env["QBUILD_NOTE"],
+                  path(target[0]))
+
+
+def _op_table(target, source, env):
+    from qbuild.codegen.op_table import write_op_table
+    write_op_table(path(source[0]), env["QBUILD_NOTE"], path(target[0]))
+
+
+def _footprint(target, source, env):
+    from qbuild.footprint.check import check_footprint
+    check_footprint(path(source[0]), _board(env), json.loads(env["QBUILD_FOOTPRINT"]), path(target[0]),
+                    path(target[1]))
+
+
+def _run(target, source, env):
+    from qbuild.target.firmware import check_run
+    board = _board(env)
+    data = path(source[2]) if env["QBUILD_HAS_DATA"] else None
+    r = check_run(board, path(source[0]), path(source[1]), data, path(target[0]))
+    print(f"qbuild: {board.id}: firmware output identical to the reference on {r['samples']} samples "
+          f"({r['output_type']} outputs, bit for bit)", flush=True)
+
+
+def _no_runner(target, source, env):
+    print(f"qbuild: error: board '{_board(env).id}' has no runner; `run` works on boards that have one "
+          "(e.g. board=qemu-m33 or board=host)", file=sys.stderr)
+    return 1
+
+
+# --- the runtime inside a user's own firmware build -------------------------------------------------------------------
+def qbuild_runtime(env, target="#build/qbuild-runtime/libqbuild_runtime.a"):
+    """Compile qbuild's runtime with the calling environment's own compiler and CPU flags into a static library, add
+    its include directory to env's CPPPATH, and return the library node (for LIBS / Program sources)."""
+    renv = env.Clone()
+    renv.AppendUnique(CXXFLAGS=runtime.CXXFLAGS, CPPPATH=[str(p) for p in runtime.include_dirs()])
+    obj_dir = Path(env.File(target).abspath).parent / "obj"
+    objs = _objects(renv, runtime.sources(), runtime.RUNTIME_DIR, obj_dir)
+    env.AppendUnique(CPPPATH=[str(p) for p in runtime.include_dirs()])
+    return renv.StaticLibrary(target, objs)[0]
+
+
+# --- firmware ---------------------------------------------------------------------------------------------------------
+class FirmwareNodes:
+    def __init__(self, board, nodes: dict):
+        self.board = board
+        self.nodes = nodes
+
+    def __getitem__(self, key):
+        return self.nodes[key]
+
+    def default(self):
+        return [self.nodes[k] for k in ("main", "elf", "bin", "footprint") if k in self.nodes]
+
+
+def _board_env(env, board):
+    """One environment per board (cached), for the objects every model on that board shares: runtime and support.
+    C++ gets the board's C++ flags and the runtime's one flag set (main.cc too: it includes the runtime's headers)."""
+    envs = env.get("QBUILD_BOARD_ENVS") or {}
+    if board.id in envs:
+        return envs[board.id]
+    opt = ["-Os"] if board.bare_metal else ["-O2"]
+    # Bare metal links with gcc: g++ would pull libstdc++ (not needed: no exceptions, RTTI or heap).
+    benv = env.Clone(CC=board.cc, CXX=board.cxx, LINK=board.cc if board.bare_metal else board.cxx,
+                     CCFLAGS=list(board.cflags) + opt + ["-g"] + runtime.WARNINGS, CFLAGS=["-std=c11"],
+                     CXXFLAGS=list(runtime.CXXFLAGS) + [f for f in board.cxx_only_flags if f not in runtime.CXXFLAGS],
+                     CPPPATH=[str(p) for p in runtime.include_dirs()] + [str(p) for p in board.include_dirs()],
+                     LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="", QBUILD_BOARD=str(board.path))
+    if not env.get("QBUILD_VERBOSE"):
+        benv.Replace(CCCOMSTR=f"{board.id}: compile $SOURCE", CXXCOMSTR=f"{board.id}: compile $SOURCE",
+                     LINKCOMSTR=f"{board.id}: link $TARGET")
+    envs[board.id] = benv
+    env["QBUILD_BOARD_ENVS"] = envs
+    return benv
+
+
+def _objects(benv, sources, src_root: Path, obj_root: Path):
+    objs = []
+    for s in map(Path, sources):
+        try:
+            rel = s.resolve().relative_to(src_root)
+        except ValueError:
+            rel = Path(s.name)
+        objs += benv.Object(str(obj_root / rel.with_suffix(".o")), str(s))
+    return objs
+
+
+def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram_margin=None):
+    """Declare a model's firmware for a board: main.cc, objects, firmware.elf/.map/.bin, footprint, and `run`."""
+    from qbuild.target.boards import load_board
+
+    try:
+        b = load_board(board)
+    except QbuildError as e:
+        fail(e)
+    t = model_nodes.targets
+    root = Path(env.Dir("#").abspath)
+    board_dir = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath) / b.id
+    out = board_dir / t.name
+    benv = _board_env(env, b)
+    board_file = env.File(str(b.path))
+    data_node = model_nodes.nodes.get("data") or (env.File(str(t.data)) if t.kind == "keras" else None)
+    has_data = data_node is not None
+    nodes = {}
+
+    script = None
+    if b.bare_metal:  # SCons does not scan -T: the link depends on the script explicitly (below)
+        script = command(benv, str(board_dir / "linker.ld"), [board_file], _linker_script, "linker script",
+                         ["QBUILD_BOARD"])[0]
+
+    note = ", ".join(os.path.relpath(p, root) for p in [t.tflite] + ([t.data] if has_data else []) + [b.path])
+    nodes["main"] = command(benv, str(out / "main.cc"),
+                            [model_nodes["tflite"]] + ([data_node] if has_data else []) + [board_file],
+                            _main_cc, "main.cc", ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE"],
+                            QBUILD_HAS_DATA=int(has_data), QBUILD_CLASSES=as_json(t.settings.get("classes", [])),
+                            QBUILD_NOTE=note)[0]
+
+    # Only the model's ops in the runtime's op table: registry.cc is compiled per model with a generated header of op
+    # switches; every other runtime object is shared by all models on the board.
+    ops_h = command(benv, str(out / "qbuild_ops.h"), [model_nodes["tflite"]], _op_table, "op table", ["QBUILD_NOTE"],
+                    QBUILD_NOTE=os.path.relpath(t.tflite, root))[0]
+    registry = runtime.RUNTIME_DIR / "src" / "ops" / "registry.cc"
+    renv = benv.Clone()
+    renv.Append(CCFLAGS=["-include", ops_h.abspath])
+    registry_obj = renv.Object(str(out / "runtime" / "src" / "ops" / "registry.o"), str(registry))  # counted as runtime
+    env.Depends(registry_obj, ops_h)
+
+    menv = benv.Clone()
+    menv.Append(CPPPATH=[str(t.out_dir)])
+    objs = _objects(benv, [s for s in runtime.sources() if s != registry], root, board_dir / "obj") + registry_obj
+    objs += _objects(benv, b.support_sources(), root, board_dir / "obj")
+    objs += menv.Object(str(out / "main.o"), nodes["main"])
+    model_c = next(n for n in model_nodes["carray"] if str(n).endswith(".c"))
+    objs += menv.Object(str(out / "sl_tflite_micro_model.o"), model_c)
+
+    elf = out / "firmware.elf"
+    map_path = out / "firmware.map"
+    lenv = menv.Clone(LINKFLAGS=b.link_flags(script.abspath if script else None, map_path))
+    nodes["elf"] = lenv.Program(str(elf), objs)[0]
+    env.SideEffect(str(map_path), nodes["elf"])
+    if script is not None:
+        env.Depends(nodes["elf"], script)
+        nodes["bin"] = lenv.Command(str(out / "firmware.bin"), nodes["elf"], f"{b.objcopy} -O binary $SOURCE $TARGET")[0]
+
+    # Footprint: the full report is written first, then the build fails when over budget.
+    fp_opts = {"map": str(map_path), "baseline": baseline, "max_growth": max_growth, "ram_margin": ram_margin}
+    nodes["footprint"] = command(benv, [str(out / "footprint.json"), str(out / "footprint.md")],
+                                 [nodes["elf"], board_file] + ([baseline] if baseline else []), _footprint, "footprint",
+                                 ["QBUILD_BOARD", "QBUILD_FOOTPRINT"], QBUILD_FOOTPRINT=as_json(fp_opts))
+
+    if b.runner_command(elf) is not None:
+        nodes["run"] = command(benv, str(out / "run.json"),
+                               [nodes["elf"], model_nodes["tflite"]] + ([data_node] if has_data else []), _run, "run",
+                               ["QBUILD_BOARD", "QBUILD_HAS_DATA"], QBUILD_HAS_DATA=int(has_data))[0]
+        env.Alias("run", nodes["run"])
+    else:
+        env.AlwaysBuild(benv.Alias("run", [], benv.Action(_no_runner, None)))
+    env.Alias("footprint", nodes["footprint"])
+    env.Alias(f"{b.id}-{t.name}", [n for v in nodes.values() for n in (v if isinstance(v, list) else [v])])
+    return FirmwareNodes(b, nodes)

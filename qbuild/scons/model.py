@@ -1,0 +1,98 @@
+"""`env.QbuildModel(model, ...)`: a model's artifacts (dataset, .keras, .tflite + report + metrics, C array)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from qbuild.errors import QbuildError
+from qbuild.scons.actions import TF_LOCK, as_json, command, fail, path
+
+
+# --- step actions (module level: stable action signatures; each imports the step it runs) -------------------------
+def _dataset(target, source, env):
+    from qbuild.model.dataset import step_dataset
+    step_dataset(Path(env["QBUILD_SPEC"]), path(target[0]))
+
+
+def _train(target, source, env):
+    from qbuild.model.train import step_train
+    step_train(Path(env["QBUILD_SPEC"]), path(source[0]), path(target[0]))
+
+
+def _quantize(target, source, env):
+    from qbuild.model.quantize_step import step_quantize
+    keys = json.loads(env["QBUILD_OUTPUT_KEYS"])
+    step_quantize(json.loads(env["QBUILD_SETTINGS"]), path(source[0]), path(source[1]),
+                  {k: path(n) for k, n in zip(keys, target)})
+
+
+def _copy_tflite(target, source, env):
+    from qbuild.tflite.copy import step_copy_tflite
+    step_copy_tflite(path(source[0]), path(target[0]))
+
+
+def _c_array(target, source, env):
+    from qbuild.codegen.carray import write_carray
+    write_carray(path(source[0]), path(target[0]).parent, env["QBUILD_NOTE"])
+
+
+def _resolve(env, model, data=None, norm=None, strict=False):
+    from qbuild.pipeline.targets import ModelTargets
+
+    root = Path(env.Dir("#").abspath)
+    out_root = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath) / "models"
+    try:
+        return ModelTargets.resolve(str(model), root, data=data, norm=norm, out_root=out_root, strict=strict)
+    except QbuildError as e:
+        fail(e)
+
+
+class ModelNodes:
+    """What QbuildModel returns: the ModelTargets description plus the SCons nodes of each artifact."""
+
+    def __init__(self, targets, nodes: dict):
+        self.targets = targets
+        self.nodes = nodes
+        self.name = targets.name
+
+    def __getitem__(self, key):
+        return self.nodes[key]
+
+    def all(self):
+        return [n for v in self.nodes.values() for n in (v if isinstance(v, list) else [v])]
+
+
+def qbuild_model(env, model, data=None, norm=None, strict=False):
+    """Declare a model's artifacts (dataset, .keras, .tflite + report + metrics, C array); returns ModelNodes."""
+    t = _resolve(env, model, data=data, norm=norm, strict=strict)
+    nodes, tf_steps = {}, []
+    if t.kind == "spec":
+        nodes["data"] = command(env, str(t.data), [str(p) for p in t.dataset_deps], _dataset, "dataset",
+                                ["QBUILD_SPEC", "QBUILD_DATA_ENV"], QBUILD_SPEC=str(t.source),
+                                QBUILD_DATA_ENV=as_json(t.settings.get("data_env", {})))[0]
+        nodes["keras"] = command(env, str(t.keras), [nodes["data"]] + [str(p) for p in t.model_deps], _train, "train",
+                                 ["QBUILD_SPEC", "QBUILD_TRAINING"], QBUILD_SPEC=str(t.source),
+                                 QBUILD_TRAINING=as_json(t.settings["training"]))[0]
+        tf_steps += [nodes["data"], nodes["keras"]]
+        data_node, keras_node = nodes["data"], nodes["keras"]
+    elif t.kind == "keras":
+        data_node, keras_node = env.File(str(t.data)), env.File(str(t.keras))
+
+    if t.kind == "tflite":
+        nodes["tflite"] = command(env, str(t.tflite), [str(t.source)], _copy_tflite, "copy .tflite")[0]
+    else:
+        outs = t.quantize_outputs()
+        q = command(env, [str(p) for p in outs.values()], [keras_node, data_node], _quantize, "quantize",
+                    ["QBUILD_SETTINGS", "QBUILD_OUTPUT_KEYS"], QBUILD_SETTINGS=as_json(t.settings),
+                    QBUILD_OUTPUT_KEYS=as_json(list(outs)))
+        nodes.update(zip(outs, q))
+        tf_steps += list(q)
+
+    nodes["carray"] = list(command(env, [str(p) for p in t.carray_outputs()], [nodes["tflite"]], _c_array, "C array",
+                                   ["QBUILD_NOTE"], QBUILD_NOTE=t.tflite.name))
+    if tf_steps:
+        env.SideEffect(TF_LOCK, tf_steps)
+    mn = ModelNodes(t, nodes)
+    env.Alias(t.name, mn.all())
+    env.Alias("models", mn.all())
+    return mn

@@ -1,0 +1,73 @@
+"""Command-line options of qbuild's SConstruct: `scons -h`, validation before any step runs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from qbuild.errors import QbuildError
+from qbuild.scons.actions import fail
+
+OPTIONS = {
+    "model": "model name (models/<name>/model.py), a path to a model.py, a .keras (needs data=), or a .tflite",
+    "board": "board id (boards/<id>.toml) or a path to a board .toml; builds main.cc, firmware and footprint",
+    "data": "raw samples .npz (array 'x', optional labels 'y') for model=<file>.keras",
+    "norm": "preprocessing for model=<file>.keras: rescale:<factor> | mean_std | none (default none)",
+    "strict": "1: ops left in float and advisor findings are errors (default 0)",
+    "baseline": "earlier footprint.json to compare with (deltas in the footprint report)",
+    "max_growth": "bytes of flash or RAM growth vs baseline= that fail the build",
+    "ram_margin": "RAM headroom to keep, e.g. 10% or 4096 (bytes)",
+    "verbose": "1: show full compiler and linker command lines (default 0)",
+}
+
+
+def help_text(env) -> str:
+    from qbuild.model.spec import list_models
+    try:
+        from qbuild.target.boards import list_boards
+        boards = ", ".join(list_boards())
+    except Exception as e:  # the help must show even when a board file is broken
+        boards = f"(cannot list: {e})"
+    root = Path(env.Dir("#").abspath)
+    lines = ["qbuild: embedded ML artifacts from a Keras model", "",
+             "usage: scons [board=<id>] model=<name> [option=value ...] [target ...]", "",
+             f"models: {', '.join(list_models(root))}", f"boards: {boards}", "", "options:"]
+    lines += [f"  {k + '=':<12} {v}" for k, v in OPTIONS.items()]
+    lines += ["", "targets:",
+              "  (default)    model artifacts; with board= also main.cc, firmware.elf/.bin/.map, footprint.json/.md",
+              "  <model>      the model's artifacts only (alias named after the model, e.g. digits)",
+              "  run          run the firmware (boards with a runner: qemu-m33, host) and compare with the reference",
+              "  footprint    the footprint check only", "",
+              "examples:", "  scons model=digits", "  scons board=efr32 model=kws",
+              "  scons board=qemu-m33 model=digits run", "  scons model=path/m.keras data=path/raw.npz norm=rescale:1/16",
+              "  scons -c model=digits      (clean)", ""]
+    return "\n".join(lines)
+
+
+def parse_options(env, arguments, targets, showing_help):
+    unknown = sorted(set(arguments) - set(OPTIONS))
+    if unknown:
+        fail(QbuildError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)} (see scons -h)"))
+    if showing_help:
+        return None
+    if not arguments.get("model"):
+        from qbuild.model.spec import list_models
+        fail(QbuildError("no model given; run e.g. `scons model=digits` (models: "
+                         f"{', '.join(list_models(Path(env.Dir('#').abspath)))}; see scons -h)"))
+    strict = arguments.get("strict", "0")
+    if strict not in ("0", "1"):
+        fail(QbuildError(f"strict={strict} is not 0 or 1"))
+    max_growth = arguments.get("max_growth")
+    if max_growth is not None and not max_growth.isdigit():
+        fail(QbuildError(f"max_growth={max_growth} is not a byte count; use e.g. max_growth=512"))
+    if max_growth is not None and not arguments.get("baseline"):
+        fail(QbuildError(f"max_growth={max_growth} needs baseline=old/footprint.json to compare with"))
+    if arguments.get("ram_margin") is not None:
+        from qbuild.target.boards import parse_margin
+        try:
+            parse_margin(arguments["ram_margin"], "ram_margin")
+        except QbuildError as e:
+            fail(e)
+    if arguments.get("verbose") == "1":
+        env["QBUILD_VERBOSE"] = True
+    return {"model": arguments["model"], "board": arguments.get("board"), "data": arguments.get("data"),
+            "norm": arguments.get("norm"), "strict": strict == "1", "baseline": arguments.get("baseline"),
+            "max_growth": int(max_growth) if max_growth else None, "ram_margin": arguments.get("ram_margin")}
