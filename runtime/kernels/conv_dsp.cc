@@ -55,10 +55,7 @@ struct Taps {
 
 QB_INLINE int32_t lane_offset(uint32_t off2) { return static_cast<int16_t>(off2 & 0xFFFFu); }
 
-// Bias, TFLite's MultiplyByQuantizedMultiplier, zero point, clamp: the same values as finish() in conv.cc, fewer
-// instructions. The doubling high multiply with its round-half-away-from-zero nudge is (x * m + 2^30) >> 31 with an
-// arithmetic shift: for x * m < 0, truncating (x * m + 1 - 2^30) / 2^31 toward zero is the floor of
-// (x * m + 2^30) / 2^31. Its saturating case (both operands INT32_MIN) cannot occur: multipliers are in [0, 2^31).
+// Requantization parameters of one op.
 struct Requant {
   const int32_t* multipliers;  // per channel, or the per-tensor value with step 0
   const int32_t* shifts;
@@ -67,36 +64,87 @@ struct Requant {
   int32_t out_offset, lo, hi;
 };
 
-// out[i] = requantized acc[i] for output channels oc0 .. oc0 + n - 1. One tight loop per pixel (inlined per
-// accumulator, GCC reloaded the requantization parameters for every value).
-__attribute__((noinline)) void requantize(const Requant& r, int32_t oc0, int32_t n, const int32_t* acc, int8_t* out) {
-  const int32_t* bias = r.bias + oc0 * r.bias_step;
-  const int32_t* mult = r.multipliers + oc0 * r.step;
-  const int32_t* shift = r.shifts + oc0 * r.step;
+// out[i] = requantized acc[i], i < n. kStep: 1 = per-channel multipliers and a bias (post-incremented pointers),
+// 0 = the general strides of `r`.
+template <int32_t kStep>
+QB_INLINE void requantize_loop(const Requant& r, const int32_t* bias, const int32_t* mult, const int32_t* shift,
+                               int32_t n, const int32_t* acc, int8_t* out) {
+  // Locals: stores through int8_t* may alias anything, so fields of r would be reloaded after every output.
+  const int32_t step = kStep ? 1 : r.step, bias_step = kStep ? 1 : r.bias_step;
   const int32_t out_offset = r.out_offset, lo = r.lo, hi = r.hi;
   for (int32_t i = 0; i < n; ++i) {
     const int32_t a = add_wrap(acc[i], *bias);
     const int32_t m = *mult;
     const int32_t s = *shift;
-    bias += r.bias_step;
-    mult += r.step;
-    shift += r.step;
-    const int32_t left = s > 0 ? s : 0;
-    const int32_t right = s > 0 ? 0 : -s;
-    const int32_t x = static_cast<int32_t>(static_cast<uint32_t>(a) << left);
-    const int32_t h = static_cast<int32_t>((static_cast<int64_t>(x) * m + (int64_t{1} << 30)) >> 31);
-    // TFLite's RoundingDivideByPOT: remainder against half the divisor, one more when negative.
-    const int32_t mask = static_cast<int32_t>((uint32_t{1} << right) - 1u);
-    const int32_t threshold = (mask >> 1) - (h >> 31);
-    int32_t v = (h >> right) + ((h & mask) > threshold ? 1 : 0) + out_offset;
+    bias += bias_step;
+    mult += step;
+    shift += step;
+    int32_t v;
+    if (s < 0) {
+      // The usual case (multiplier below 1): both roundings in one. With y = a * m, q = floor((y + 2^30) / 2^31)
+      // (the doubling high multiply) and r = -s, TFLite's RoundingDivideByPOT(q, r) is
+      // floor((q + 2^(r-1) - [q < 0]) / 2^r), and nested floors merge: floor((y + K) / 2^(31 + r)) with
+      // K = 2^30 + (2^(r-1) - [q < 0]) * 2^31. [a < 0] may stand for [q < 0]: they differ only when q = 0, where both
+      // give 0. 2^(31 + r) >= 2^32, so the result is the high word of y + K shifted right by r - 1 (one SMLAL).
+      // Checked against the two-step formula on 62 M (a, m, s) triples, every s in [-31, -1].
+      const int32_t r1 = -s - 1;
+      const uint32_t d = (1u << r1) + static_cast<uint32_t>(a >> 31);
+      const int64_t k = static_cast<int64_t>((static_cast<uint64_t>(d >> 1) << 32) | ((d << 31) | 0x40000000u));
+      v = (static_cast<int32_t>((static_cast<int64_t>(a) * m + k) >> 32) >> r1) + out_offset;
+    } else {
+      v = multiply_by_quantized_multiplier_inline(a, m, s) + out_offset;
+    }
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     out[i] = static_cast<int8_t>(v);
   }
 }
 
+// Bias, TFLite's MultiplyByQuantizedMultiplier, zero point and clamp for output channels oc0 .. oc0 + n - 1: the
+// values of finish() in conv.cc. One tight loop per pixel (inlined per accumulator, GCC reloaded the
+// requantization parameters for every value).
+__attribute__((noinline)) void requantize(const Requant& r, int32_t oc0, int32_t n, const int32_t* acc, int8_t* out) {
+  const int32_t* bias = r.bias + oc0 * r.bias_step;
+  const int32_t* mult = r.multipliers + oc0 * r.step;
+  const int32_t* shift = r.shifts + oc0 * r.step;
+  if (r.step == 1 && r.bias_step == 1) {
+    requantize_loop<1>(r, bias, mult, shift, n, acc, out);
+  } else {
+    requantize_loop<0>(r, bias, mult, shift, n, acc, out);
+  }
+}
+
 // Output channels per requantization pass: the accumulators of one pixel wait on the stack (4 x kChunk bytes).
 constexpr int32_t kChunk = 64;
+// Largest window (bytes) gathered into one run on the stack (CONV_2D with whole filter rows).
+constexpr int32_t kPatch = 256;
+
+// One pass of run4: four input values against four filters (16 MACs).
+#define QB_RUN4_STEP                           \
+  "ldr %[xo], [%[x]], #4\n\t"                  \
+  "ldr %[wt], %[off2]\n\t"                     \
+  "ldr %[wv], [%[w], %[s]]\n\t"                \
+  "sxtab16 %[xe], %[wt], %[xo]\n\t"            \
+  "sxtab16 %[xo], %[wt], %[xo], ror #8\n\t"    \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a1], %[wt], %[xe], %[a1]\n\t"       \
+  "smlad %[a1], %[wv], %[xo], %[a1]\n\t"       \
+  "ldr %[wv], [%[w]], #4\n\t"                  \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a0], %[wt], %[xe], %[a0]\n\t"       \
+  "smlad %[a0], %[wv], %[xo], %[a0]\n\t"       \
+  "ldr %[wv], [%[w2], %[s]]\n\t"               \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a3], %[wt], %[xe], %[a3]\n\t"       \
+  "smlad %[a3], %[wv], %[xo], %[a3]\n\t"       \
+  "ldr %[wv], [%[w2]], #4\n\t"                 \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a2], %[wt], %[xe], %[a2]\n\t"       \
+  "smlad %[a2], %[wv], %[xo], %[a2]\n\t"
 
 // acc_j += sum_k w_j[k] * (x[k] + offset), j = 0..3, over the len values of one run; filter j at w + j * s.
 // The input offset rides in SXTAB16 (x + offset stays within int16: [-255, 255]), so it costs nothing per MAC and
@@ -106,38 +154,24 @@ QB_INLINE void run4(const int8_t* x, const int8_t* w, int32_t s, int32_t len, ui
                     int32_t& a1, int32_t& a2, int32_t& a3) {
   const int8_t* const x_end = x + (len & ~3);
   const int8_t* w2 = w + 2 * s;  // filters 0/1 through w, 2/3 through w2: one stride register instead of three
-  while (x != x_end) {
-    // 12 registers (off2 is read from the stack into a scratch register): 13 made GCC fail to allocate some callers.
+  // 12 registers (off2 is read from the stack into a scratch register): 13 made GCC fail to allocate some callers.
+  // Eight values per pass while they last (one loop test per 32 MACs), then four.
+  const int8_t* const x_end8 = x + (len & ~7);
+  while (x != x_end8) {
     uint32_t xe, xo, wv, wt;
-    __asm__ volatile(
-        "ldr %[xo], [%[x]], #4\n\t"
-        "ldr %[wt], %[off2]\n\t"
-        "ldr %[wv], [%[w], %[s]]\n\t"
-        "sxtab16 %[xe], %[wt], %[xo]\n\t"
-        "sxtab16 %[xo], %[wt], %[xo], ror #8\n\t"
-        "sxtb16 %[wt], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlad %[a1], %[wt], %[xe], %[a1]\n\t"
-        "smlad %[a1], %[wv], %[xo], %[a1]\n\t"
-        "ldr %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[wt], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlad %[a0], %[wt], %[xe], %[a0]\n\t"
-        "smlad %[a0], %[wv], %[xo], %[a0]\n\t"
-        "ldr %[wv], [%[w2], %[s]]\n\t"
-        "sxtb16 %[wt], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlad %[a3], %[wt], %[xe], %[a3]\n\t"
-        "smlad %[a3], %[wv], %[xo], %[a3]\n\t"
-        "ldr %[wv], [%[w2]], #4\n\t"
-        "sxtb16 %[wt], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlad %[a2], %[wt], %[xe], %[a2]\n\t"
-        "smlad %[a2], %[wv], %[xo], %[a2]\n\t"
-        : [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-          [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
-        : [s] "r"(s), [off2] "m"(off2));
+    __asm__ volatile(QB_RUN4_STEP QB_RUN4_STEP
+                     : [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
+                     : [s] "r"(s), [off2] "m"(off2));
   }
+  if (x != x_end) {
+    uint32_t xe, xo, wv, wt;
+    __asm__ volatile(QB_RUN4_STEP
+                     : [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
+                     : [s] "r"(s), [off2] "m"(off2));
+  }
+#undef QB_RUN4_STEP
   const int32_t offset = lane_offset(off2);
   for (int32_t k = 0; k < (len & 3); ++k) {
     const int32_t xv = x[k] + offset;
@@ -248,6 +282,30 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
       int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       const int8_t* x_row = x0 + c0 + j;
       const int8_t* w_row = w0 + c0 + j;
+      if (g.rows == 3 && g.runs == 3) {
+        // A 3x3 window fully inside the input (every interior pixel of a 3x3 depthwise): all nine taps in one
+        // block; the row steps come from the stack into a scratch register between rows.
+        uint32_t xe, xo, we, wo;
+        const int8_t* x = x_row;
+        const int8_t* w = w_row;
+        __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[xs]]", "[%[w], %[ws]]")
+                             QB_DW_TAP("[%[x], %[xs], lsl #1]", "[%[w], %[ws], lsl #1]")
+                         "ldr %[xe], %[xr]\n\t"
+                         "ldr %[we], %[wr]\n\t"
+                         "add %[x], %[x], %[xe]\n\t"
+                         "add %[w], %[w], %[we]\n\t"
+                             QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[xs]]", "[%[w], %[ws]]")
+                                 QB_DW_TAP("[%[x], %[xs], lsl #1]", "[%[w], %[ws], lsl #1]")
+                         "ldr %[xe], %[xr]\n\t"
+                         "ldr %[we], %[wr]\n\t"
+                         "add %[x], %[x], %[xe]\n\t"
+                         "add %[w], %[w], %[we]\n\t"
+                             QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[xs]]", "[%[w], %[ws]]")
+                                 QB_DW_TAP("[%[x], %[xs], lsl #1]", "[%[w], %[ws], lsl #1]")
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
+                           [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo), [x] "+r"(x), [w] "+r"(w)
+                         : [xs] "r"(xs), [ws] "r"(ws), [off2] "r"(off2), [xr] "m"(g.x_row), [wr] "m"(g.w_row));
+      } else {
       for (int32_t r = 0; r < g.rows; ++r) {
         uint32_t xe, xo, we, wo;
         if (g.runs == 3) {
@@ -270,6 +328,7 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
         }
         x_row += g.x_row;
         w_row += g.w_row;
+      }
       }
       acc[j] = a0;
       acc[j + 1] = a1;
@@ -330,6 +389,7 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
   g.w_stride = depthwise ? 1 : p.filter_h * p.filter_w * depth;
   g.off2 = (static_cast<uint32_t>(p.input_offset) & 0xFFFFu) | (static_cast<uint32_t>(p.input_offset) << 16);
   int8_t* out = output_data;
+  int8_t patch[kPatch];
   for (int32_t b = 0; b < output.n; ++b) {
     const int8_t* in_batch = input_data + b * input.h * input.w * in_c;
     for (int32_t oy = 0; oy < output.h; ++oy) {
@@ -350,6 +410,15 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
         const int8_t* w0 = filter_data + (fy_start * p.filter_w + fx_start) * depth;
         if (depthwise) {
           depthwise_pixel(g, rq, x0, w0, out_c, out);
+        } else if (g.runs == 1 && g.rows > 1 && g.len == g.w_row && g.rows * g.len <= kPatch) {
+          // Whole filter rows: the filter's taps are contiguous across rows too, so the input rows are copied
+          // next to each other and the window becomes one run (the one-channel 10x4 first layer: one run of 40
+          // instead of ten of 4).
+          Taps one = g;
+          one.len = g.rows * g.len;
+          one.rows = 1;
+          for (int32_t r = 0; r < g.rows; ++r) memcpy(patch + r * g.len, x0 + r * g.x_row, g.len);
+          conv_pixel(one, rq, patch, w0, out_c, out);
         } else {
           conv_pixel(g, rq, x0, w0, out_c, out);
         }
