@@ -12,7 +12,7 @@ from qbuild.target.boards import load_board, list_boards
 from qbuild.errors import QbuildError
 from qbuild.codegen.linker import render_linker_script, write_linker_script
 
-BOARDS = ["efr32", "efr32bg22", "host", "qemu-m33"]
+BOARDS = ["efr32", "efr32bg22", "host", "qemu-m33", "qemu-m4"]
 
 HELLO_C = r"""
 #include <math.h>
@@ -130,8 +130,8 @@ def test_support_sources_exist():
         for src in load_board(board_id).support_sources():
             assert src.is_file(), src
     assert [s.name for s in load_board("qemu-m33").support_sources()] == [
-        "startup_cortex_m33.c", "newlib_syscalls.c", "stdout_semihosting.c"]
-    assert [s.name for s in load_board("host").support_sources()] == ["stdout_stdio.c"]
+        "startup_cortex_m33.c", "newlib_syscalls.c", "stdout_semihosting.c", "qbuild_print.c"]
+    assert [s.name for s in load_board("host").support_sources()] == ["stdout_stdio.c", "qbuild_print.c"]
 
 
 def test_unknown_board_lists_valid_ones():

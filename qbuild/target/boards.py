@@ -162,11 +162,12 @@ class Board:
 
     # --- support and running -----------------------------------------------------------------------------------
     def support_sources(self) -> list[Path]:
-        """Board support C sources to compile into the firmware: startup + syscalls (bare metal) and stdout."""
+        """Board support C sources to compile into the firmware: startup + syscalls (bare metal), stdout and the
+        console printing that generated main.cc uses (qbuild_print.c)."""
         sources = []
         if self.bare_metal:
             sources += [SUPPORT_DIR / f"startup_{self.cpu.replace('-', '_')}.c", SUPPORT_DIR / "newlib_syscalls.c"]
-        sources.append(SUPPORT_DIR / f"stdout_{self.stdout}.c")
+        sources += [SUPPORT_DIR / f"stdout_{self.stdout}.c", SUPPORT_DIR / "qbuild_print.c"]
         return sources
 
     def include_dirs(self) -> list[Path]:
