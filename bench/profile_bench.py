@@ -161,10 +161,30 @@ def model_ops(tflite: bytes) -> list[dict]:
     return ops
 
 
-def kws_like_model(path: Path) -> bytes:
-    """models/kws's DS-CNN architecture (49x40 features, Conv 64 10x4 stride 2, 4 depthwise-separable blocks, GAP,
-    Dense 12) with random weights, converted to int8 by TF: the same layer shapes as the trained model without the
-    training run (instruction counts depend on shapes, not on weight values, up to a few data-dependent branches)."""
+def _ds_cnn(keras, x, filters=64):
+    L = keras.layers
+    x = L.Conv2D(filters, (10, 4), strides=2, padding="same", activation="relu")(x)
+    for _ in range(4):
+        x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+        x = L.Conv2D(filters, 1, activation="relu")(x)
+    return L.Dense(12, activation="softmax")(L.GlobalAveragePooling2D()(x))
+
+
+# Models built with random weights and converted to int8 by TF: the layer shapes of the real thing without a
+# training run (instruction counts depend on shapes, not on weight values, up to a few data-dependent branches).
+#   kws-like:     models/kws's DS-CNN (49x40 features, Conv 64 10x4 stride 2, 4 depthwise-separable blocks, GAP,
+#                 Dense 12), as `scons model=kws` builds it
+#   dscnn-mlperf: MLPerf Tiny's KWS DS-CNN (49x10 MFCC input, same layers, ~2.66 M MACs)
+#   mobilenet-v1-025: MobileNetV1 alpha 0.25, 96x96x3 (MLPerf Tiny visual wake words), 2 classes
+SYNTHETIC = {
+    "kws-like": ((49, 40, 1), lambda keras, x: _ds_cnn(keras, x)),
+    "dscnn-mlperf": ((49, 10, 1), lambda keras, x: _ds_cnn(keras, x)),
+    "mobilenet-v1-025": ((96, 96, 3), lambda keras, x: keras.applications.MobileNet(
+        input_tensor=x, alpha=0.25, weights=None, classes=2, dropout=0.0).output),
+}
+
+
+def synthetic_model(name: str, path: Path) -> bytes:
     if path.exists():
         return path.read_bytes()
     import os
@@ -175,18 +195,11 @@ def kws_like_model(path: Path) -> bytes:
     import tensorflow as tf
 
     keras.utils.set_random_seed(3)
-    L = keras.layers
-    x = inp = keras.Input(shape=(49, 40), batch_size=1)
-    x = L.Reshape((49, 40, 1))(x)
-    x = L.Conv2D(64, (10, 4), strides=2, padding="same", activation="relu")(x)
-    for _ in range(4):
-        x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
-        x = L.Conv2D(64, 1, activation="relu")(x)
-    x = L.GlobalAveragePooling2D()(x)
-    out = L.Dense(12, activation="softmax")(x)
-    model = keras.Model(inp, out)
+    shape, body = SYNTHETIC[name]
+    inp = keras.Input(shape=shape, batch_size=1)
+    model = keras.Model(inp, body(keras, inp))
     rng = np.random.default_rng(3)
-    samples = [rng.uniform(0, 26, (1, 49, 40)).astype(np.float32) for _ in range(16)]
+    samples = [rng.uniform(-1, 1, (1, *shape)).astype(np.float32) for _ in range(16)]
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = lambda: ([s] for s in samples)
@@ -256,13 +269,13 @@ def table(ops: list[dict], columns: dict[str, dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, default=ROOT / "build" / "models" / "kws" / "kws.tflite",
-                    help="a .tflite, or 'kws-like' for models/kws's architecture with random weights")
+                    help=f"a .tflite, or one of {sorted(SYNTHETIC)} (random weights, see SYNTHETIC)")
     ap.add_argument("--board", default="qemu-m33")
     ap.add_argument("--elf", type=Path, action="append", help="profile these ELFs instead of building harnesses")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "profile")
     args = ap.parse_args()
-    if str(args.model) == "kws-like":
-        tflite = kws_like_model(args.out / "kws_like.tflite")
+    if str(args.model) in SYNTHETIC:
+        tflite = synthetic_model(str(args.model), args.out / f"{args.model}.tflite")
     else:
         tflite = args.model.read_bytes()
     ops = model_ops(tflite)

@@ -208,24 +208,20 @@ __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, cons
       int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       const int8_t* x_row = x0;
       const int8_t* w_row = w0 + (c0 + j) * g.w_stride;
-      if (g.runs == 1) {  // unit dilation: one run per filter row (1x1 conv and FC: one run in all)
-        for (int32_t r = 0; r < g.rows; ++r) {
-          run4(x_row, w_row, g.w_stride, g.len, g.off2, a0, a1, a2, a3);
-          x_row += g.x_row;
-          w_row += g.w_row;
-        }
+      if (g.rows == 1 && g.runs == 1) {  // 1x1 conv, FC, gathered windows: one run in all
+        run4(x_row, w_row, g.w_stride, g.len, g.off2, a0, a1, a2, a3);
       } else {
-        for (int32_t r = 0; r < g.rows; ++r) {
-          const int8_t* x = x_row;
-          const int8_t* w = w_row;
-          for (int32_t k = 0; k < g.runs; ++k) {
-            run4(x, w, g.w_stride, g.len, g.off2, a0, a1, a2, a3);
-            x += g.x_run;
-            w += g.w_run;
-          }
-          x_row += g.x_row;
-          w_row += g.w_row;
+      for (int32_t r = 0; r < g.rows; ++r) {
+        const int8_t* x = x_row;
+        const int8_t* w = w_row;
+        for (int32_t k = 0; k < g.runs; ++k) {
+          run4(x, w, g.w_stride, g.len, g.off2, a0, a1, a2, a3);
+          x += g.x_run;
+          w += g.w_run;
         }
+        x_row += g.x_row;
+        w_row += g.w_row;
+      }
       }
       acc[j] = a0;
       acc[j + 1] = a1;
