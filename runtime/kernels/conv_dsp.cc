@@ -65,8 +65,8 @@ struct Requant {
 };
 
 // out[i] = requantized acc[i], i < n. kStep: 1 = per-channel multipliers and a bias (post-incremented pointers),
-// 0 = the general strides of `r`.
-template <int32_t kStep>
+// 0 = the general strides of `r`. kFullRange: the activation clamp is the whole int8 range (one SSAT).
+template <int32_t kStep, bool kFullRange>
 QB_INLINE void requantize_loop(const Requant& r, const int32_t* bias, const int32_t* mult, const int32_t* shift,
                                int32_t n, const int32_t* acc, int8_t* out) {
   // Locals: stores through int8_t* may alias anything, so fields of r would be reloaded after every output.
@@ -92,10 +92,14 @@ QB_INLINE void requantize_loop(const Requant& r, const int32_t* bias, const int3
       const int64_t k = static_cast<int64_t>((static_cast<uint64_t>(d >> 1) << 32) | ((d << 31) | 0x40000000u));
       v = (static_cast<int32_t>((static_cast<int64_t>(a) * m + k) >> 32) >> r1) + out_offset;
     } else {
-      v = multiply_by_quantized_multiplier_inline(a, m, s) + out_offset;
+      v = multiply_by_quantized_multiplier_shared(a, m, s) + out_offset;  // rare: out of line
     }
-    v = v < lo ? lo : v;
-    v = v > hi ? hi : v;
+    if (kFullRange) {
+      v = __ssat(v, 8);  // the clamp is [-128, 127] (no activation, or ReLU with output zero point -128)
+    } else {
+      v = v < lo ? lo : v;
+      v = v > hi ? hi : v;
+    }
     out[i] = static_cast<int8_t>(v);
   }
 }
@@ -108,9 +112,13 @@ __attribute__((noinline)) void requantize(const Requant& r, int32_t oc0, int32_t
   const int32_t* mult = r.multipliers + oc0 * r.step;
   const int32_t* shift = r.shifts + oc0 * r.step;
   if (r.step == 1 && r.bias_step == 1) {
-    requantize_loop<1>(r, bias, mult, shift, n, acc, out);
+    if (r.lo == -128 && r.hi == 127) {
+      requantize_loop<1, true>(r, bias, mult, shift, n, acc, out);
+    } else {
+      requantize_loop<1, false>(r, bias, mult, shift, n, acc, out);
+    }
   } else {
-    requantize_loop<0>(r, bias, mult, shift, n, acc, out);
+    requantize_loop<0, false>(r, bias, mult, shift, n, acc, out);
   }
 }
 
@@ -263,9 +271,8 @@ __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, cons
   "smlabb %[a1], %[wo], %[xo], %[a1]\n\t"        \
   "smlatt %[a3], %[wo], %[xo], %[a3]\n\t"
 
-// Every channel of one DEPTHWISE_CONV_2D pixel (depth multiplier 1): four channels per pass; a filter row of three
-// in-bounds taps (3x3 filters away from the border) is one hand-scheduled block (GCC reloaded the row pointers from
-// the stack per tap).
+// Every channel of one DEPTHWISE_CONV_2D pixel (depth multiplier 1): four channels per pass; a 3x3 window inside the
+// input is one hand-scheduled block of nine taps (GCC reloaded the row pointers from the stack per tap).
 __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq, const int8_t* x0, const int8_t* w0,
                                                int32_t channels, int8_t* out) {
   const uint32_t off2 = g.off2;
@@ -301,19 +308,12 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
                            [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo), [x] "+r"(x), [w] "+r"(w)
                          : [xs] "r"(xs), [ws] "r"(ws), [off2] "r"(off2), [xr] "m"(g.x_row), [wr] "m"(g.w_row));
-      } else {
-      for (int32_t r = 0; r < g.rows; ++r) {
-        uint32_t xe, xo, we, wo;
-        if (g.runs == 3) {
-          __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[xs]]", "[%[w], %[ws]]")
-                               QB_DW_TAP("[%[x], %[xs], lsl #1]", "[%[w], %[ws], lsl #1]")
-                           : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
-                             [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
-                           : [x] "r"(x_row), [w] "r"(w_row), [xs] "r"(xs), [ws] "r"(ws), [off2] "r"(off2));
-        } else {
+      } else {  // border windows and other filter sizes: tap by tap
+        for (int32_t r = 0; r < g.rows; ++r) {
           const int8_t* x = x_row;
           const int8_t* w = w_row;
           for (int32_t t = 0; t < g.runs; ++t) {
+            uint32_t xe, xo, we, wo;
             __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]")
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
                                [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
@@ -321,10 +321,9 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
             x += xs;
             w += ws;
           }
+          x_row += g.x_row;
+          w_row += g.w_row;
         }
-        x_row += g.x_row;
-        w_row += g.w_row;
-      }
       }
       acc[j] = a0;
       acc[j + 1] = a1;
