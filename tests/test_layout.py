@@ -74,4 +74,4 @@ def test_one_tflite_reader_and_one_scons_package():
     parses = [_name(p) for p in MODULES if re.search(r"GetRootAs|InitFromPackedBuf", p.read_text())]
     assert parses == ["qbuild.tflite.reader"]
     scons = [_name(p) for p in MODULES if re.search(r"^\s*(import|from) SCons", p.read_text(), re.M)]
-    assert scons and all(n.startswith("qbuild.scons.") for n in scons)
+    assert all(n.startswith("qbuild.scons.") for n in scons), scons

@@ -17,6 +17,7 @@ CORPUS_NAMES = [
     "dwconv_mult2_s2", "dwconv_dilated_valid", "dwconv_per_tensor_int8io", "fc_relu_softmax", "fc_per_tensor_int8io",
     "fc_3d_keep_dims", "pools", "mean_gap", "mean_keepdims_mul_logistic", "residual_add_relu", "relu6_tanh_logistic",
     "relu_relu6_standalone", "add_broadcast", "slices_stack", "hard_swish", "pad_concat_reshape", "dynamic_batch_flatten", "mul_broadcast_int8io",
+    "split_unstack",
 ]
 MLTK_DIR = Path(__file__).resolve().parents[1] / ".cache" / "mltk"
 
@@ -89,7 +90,17 @@ def _models(keras):
         L.ZeroPadding2D(((1, 2), (0, 1)))(x), L.ZeroPadding2D(((2, 1), (1, 0)))(L.Conv2D(3, 1)(x))])))
     build("dynamic_batch_flatten", (4, 5, 3), lambda x: L.Dense(4)(L.Flatten()(L.Conv2D(2, 3)(x))), batch=None)
     build("mul_broadcast_int8io", (5, 4, 3), lambda x: L.Multiply()([x, L.Conv2D(1, 1)(x)]), int8_io=True)
+    build("split_unstack", (4, 6), lambda x: _split_unstack(keras, x))
     return m
+
+
+def _split_unstack(keras, x):
+    # SPLIT on the last axis (pieces reordered), then UNPACK of the time axis, as an unrolled LSTM has them.
+    y = keras.layers.Dense(6)(x)
+    parts = keras.ops.split(y, 3, axis=-1)
+    y = keras.layers.Concatenate()([parts[2], parts[0], parts[1]])
+    steps = keras.ops.unstack(y, axis=1)
+    return keras.layers.Dense(3)(keras.layers.Concatenate()([steps[3], steps[1], steps[0], steps[2]]))
 
 
 def _slices_stack(keras, x):

@@ -56,7 +56,8 @@ def run_step(step: str, model: str, fn, *args):
     if not isolated():
         fn(*args)
         return
-    payload = json.dumps({"module": fn.__module__, "function": fn.__name__, "args": _encode(list(args))})
+    payload = json.dumps({"module": fn.__module__, "function": fn.__name__, "args": _encode(list(args)),
+                          "parent": os.getpid()})
     sys.stdout.flush()
     sys.stderr.flush()
     proc = subprocess.Popen([sys.executable, "-m", "qbuild.model.isolate"], stdin=subprocess.PIPE,
@@ -88,8 +89,21 @@ def _pythonpath() -> str:
     return root + (os.pathsep + rest if rest else "")
 
 
+def _die_with_parent(parent: int) -> None:
+    """Linux: this process gets SIGKILL when the build that started it dies (SIGTERM to scons, CI timeouts)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _child() -> int:
     request = json.loads(sys.stdin.read())
+    _die_with_parent(request["parent"])
     fn = getattr(importlib.import_module(request["module"]), request["function"])
     try:
         fn(*_decode(request["args"]))

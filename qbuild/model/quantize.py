@@ -21,12 +21,39 @@ def representative_samples(x_float: np.ndarray, max_samples: int, seed: int = 0)
     return [x_float[i:i + 1] for i in idx]
 
 
+RECURRENT = ("LSTM", "GRU", "SimpleRNN")
+
+
+def unrolled(keras_model):
+    """The model with its recurrent layers unrolled over their (static) time steps, same weights.
+
+    The converter's TensorList lowering of a Keras 3 LSTM crashes TensorFlow 2.21 natively (SIGSEGV, measured with a
+    bare TFLiteConverter); unrolled, the same layer converts to FULLY_CONNECTED/SPLIT/LOGISTIC/TANH/MUL/ADD ops with
+    the same arithmetic. Models without recurrent layers are returned as they are."""
+    cfg = keras_model.get_config()
+    layers = [layer for layer in cfg.get("layers", []) if layer.get("class_name") in RECURRENT]
+    if not layers:
+        return keras_model
+    for layer in layers:
+        layer["config"]["unroll"] = True
+    try:
+        clone = type(keras_model).from_config(cfg)
+        clone.set_weights(keras_model.get_weights())
+    except Exception as e:
+        names = ", ".join(layer["config"].get("name", "?") for layer in layers)
+        raise QbuildError(f"recurrent layer(s) {names} cannot be unrolled for conversion ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else ''}); give keras.Input a fixed number of time "
+                          "steps") from None
+    return clone
+
+
 class ConverterFactory:
     """Makes fresh converters for one model: QuantizationDebugger mutates its converter, so never reuse one."""
 
     def __init__(self, keras_model):
         tf = import_tf()
         self.tf = tf
+        keras_model = unrolled(keras_model)
         shape = [1] + list(keras_model.inputs[0].shape[1:])
         if any(d is None for d in shape):
             raise QbuildError(f"model input shape {tuple(keras_model.inputs[0].shape)} has an unknown dimension besides "

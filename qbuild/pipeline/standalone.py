@@ -23,6 +23,7 @@ def _if_changed(stamp: Path, inputs: list, settings, outputs: list, run) -> None
 
 def build_all(t: ModelTargets) -> None:
     from qbuild.codegen.carray import write_carray
+    from qbuild.model.isolate import run_step
 
     t.out_dir.mkdir(parents=True, exist_ok=True)
     if t.kind == "spec":
@@ -30,9 +31,9 @@ def build_all(t: ModelTargets) -> None:
         from qbuild.model.train import step_train
 
         _if_changed(t.out_dir / ".dataset.stamp", t.dataset_deps, t.settings.get("data_env"), [t.data],
-                    lambda: step_dataset(t.source, t.data))
+                    lambda: run_step("dataset", t.name, step_dataset, t.source, t.data))
         _if_changed(t.out_dir / ".train.stamp", t.model_deps + [t.data], t.settings.get("training"), [t.keras],
-                    lambda: step_train(t.source, t.data, t.keras))
+                    lambda: run_step("train", t.name, step_train, t.source, t.data, t.keras))
     if t.kind == "tflite":
         from qbuild.tflite.copy import step_copy_tflite
 
@@ -42,7 +43,7 @@ def build_all(t: ModelTargets) -> None:
 
         outs = t.quantize_outputs()
         _if_changed(t.out_dir / ".quantize.stamp", [t.keras, t.data], t.settings, list(outs.values()),
-                    lambda: step_quantize(t.settings, t.keras, t.data, outs))
+                    lambda: run_step("quantize", t.name, step_quantize, t.settings, t.keras, t.data, outs))
     _if_changed(t.out_dir / ".carray.stamp", [t.tflite], {}, t.carray_outputs(),
                 lambda: write_carray(t.tflite, t.out_dir, t.tflite.name))
 

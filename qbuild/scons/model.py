@@ -9,21 +9,27 @@ from qbuild.scons.actions import TF_LOCK, as_json, command, fail, path
 
 
 # --- step actions (module level: stable action signatures; each imports the step it runs) -------------------------
+# The TensorFlow steps run in a child process (qbuild.model.isolate): a crash inside TF is one line, not the build's.
 def _dataset(target, source, env):
     from qbuild.model.dataset import step_dataset
-    step_dataset(Path(env["QBUILD_SPEC"]), path(target[0]))
+    from qbuild.model.isolate import run_step
+    run_step("dataset", path(target[0]).parent.name, step_dataset, Path(env["QBUILD_SPEC"]), path(target[0]))
 
 
 def _train(target, source, env):
+    from qbuild.model.isolate import run_step
     from qbuild.model.train import step_train
-    step_train(Path(env["QBUILD_SPEC"]), path(source[0]), path(target[0]))
+    run_step("train", path(target[0]).parent.name, step_train, Path(env["QBUILD_SPEC"]), path(source[0]),
+             path(target[0]))
 
 
 def _quantize(target, source, env):
+    from qbuild.model.isolate import run_step
     from qbuild.model.quantize_step import step_quantize
     keys = json.loads(env["QBUILD_OUTPUT_KEYS"])
-    step_quantize(json.loads(env["QBUILD_SETTINGS"]), path(source[0]), path(source[1]),
-                  {k: path(n) for k, n in zip(keys, target)})
+    settings = json.loads(env["QBUILD_SETTINGS"])
+    run_step("quantize", settings["name"], step_quantize, settings, path(source[0]), path(source[1]),
+             {k: path(n) for k, n in zip(keys, target)})
 
 
 def _copy_tflite(target, source, env):

@@ -29,16 +29,16 @@ PLAN_RECORD_BYTES = 16  # sizeof(PlanBuffer): the planner's temporary records sh
 OP_DATA_BYTES = {
     "ADD": 48, "AVERAGE_POOL_2D": 72, "CONCATENATION": 0, "CONV_2D": 72, "DEPTHWISE_CONV_2D": 72, "DEQUANTIZE": 8,
     "FULLY_CONNECTED": 72, "HARD_SWISH": 24, "LOGISTIC": 16, "MAX_POOL_2D": 72, "MEAN": 24, "MUL": 28, "PACK": 0,
-    "PAD": 0, "QUANTIZE": 16, "RELU": 24, "RELU6": 8, "RESHAPE": 0, "SHAPE": 0, "SOFTMAX": 12, "STRIDED_SLICE": 0,
-    "TANH": 16,
+    "PAD": 0, "QUANTIZE": 16, "RELU": 24, "RELU6": 8, "RESHAPE": 0, "SHAPE": 0, "SOFTMAX": 12, "SPLIT": 0, "STRIDED_SLICE": 0,
+    "TANH": 16, "UNPACK": 0,
 }
 SUPPORTED_OPS = sorted(OP_DATA_BYTES)
 # Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
 PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
 # Ops whose output must be int8 (everything but the data-movement ops and DEQUANTIZE).
-_INT8_OUTPUT_OPS = set(OP_DATA_BYTES) - {"CONCATENATION", "PACK", "PAD", "RESHAPE", "SHAPE", "STRIDED_SLICE",
-                                         "DEQUANTIZE"}
+_INT8_OUTPUT_OPS = set(OP_DATA_BYTES) - {"CONCATENATION", "PACK", "PAD", "RESHAPE", "SHAPE", "SPLIT", "STRIDED_SLICE",
+                                         "UNPACK", "DEQUANTIZE"}
 
 
 @dataclass
@@ -67,18 +67,32 @@ def tensor_view_bytes(pointer_size: int) -> int:
     return _align(pointer_size + 4 + 4 + 4 * 6 + 4 + 4, pointer_size)
 
 
+def _short(name: str, width: int = 60) -> str:
+    return name if len(name) <= width else name[:width - 3] + "..."
+
+
+def _listing(ops, g: Graph) -> list[str]:
+    """One entry per op type, in order of first appearance: its count and the first output tensor."""
+    first: dict[str, tuple[int, str]] = {}
+    for op in ops:
+        n, tensor = first.get(op.name, (0, g.output_name(op)))
+        first[op.name] = (n + 1, tensor)
+    return [f"{name} ({f'{n}x, first ' if n > 1 else ''}output tensor '{_short(tensor)}')"
+            for name, (n, tensor) in first.items()]
+
+
 def check_ops(model: bytes | Graph) -> list[str]:
     """Op names in execution order; raises QbuildError naming every unsupported op, its tensor and the supported list."""
     g = as_graph(model)
     if g.subgraphs != 1:
         raise QbuildError(f"the model has {g.subgraphs} subgraphs; the qbuild runtime runs exactly one")
-    bad = [f"{op.name} (output tensor '{g.output_name(op)}')" for op in g.ops if op.name not in OP_DATA_BYTES]
+    bad = _listing([op for op in g.ops if op.name not in OP_DATA_BYTES], g)
     if bad:
         raise QbuildError(f"the qbuild runtime does not support {', '.join(bad)}; supported ops: "
                           f"{', '.join(SUPPORTED_OPS)} (replace the layer or keep it out of the int8 graph)")
     # Arithmetic ops run in int8 only: a float op left by the converter fails here, not on the device.
-    floating = [f"{op.name} (output tensor '{g.output_name(op)}')" for op in g.ops
-                if op.name in _INT8_OUTPUT_OPS and op.outputs and g.tensors[op.outputs[0]].type != "int8"]
+    floating = _listing([op for op in g.ops if op.name in _INT8_OUTPUT_OPS and op.outputs
+                         and g.tensors[op.outputs[0]].type != "int8"], g)
     if floating:
         raise QbuildError(f"the qbuild runtime runs these ops in int8 only, but the model has them in float: "
                           f"{', '.join(floating)}; quantize the whole graph (TFLITE_BUILTINS_INT8)")

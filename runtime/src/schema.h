@@ -44,8 +44,10 @@ enum BuiltinOp : int {
   kPad = 34,
   kMean = 40,
   kStridedSlice = 45,
+  kSplit = 49,
   kShape = 77,
   kPack = 83,
+  kUnpack = 88,
   kQuantize = 114,
   kHardSwish = 117,
 };
@@ -88,6 +90,12 @@ constexpr int kBeginMask = 0, kEndMask = 1, kEllipsisMask = 2, kNewAxisMask = 3,
 }
 namespace pack {  // PackOptions
 constexpr int kValuesCount = 0, kAxis = 1;
+}
+namespace split {  // SplitOptions
+constexpr int kNumSplits = 0;
+}
+namespace unpack {  // UnpackOptions
+constexpr int kNum = 0, kAxis = 1;
 }
 namespace shape {  // ShapeOptions
 constexpr int kOutType = 0;

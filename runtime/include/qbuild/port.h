@@ -84,8 +84,14 @@
 #ifndef QBUILD_OP_SOFTMAX
 #define QBUILD_OP_SOFTMAX 1
 #endif
+#ifndef QBUILD_OP_SPLIT
+#define QBUILD_OP_SPLIT 1
+#endif
 #ifndef QBUILD_OP_STRIDED_SLICE
 #define QBUILD_OP_STRIDED_SLICE 1
+#endif
+#ifndef QBUILD_OP_UNPACK
+#define QBUILD_OP_UNPACK 1
 #endif
 #ifndef QBUILD_OP_TANH
 #define QBUILD_OP_TANH 1

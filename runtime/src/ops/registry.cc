@@ -68,11 +68,17 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_SOFTMAX
     QBUILD_OP(kSoftmax, softmax)
 #endif
+#if QBUILD_OP_SPLIT
+    QBUILD_OP(kSplit, split)
+#endif
 #if QBUILD_OP_STRIDED_SLICE
     QBUILD_OP(kStridedSlice, strided_slice)
 #endif
 #if QBUILD_OP_TANH
     QBUILD_OP(kTanh, tanh)
+#endif
+#if QBUILD_OP_UNPACK
+    QBUILD_OP(kUnpack, unpack)
 #endif
     {-1, nullptr, nullptr},
 };

@@ -1,0 +1,75 @@
+"""TensorFlow steps run in a child process (qbuild.model.isolate): a native crash or a kill there is one line naming
+the model, the step and the signal, with nothing half-written; a Keras LSTM (whose TensorList conversion crashes
+TensorFlow 2.21) is converted unrolled and runs bit-exact on the host and on Cortex-M33."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.scons_helpers import SCONS, fresh_tree, scons, steps_run
+
+
+def _lstm_inputs(d: Path) -> None:
+    code = ("import sys, numpy as np, keras\n"
+            "keras.utils.set_random_seed(0)\n"
+            "i = keras.Input((10, 4))\n"
+            "m = keras.Model(i, keras.layers.Dense(3, activation='softmax')(keras.layers.LSTM(8)(i)))\n"
+            "m.save(sys.argv[1] + '/lstm.keras')\n")
+    subprocess.run([sys.executable, "-c", code, str(d)], check=True, capture_output=True, timeout=300,
+                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    rng = np.random.RandomState(0)
+    np.savez(d / "lstm.npz", x=rng.uniform(-1, 1, (64, 10, 4)).astype(np.float32))
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m33"])
+def test_keras_lstm_converts_unrolled_and_runs_bit_exact(tmp_path, board):
+    tree = fresh_tree(tmp_path / "t")
+    _lstm_inputs(tree)
+    p = scons(tree, f"board={board}", "model=lstm.keras", "data=lstm.npz", "norm=none", "run")
+    assert "firmware output identical to the reference on 5 samples" in p.stdout
+    assert "SPLIT" in (tree / "build" / "models" / "lstm" / "metrics.json").read_text()
+
+
+def _isolate_children(parent: int) -> list[int]:
+    """Pids of `python -m qbuild.model.isolate` processes whose parent is `parent`."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"qbuild.model.isolate" in cmd:
+            out.append(int(d.name))
+    return out
+
+
+def test_killed_tensorflow_step_is_one_line_and_writes_nothing(tmp_path):
+    tree = fresh_tree(tmp_path / "t")
+    scons(tree, "model=digits", "build/models/digits/data.npz")  # the dataset first: the next child is the training step
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000")
+    proc = subprocess.Popen([sys.executable, SCONS, "-Q", "model=digits"], cwd=tree, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    children = []
+    while not children and time.time() < deadline and proc.poll() is None:
+        children = _isolate_children(proc.pid)
+        time.sleep(0.05)
+    assert children, "no TensorFlow worker appeared"
+    time.sleep(2)  # inside TensorFlow by now
+    os.kill(children[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    lines = [ln for ln in err.splitlines() if ln.startswith("qbuild: error:")]
+    assert len(lines) == 1 and "digits: the train step died with SIGKILL inside TensorFlow" in lines[0], err
+    assert "Traceback" not in err and "Segmentation" not in err
+    model_dir = tree / "build" / "models" / "digits"
+    assert sorted(p.name for p in model_dir.iterdir()) == ["data.npz"]  # no .keras, no temp file
+    assert steps_run(scons(tree, "model=digits")) == ["train", "quantize", "C array"]  # the next build recovers
