@@ -123,7 +123,7 @@ def test_own_recordings_replace_synthesis(tmp_path, monkeypatch, tiny):
 
 
 def test_spec_imports_without_tensorflow():
-    code = ("import sys; from qbuild.spec import load_spec; s = load_spec('models/kws/model.py'); "
+    code = ("import sys; from qbuild.model.spec import load_spec; s = load_spec('models/kws/model.py'); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; "
             "print(s.name, len(s.classes), s.model_parameters, [p.name for p in s.dataset_files() if p.suffix == '.py'])")
     env = {k: v for k, v in os.environ.items() if k != kd.RECORDINGS_ENV}
@@ -132,16 +132,40 @@ def test_spec_imports_without_tensorflow():
     assert out.strip() == ("kws 12 {'samplewise_norm.mean_and_std': True} ['kws_dataset.py', 'kws_speech.py']")
 
 
-def test_model_converts_to_supported_int8_ops(tiny):
+@pytest.fixture(scope="module")
+def untrained_tflite(tiny):
+    """The spec's model, untrained, converted to int8 (float32 I/O) as bench/kws_accuracy.py does."""
     sys.path.insert(0, str(ROOT / "bench"))
-    from kws_accuracy import ops_of, to_int8
+    from kws_accuracy import to_int8
 
-    from qbuild.preprocess import preprocess
-    from qbuild.spec import load_spec
+    from qbuild.model.preprocess import preprocess
+    from qbuild.model.spec import load_spec
 
     spec = load_spec(KWS / "model.py")
     x = preprocess(spec.model_parameters, tiny["x_train"])
     model = spec.build_model(x.shape[1:], len(spec.classes))
     assert model.count_params() < 40_000
-    ops = ops_of(to_int8(model, x[:8]))
+    return to_int8(model, x[:8])
+
+
+def test_model_converts_to_supported_int8_ops(untrained_tflite):
+    from kws_accuracy import ops_of
+
+    ops = ops_of(untrained_tflite)
     assert set(ops) <= SUPPORTED_OPS, ops
+
+
+def test_model_is_real_time_sized_and_fits_the_32k_board(untrained_tflite):
+    """Issue 19: at most 2.7 M MACs per inference, and the planned arena plus the board's stack and heap fit the
+    EFR32BG22's 32 KB of RAM (the firmware's own statics are checked by the end-to-end build)."""
+    from kws_variants import macs
+
+    from qbuild.target.boards import load_board
+    from qbuild.tflite.plan import plan_model
+
+    counted = macs(untrained_tflite)
+    assert counted["CONV_2D"] + counted["DEPTHWISE_CONV_2D"] + counted["FULLY_CONNECTED"] <= 2_700_000, counted
+    board = load_board("efr32bg22")
+    ram = next(r.length for r in board.regions if r.name == "ram")
+    arena = plan_model(untrained_tflite, pointer_size=4).arena_bytes
+    assert arena + board.stack_size + board.heap_size <= ram - 1024, arena   # 1 KB left for the firmware's statics

@@ -1,6 +1,6 @@
 """The headline model end to end in a fresh tree: synthesize, train, quantize, build Cortex-M33 firmware and run it under
-QEMU bit-exact with the reference; the tight board fails its RAM budget with the expected message; a rebuild is a no-op.
-This is the slowest test (~4-5 min: data ~35 s, training ~3 min on 2 cores)."""
+QEMU bit-exact with the reference; the same model fits the tight 32 KB-RAM board; a rebuild is a no-op.
+This is the slowest test (~5-8 min: data ~35 s, training 30 epochs ~3-5 min on 2 cores)."""
 import json
 
 import pytest
@@ -20,7 +20,7 @@ def test_kws_on_qemu_matches_reference_and_quantizes_well(tree):
     assert "identical to the reference on 5 samples" in p.stdout
     m = json.loads((tree / "build" / "models" / "kws" / "metrics.json").read_text())
     assert m["test_samples"] == 1200
-    assert m["int8_accuracy"] >= 0.88
+    assert m["int8_accuracy"] >= 0.90    # issue 19's target on the held-out voices
     assert abs(m["float_accuracy"] - m["int8_accuracy"]) <= 0.01
     advice = json.loads((tree / "build" / "models" / "kws" / "advice.json").read_text())
     assert not [f for f in advice["findings"] if f["check"] == "report_row"]  # no layer above rmse/scale 0.5
@@ -28,12 +28,12 @@ def test_kws_on_qemu_matches_reference_and_quantizes_well(tree):
     assert run["ok"] and run["differences"] == []
 
 
-def test_kws_does_not_fit_efr32bg22(tree):
-    p = scons(tree, "board=efr32bg22", "model=kws", check=False)
-    assert p.returncode != 0
-    assert "ram over budget by" in p.stderr and "biggest: arena" in p.stderr
+def test_kws_fits_efr32bg22(tree):
+    """32 KB of RAM with the board's default stack and heap (issue 19; the model before it was 43,936 B over)."""
+    p = scons(tree, "board=efr32bg22", "model=kws")
+    assert "ram over budget" not in p.stdout + p.stderr
     fp = json.loads((tree / "build" / "efr32bg22" / "kws" / "footprint.json").read_text())
-    assert fp["ok"] is False and fp["regions"]["ram"]["used"] > 32768
+    assert fp["ok"] is True and fp["regions"]["ram"]["used"] <= fp["regions"]["ram"]["budget"] == 32768
 
 
 def test_kws_rebuild_is_a_noop(tree):
