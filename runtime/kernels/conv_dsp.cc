@@ -361,8 +361,8 @@ QB_INLINE void tap_range(int32_t origin, int32_t dilation, int32_t filter_size, 
 
 // CONV_2D (ungrouped), FULLY_CONNECTED (a 1x1 conv) and DEPTHWISE_CONV_2D with depth multiplier 1.
 // Conv: with unit horizontal dilation the in-bounds taps of one filter row are one contiguous run of (taps x depth)
-// int8 values in the NHWC input and in the OHWI filter alike, so each row is a single dot product (the 10x4
-// one-channel first layer of a keyword spotter: 10 runs of 4). Depthwise: a run is one tap of four channels.
+// int8 values in the NHWC input and in the OHWI filter alike, so each row is a single dot product; windows that fit
+// kPatch are gathered into one run. Depthwise: a run is one tap of four channels.
 bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
                    const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
                    int8_t* output_data) {
@@ -385,6 +385,10 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
   g.off2 = (static_cast<uint32_t>(p.input_offset) & 0xFFFFu) | (static_cast<uint32_t>(p.input_offset) << 16);
   int8_t* out = output_data;
   int8_t patch[kPatch];
+  // Windows of more than one tap that fit the patch are gathered; with horizontal dilation the gather would copy tap
+  // by tap (rare: left to the run loop).
+  const bool gather = contiguous && p.filter_h * p.filter_w > 1 && p.filter_h * p.filter_w * depth <= kPatch;
+  const int8_t pad = static_cast<int8_t>(-p.input_offset);  // the input zero point
   for (int32_t b = 0; b < output.n; ++b) {
     const int8_t* in_batch = input_data + b * input.h * input.w * in_c;
     for (int32_t oy = 0; oy < output.h; ++oy) {
@@ -405,15 +409,27 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
         const int8_t* w0 = filter_data + (fy_start * p.filter_w + fx_start) * depth;
         if (depthwise) {
           depthwise_pixel(g, rq, x0, w0, out_c, out);
-        } else if (g.runs == 1 && g.rows > 1 && g.len == g.w_row && g.rows * g.len <= kPatch) {
-          // Whole filter rows: the filter's taps are contiguous across rows too, so the input rows are copied
-          // next to each other and the window becomes one run (the one-channel 10x4 first layer: one run of 40
-          // instead of ten of 4).
+        } else if (gather && g.rows > 0) {
+          // The whole window as one run: filter rows (OHWI) are contiguous, so the input rows are copied next to
+          // each other, and taps outside the input are filled with the input zero point, which contributes
+          // (zero point + offset) * w = 0, exactly what skipping them gives (the one-channel 10x4 first layer of a
+          // keyword spotter: one run of 40 values instead of up to ten of 4).
+          const int32_t row_len = p.filter_w * depth;
+          const int32_t left = fx_start * depth, mid = taps * depth;
+          for (int32_t fy = 0; fy < p.filter_h; ++fy) {
+            int8_t* dst = patch + fy * row_len;
+            if (fy < fy_start || fy >= fy_end) {
+              memset(dst, pad, row_len);
+              continue;
+            }
+            memset(dst, pad, left);
+            memcpy(dst + left, x0 + (fy - fy_start) * g.x_row, mid);
+            memset(dst + left + mid, pad, row_len - left - mid);
+          }
           Taps one = g;
-          one.len = g.rows * g.len;
           one.rows = 1;
-          for (int32_t r = 0; r < g.rows; ++r) memcpy(patch + r * g.len, x0 + r * g.x_row, g.len);
-          conv_pixel(one, rq, patch, w0, out_c, out);
+          one.len = p.filter_h * row_len;
+          conv_pixel(one, rq, patch, filter_data, out_c, out);
         } else {
           conv_pixel(g, rq, x0, w0, out_c, out);
         }
