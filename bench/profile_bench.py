@@ -179,9 +179,19 @@ def _ds_cnn(keras, x, filters=64):
 SYNTHETIC = {
     "kws-like": ((49, 40, 1), lambda keras, x: _ds_cnn(keras, x)),
     "dscnn-mlperf": ((49, 10, 1), lambda keras, x: _ds_cnn(keras, x)),
-    "mobilenet-v1-025": ((96, 96, 3), lambda keras, x: keras.applications.MobileNet(
-        input_tensor=x, alpha=0.25, weights=None, classes=2, dropout=0.0).output),
+    "mobilenet-v1-025": ((96, 96, 3), lambda keras, x: _mobilenet_v1(keras, x, 0.25)),
 }
+
+
+def _mobilenet_v1(keras, x, alpha):
+    """MobileNetV1 (conv 3x3 stride 2, 13 depthwise-separable blocks, GAP, Dense), ReLU6, BatchNorm folded away."""
+    L = keras.layers
+    x = L.Conv2D(int(32 * alpha), 3, strides=2, padding="same", activation="relu6")(x)
+    for filters, stride in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1),
+                            (512, 1), (512, 1), (1024, 2), (1024, 1)):
+        x = L.DepthwiseConv2D(3, strides=stride, padding="same", activation="relu6")(x)
+        x = L.Conv2D(int(filters * alpha), 1, activation="relu6")(x)
+    return L.Dense(2)(L.GlobalAveragePooling2D()(x))  # logits: a softmax on random-weight logits overflows
 
 
 def synthetic_model(name: str, path: Path) -> bytes:
@@ -213,12 +223,20 @@ def synthetic_model(name: str, path: Path) -> bytes:
 
 
 def random_input(tflite: bytes, seed: int = 1) -> bytes:
-    from tflite_micro.python.tflite_micro import runtime
+    """Random int8 bytes for every graph input (float inputs get float32 values), from the .tflite's own shapes."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
 
-    interp = runtime.Interpreter.from_bytes(tflite, arena_size=1 << 20)
-    d = interp.get_input_details(0)
+    g = s.ModelT.InitFromPackedBuf(tflite, 0).subgraphs[0]
     rng = np.random.default_rng(seed)
-    return rng.integers(-128, 128, size=d["shape"], dtype=np.int8).tobytes()
+    out = b""
+    for i in g.inputs:
+        t = g.tensors[i]
+        shape = [int(x) for x in t.shape]
+        if t.type == s.TensorType.FLOAT32:
+            out += (rng.standard_normal(shape) * 2).astype(np.float32).tobytes()
+        else:
+            out += rng.integers(-128, 128, size=shape, dtype=np.int8).tobytes()
+    return out
 
 
 def profile_elf(plugin: Path, board_id: str, elf: Path, work: Path) -> dict:
