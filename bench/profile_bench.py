@@ -175,10 +175,13 @@ def _ds_cnn(keras, x, filters=64):
 #   kws-like:     models/kws's DS-CNN (49x40 features, Conv 64 10x4 stride 2, 4 depthwise-separable blocks, GAP,
 #                 Dense 12), as `scons model=kws` builds it
 #   dscnn-mlperf: MLPerf Tiny's KWS DS-CNN (49x10 MFCC input, same layers, ~2.66 M MACs)
+#   kws-pool:     models/kws since issue 19: the 49x40 features averaged over 4 channels (AVERAGE_POOL_2D 1x4), then
+#                 the dscnn-mlperf layers
 #   mobilenet-v1-025: MobileNetV1 alpha 0.25, 96x96x3 (MLPerf Tiny visual wake words), 2 classes
 SYNTHETIC = {
     "kws-like": ((49, 40, 1), lambda keras, x: _ds_cnn(keras, x)),
     "dscnn-mlperf": ((49, 10, 1), lambda keras, x: _ds_cnn(keras, x)),
+    "kws-pool": ((49, 40, 1), lambda keras, x: _ds_cnn(keras, keras.layers.AveragePooling2D((1, 4))(x))),
     "mobilenet-v1-025": ((96, 96, 3), lambda keras, x: _mobilenet_v1(keras, x, 0.25)),
 }
 
