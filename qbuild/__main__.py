@@ -11,6 +11,7 @@ COMMANDS = {
     "plan": ("qbuild.tflite.plan", "print the op list and planned arena size of a .tflite"),
     "size": ("qbuild.footprint.cli", "flash/RAM footprint of an ELF against a board's budget"),
     "advise": ("qbuild.advise.cli", "run the quantization advisor checks alone"),
+    "profile": ("qbuild.target.profile", "executed instructions per op of a firmware under QEMU (exact counts)"),
     "runtime": ("qbuild.target.runtime", "the runtime's sources, include dirs and compile flags (CMake, Make)"),
     "linker": ("qbuild.codegen.linker", "print or write a board's linker script"),
 }

@@ -14,8 +14,9 @@ from tests.scons_helpers import ROOT, fresh_tree, scons, steps_run
 
 ACTIONS = {"dataset": mdl._dataset, "train": mdl._train, "quantize": mdl._quantize, "C array": mdl._c_array,
            "linker script": fw._linker_script, "main.cc": fw._main_cc, "op table": fw._op_table,
-           "footprint": fw._footprint, "run": fw._run}
-ARGS = ("board=qemu-m33", "model=digits", "digits", "footprint", "run")  # every step
+           "footprint": fw._footprint, "run": fw._run, "profile": fw._profile,
+           "instruction-count plugin": fw._plugin}
+ARGS = ("board=qemu-m33", "model=digits", "digits", "footprint", "run", "profile")  # every step
 
 
 def _uses() -> dict:

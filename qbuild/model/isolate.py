@@ -1,25 +1,28 @@
-"""Run a TensorFlow step in a child process, so a native crash, an out-of-memory kill or a signal inside TensorFlow
-ends the build with one line naming the model, the step and the signal, not a segfault of the whole build.
+"""Run the TensorFlow steps in a worker process, so a native crash, an out-of-memory kill or a signal inside
+TensorFlow ends the build with one line naming the model, the step and the signal, not a segfault of the whole build.
 
     run_step("quantize", "digits", step_quantize, settings, keras_path, data_path, outputs)
 
-The child is `python -m qbuild.model.isolate` given the step function's module and name and its arguments as JSON
-(paths marked as such). It prints the step's progress lines itself; a QbuildError there is its one line and exit 1.
-`QBUILD_ISOLATE=0` runs the step in this process instead (for debugging with pdb; crashes are then the build's).
+One worker per build (`python -m qbuild.model.isolate`) imports TensorFlow once and runs every TF step of the build, one
+at a time: a request is one JSON line on its stdin (the step function's module and name, its arguments with paths
+marked), the answer one JSON line on a pipe of its own; the step's progress lines go straight to the build's output.
+A worker that dies is reported and replaced by a new one for the next step. It dies with the build (Linux
+PR_SET_PDEATHSIG), so SIGTERM to scons stops a running TF step at once.
+`QBUILD_ISOLATE=0` runs the steps in this process instead (for a debugger; a crash is then the build's).
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from qbuild.errors import QbuildError, ReportedError
-
-USER_ERROR = 3  # the child's exit status for a QbuildError (it already printed the line)
 
 _HINTS = {
     "SIGSEGV": "a crash in TensorFlow's native code; try a simpler layer in its place, or another TensorFlow version",
@@ -51,42 +54,77 @@ def isolated() -> bool:
     return os.environ.get("QBUILD_ISOLATE", "1") != "0"
 
 
-def run_step(step: str, model: str, fn, *args):
-    """fn(*args) in a child process (or here with QBUILD_ISOLATE=0). Returns nothing: steps communicate by files."""
-    if not isolated():
+class _Worker:
+    """The build's TF worker process: started on the first TF step, reused, replaced when it dies."""
+
+    def __init__(self):
+        self.proc = None
+        self.answers = None
+        self.lock = threading.Lock()
+
+    def _start(self):
+        read_fd, write_fd = os.pipe()
+        root = str(Path(__file__).resolve().parents[2])  # the child imports the same qbuild as this process
+        path = os.environ.get("PYTHONPATH", "")
+        env = dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
+        self.proc = subprocess.Popen([sys.executable, "-m", "qbuild.model.isolate", str(os.getpid()), str(write_fd)],
+                                     stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
+        os.close(write_fd)
+        self.answers = os.fdopen(read_fd, "r")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def run(self, step: str, model: str, fn, args) -> None:
+        request = json.dumps({"module": fn.__module__, "function": fn.__name__, "args": _encode(list(args))})
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            try:
+                self.proc.stdin.write((request + "\n").encode())
+                self.proc.stdin.flush()
+                line = self.answers.readline()
+            except BrokenPipeError:
+                line = ""
+            except BaseException:  # KeyboardInterrupt or SystemExit in the build: the worker goes too, at once
+                self.proc.kill()
+                self.proc.wait()
+                self.proc = None
+                raise
+            if line:
+                answer = json.loads(line)
+                if answer.get("ok"):
+                    return
+                raise ReportedError(f"{model}: the {step} step failed")  # the worker printed the one line
+            code = self.proc.wait()
+            self.proc = None
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+            raise QbuildError(f"{model}: the {step} step died with {name} inside TensorFlow "
+                              f"({_HINTS.get(name, 'see the last lines above')}); nothing of this step was written")
+        raise QbuildError(f"{model}: the {step} step's worker exited with status {code} (see the lines above); "
+                          "nothing of this step was written")
+
+
+_WORKER = _Worker()
+atexit.register(_WORKER.stop)
+
+
+def run_step(step: str, model: str, fn, *args) -> None:
+    """fn(*args) in the build's TF worker (or here with QBUILD_ISOLATE=0). Steps communicate through files."""
+    if isolated():
+        _WORKER.run(step, model, fn, args)
+    else:
         fn(*args)
-        return
-    payload = json.dumps({"module": fn.__module__, "function": fn.__name__, "args": _encode(list(args)),
-                          "parent": os.getpid()})
-    sys.stdout.flush()
-    sys.stderr.flush()
-    proc = subprocess.Popen([sys.executable, "-m", "qbuild.model.isolate"], stdin=subprocess.PIPE,
-                            cwd=os.getcwd(), env=dict(os.environ, PYTHONPATH=_pythonpath()))
-    try:
-        proc.communicate(payload.encode())
-    except BaseException:  # KeyboardInterrupt or SystemExit in the build: the child goes too, at once
-        proc.kill()
-        proc.wait()
-        raise
-    code = proc.returncode
-    if code == 0:
-        return
-    if code == USER_ERROR:
-        raise ReportedError(f"{model}: the {step} step failed")
-    if code < 0:
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
-        hint = _HINTS.get(name, "see TensorFlow's last lines above")
-        raise QbuildError(f"{model}: the {step} step died with {name} inside TensorFlow ({hint}); nothing of this "
-                          "step was written")
-    raise QbuildError(f"{model}: the {step} step exited with status {code} (see the lines above); nothing of this "
-                      "step was written")
-
-
-def _pythonpath() -> str:
-    """The child imports the same qbuild as this process, wherever it was imported from."""
-    root = str(Path(__file__).resolve().parents[2])
-    rest = os.environ.get("PYTHONPATH", "")
-    return root + (os.pathsep + rest if rest else "")
 
 
 def _die_with_parent(parent: int) -> None:
@@ -101,18 +139,24 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _child() -> int:
-    request = json.loads(sys.stdin.read())
-    _die_with_parent(request["parent"])
-    fn = getattr(importlib.import_module(request["module"]), request["function"])
-    try:
-        fn(*_decode(request["args"]))
-    except QbuildError as e:
-        print(f"qbuild: error: {e}", file=sys.stderr, flush=True)
-        return USER_ERROR
-    sys.stdout.flush()
+def _serve(parent: int, answer_fd: int) -> int:
+    _die_with_parent(parent)
+    answers = os.fdopen(answer_fd, "w")
+    for line in sys.stdin:
+        request = json.loads(line)
+        fn = getattr(importlib.import_module(request["module"]), request["function"])
+        try:
+            fn(*_decode(request["args"]))
+            ok = True
+        except QbuildError as e:
+            print(f"qbuild: error: {e}", file=sys.stderr, flush=True)
+            ok = False
+        sys.stdout.flush()
+        sys.stderr.flush()
+        answers.write(json.dumps({"ok": ok}) + "\n")
+        answers.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_child())
+    sys.exit(_serve(int(sys.argv[1]), int(sys.argv[2])))

@@ -50,6 +50,22 @@ def _run(target, source, env):
           f"({r['output_type']} outputs, bit for bit)", flush=True)
 
 
+def _profile(target, source, env):
+    from qbuild.target.profile import run_profile
+    run_profile(_board(env), path(source[0]), path(source[1]), path(source[2]), path(target[0]).parent)
+
+
+def _plugin(target, source, env):
+    from qbuild.target.profile import build_plugin
+    build_plugin(path(target[0]))
+
+
+def _no_profile(target, source, env):
+    print(f"qbuild: error: board '{_board(env).id}' does not run under QEMU; `profile` counts instructions on a QEMU "
+          "board of the same CPU (e.g. board=qemu-m33 for efr32, board=qemu-m4 for a Cortex-M4)", file=sys.stderr)
+    return 1
+
+
 def _no_runner(target, source, env):
     print(f"qbuild: error: board '{_board(env).id}' has no runner; `run` works on boards that have one "
           "(e.g. board=qemu-m33 or board=host)", file=sys.stderr)
@@ -183,6 +199,16 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
         env.Alias("run", nodes["run"])
     else:
         env.AlwaysBuild(benv.Alias("run", [], benv.Action(_no_runner, None)))
+    if isinstance(b.runner, tuple) and b.runner[0].startswith("qemu-system"):
+        plugin = command(env, "#build/tools/qemu_insn_plugin.so", [str(runtime.RUNTIME_DIR / "tools" /
+                                                                       "qemu_insn_plugin.c")], _plugin,
+                         "instruction-count plugin")[0]
+        nodes["profile"] = command(benv, [str(out / f"profile.{ext}") for ext in ("json", "csv", "md", "html")],
+                                   [nodes["elf"], model_nodes["tflite"], plugin, board_file], _profile, "profile",
+                                   ["QBUILD_BOARD"])
+        env.Alias("profile", nodes["profile"])
+    else:
+        env.AlwaysBuild(benv.Alias("profile", [], benv.Action(_no_profile, None)))
     env.Alias("footprint", nodes["footprint"])
     env.Alias(f"{b.id}-{t.name}", [n for v in nodes.values() for n in (v if isinstance(v, list) else [v])])
     return FirmwareNodes(b, nodes)

@@ -35,9 +35,10 @@ def help_text(env) -> str:
               "  (default)    model artifacts; with board= also main.cc, firmware.elf/.bin/.map, footprint.json/.md",
               "  <model>      the model's artifacts only (alias named after the model, e.g. digits)",
               "  run          run the firmware (boards with a runner: qemu-m33, host) and compare with the reference",
-              "  footprint    the footprint check only", "",
+              "  footprint    the footprint check only",
+              "  profile      executed instructions per op of one inference (QEMU boards: qemu-m33, qemu-m4)", "",
               "examples:", "  scons model=digits", "  scons board=efr32 model=kws",
-              "  scons board=qemu-m33 model=digits run", "  scons model=path/m.keras data=path/raw.npz norm=rescale:1/16",
+              "  scons board=qemu-m33 model=digits run", "  scons board=qemu-m33 model=kws profile", "  scons model=path/m.keras data=path/raw.npz norm=rescale:1/16",
               "  scons -c model=digits      (clean)", ""]
     return "\n".join(lines)
 

@@ -37,7 +37,7 @@ CXX_ONLY_FLAGS = ("-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics", "-f
 
 REQUIRED = {"id", "description", "cpu", "toolchain", "flags", "stdout", "runner"}
 REQUIRED_BARE_METAL = {"memory", "stack_size", "heap_size"}
-OPTIONAL = {"runner_timeout", "cflags", "cxxflags", "ldflags", "budget"}
+OPTIONAL = {"runner_timeout", "cflags", "cxxflags", "ldflags", "budget", "clock_hz"}
 BUDGET_KEYS = {"flash", "ram", "flash_margin", "ram_margin"}
 
 
@@ -71,6 +71,7 @@ class Board:
     runner: tuple[str, ...] | str   # command with "{elf}", "native" or "none"
     runner_timeout: int
     path: Path
+    clock_hz: int = 0               # CPU clock of the part (0 = not given): profile time estimates
 
     # --- tools -------------------------------------------------------------------------------------------------
     @property
@@ -89,6 +90,10 @@ class Board:
     @property
     def objcopy(self) -> str:
         return TOOLCHAINS[self.toolchain][3]
+
+    @property
+    def objdump(self) -> str:
+        return TOOLCHAINS[self.toolchain][3].replace("objcopy", "objdump")
 
     @property
     def size(self) -> str:
@@ -294,6 +299,7 @@ def _validate(path: Path, data: dict) -> Board:
         runner=runner,
         runner_timeout=timeout,
         path=path,
+        clock_hz=_size(path, data, "clock_hz", positive=True) if "clock_hz" in data else 0,
     )
 
 
