@@ -190,6 +190,64 @@ QB_INLINE void run4(const int8_t* x, const int8_t* w, int32_t s, int32_t len, ui
   }
 }
 
+// One pass over a pre-widened input (four values as two 16-bit pairs, offset included) against four filters.
+#define QB_RUN4W_STEP                          \
+  "ldrd %[xe], %[xo], [%[x]], #8\n\t"          \
+  "ldr %[wv], [%[w], %[s]]\n\t"                \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a1], %[wt], %[xe], %[a1]\n\t"       \
+  "smlad %[a1], %[wv], %[xo], %[a1]\n\t"       \
+  "ldr %[wv], [%[w]], #4\n\t"                  \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a0], %[wt], %[xe], %[a0]\n\t"       \
+  "smlad %[a0], %[wv], %[xo], %[a0]\n\t"       \
+  "ldr %[wv], [%[w2], %[s]]\n\t"               \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a3], %[wt], %[xe], %[a3]\n\t"       \
+  "smlad %[a3], %[wv], %[xo], %[a3]\n\t"       \
+  "ldr %[wv], [%[w2]], #4\n\t"                 \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a2], %[wt], %[xe], %[a2]\n\t"       \
+  "smlad %[a2], %[wv], %[xo], %[a2]\n\t"
+
+// run4 on an input widened once per pixel (widen()): one LDRD instead of a load and two SXTAB16 per pass, shared by
+// every block of four filters (20 instructions per 16 MACs instead of 23). x: the int8 run, for the 1-3 value tail.
+QB_INLINE void run4_wide(const uint32_t* xw, const int8_t* x, const int8_t* w, int32_t s, int32_t len, int32_t offset,
+                         int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
+  const int8_t* w2 = w + 2 * s;
+  const uint32_t* const end8 = xw + 4 * (len >> 3);
+  while (xw != end8) {
+    uint32_t xe, xo, wv, wt;
+    __asm__ volatile(QB_RUN4W_STEP QB_RUN4W_STEP
+                     : [x] "+r"(xw), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
+                     : [s] "r"(s));
+  }
+  if (len & 4) {
+    uint32_t xe, xo, wv, wt;
+    __asm__ volatile(QB_RUN4W_STEP
+                     : [x] "+r"(xw), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
+                     : [s] "r"(s));
+  }
+  x += len & ~3;
+  for (int32_t k = 0; k < (len & 3); ++k) {
+    const int32_t xv = x[k] + offset;
+    a0 += w[k] * xv;
+    a1 += w[k + s] * xv;
+    a2 += w2[k] * xv;
+    a3 += w2[k + s] * xv;
+  }
+}
+#undef QB_RUN4W_STEP
+
+// Longest run widened once per pixel (values; 2 bytes each on the stack).
+constexpr int32_t kWide = 256;
+
 // One filter, the same sum.
 QB_INLINE int32_t run1(const int8_t* x, const int8_t* w, int32_t len, uint32_t off2, int32_t acc) {
   for (int32_t n = len >> 2; n > 0; --n) {
@@ -209,6 +267,16 @@ QB_INLINE int32_t run1(const int8_t* x, const int8_t* w, int32_t len, uint32_t o
 __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, const int8_t* x0, const int8_t* w0,
                                           int32_t out_c, int8_t* out) {
   int32_t acc[kChunk];
+  // 1x1 conv, FC, gathered windows: one run in all, widened once for every block of four filters.
+  uint32_t wide[kWide / 2];
+  const bool single = g.rows == 1 && g.runs == 1 && g.len >= 4 && g.len <= kWide;
+  if (single) {
+    for (int32_t q = 0; q < g.len >> 2; ++q) {
+      const uint32_t xv = load4(x0 + 4 * q);
+      wide[2 * q] = even_plus(g.off2, xv);
+      wide[2 * q + 1] = odd_plus(g.off2, xv);
+    }
+  }
   for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
     const int32_t n = out_c - c0 < kChunk ? out_c - c0 : kChunk;
     int32_t j = 0;
@@ -216,8 +284,8 @@ __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, cons
       int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       const int8_t* x_row = x0;
       const int8_t* w_row = w0 + (c0 + j) * g.w_stride;
-      if (g.rows == 1 && g.runs == 1) {  // 1x1 conv, FC, gathered windows: one run in all
-        run4(x_row, w_row, g.w_stride, g.len, g.off2, a0, a1, a2, a3);
+      if (single) {
+        run4_wide(wide, x0, w_row, g.w_stride, g.len, lane_offset(g.off2), a0, a1, a2, a3);
       } else {
       for (int32_t r = 0; r < g.rows; ++r) {
         const int8_t* x = x_row;
