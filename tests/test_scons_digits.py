@@ -129,6 +129,10 @@ def test_two_clean_builds_are_byte_identical_and_clean_removes_them(tree, tmp_pa
         assert (out(tree) / name).read_bytes() == (out2 / name).read_bytes(), name
     scons(t2, "-c", "model=digits")
     assert [n for n in ARTIFACTS if (out2 / n).exists()] == []
+    assert (out2 / "data.npz").is_file() and (out2 / "digits.keras").is_file()  # minutes to remake: kept
+    assert steps_run(scons(t2, "model=digits")) == ["quantize", "C array"]
+    scons(t2, "-c", "model=digits", "clean=all")
+    assert not (out2 / "data.npz").exists() and not (out2 / "digits.keras").exists()
 
 
 def test_advisor_findings_in_build_and_strict_fails(tree):

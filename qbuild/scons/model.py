@@ -98,6 +98,9 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
                                    ["QBUILD_NOTE"], QBUILD_NOTE=t.tflite.name))
     if tf_steps:
         env.SideEffect(TF_LOCK, tf_steps)
+    if t.kind == "spec" and not env.get("QBUILD_CLEAN_ALL"):
+        # `scons -c` keeps what takes minutes to remake (the dataset, the trained model); clean=all removes them too.
+        env.NoClean([nodes["data"], nodes["keras"]])
     mn = ModelNodes(t, nodes)
     env.Alias(t.name, mn.all())
     env.Alias("models", mn.all())

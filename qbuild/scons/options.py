@@ -16,6 +16,7 @@ OPTIONS = {
     "max_growth": "bytes of flash or RAM growth vs baseline= that fail the build",
     "ram_margin": "RAM headroom to keep, e.g. 10% or 4096 (bytes)",
     "verbose": "1: show full compiler and linker command lines (default 0)",
+    "clean": "all: `scons -c` also deletes the dataset and the trained .keras (kept by default)",
 }
 
 
@@ -39,7 +40,8 @@ def help_text(env) -> str:
               "  profile      executed instructions per op of one inference (QEMU boards: qemu-m33, qemu-m4)", "",
               "examples:", "  scons model=digits", "  scons board=efr32 model=kws",
               "  scons board=qemu-m33 model=digits run", "  scons board=qemu-m33 model=kws profile", "  scons model=path/m.keras data=path/raw.npz norm=rescale:1/16",
-              "  scons -c model=digits      (clean)", ""]
+              "  scons -c model=digits      (clean; keeps the dataset and the trained model)",
+              "  scons -c model=digits clean=all   (clean everything)", ""]
     return "\n".join(lines)
 
 
@@ -67,6 +69,10 @@ def parse_options(env, arguments, targets, showing_help):
             parse_margin(arguments["ram_margin"], "ram_margin")
         except QbuildError as e:
             fail(e)
+    clean = arguments.get("clean")
+    if clean not in (None, "all"):
+        fail(QbuildError(f"clean={clean} is not understood; use clean=all (with scons -c) or leave it out"))
+    env["QBUILD_CLEAN_ALL"] = clean == "all"
     if arguments.get("verbose") == "1":
         env["QBUILD_VERBOSE"] = True
     return {"model": arguments["model"], "board": arguments.get("board"), "data": arguments.get("data"),
