@@ -9,6 +9,7 @@ COMMANDS = {
     "build": ("qbuild.pipeline.standalone", "build model artifacts without SCons (for Make/CMake)"),
     "params": ("qbuild.tflite.params", "print the model parameters (SL_PARAMSv1) of a .tflite as JSON"),
     "plan": ("qbuild.tflite.plan", "print the op list and planned arena size of a .tflite"),
+    "summarize": ("qbuild.tflite.summary", "per-op shapes, parameters, MACs, live activation bytes and quantization"),
     "size": ("qbuild.footprint.cli", "flash/RAM footprint of an ELF against a board's budget"),
     "advise": ("qbuild.advise.cli", "run the quantization advisor checks alone"),
     "profile": ("qbuild.target.profile", "executed instructions per op of a firmware under QEMU (exact counts)"),

@@ -50,6 +50,7 @@ class Plan:
     activation_bytes: int             # planned activation region
     pointer_size: int
     offsets: dict[int, int] = field(default_factory=dict)  # tensor index -> offset in the activation region
+    lifetimes: dict[int, tuple[int, int]] = field(default_factory=dict)  # tensor index -> (first op, last op)
 
     def as_dict(self) -> dict:
         return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
@@ -167,7 +168,8 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
     ops = [(op.name, g.tensors[op.outputs[0]].name if op.outputs else "") for op in g.ops]
     return Plan(arena_bytes=persistent + region, ops=ops, lower_bound_bytes=lower, persistent_bytes=persistent,
                 activation_bytes=region, pointer_size=pointer_size,
-                offsets={b["tensor"]: b["offset"] for b in buffers})
+                offsets={b["tensor"]: b["offset"] for b in buffers},
+                lifetimes={b["tensor"]: (b["first"], b["last"]) for b in buffers})
 
 
 def cli_main(argv) -> int:
