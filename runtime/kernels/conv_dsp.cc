@@ -124,7 +124,7 @@ __attribute__((noinline)) void requantize(const Requant& r, int32_t oc0, int32_t
 
 // Output channels per requantization pass: the accumulators of one pixel wait on the stack (4 x kChunk bytes).
 constexpr int32_t kChunk = 64;
-// Largest window (bytes) gathered into one run on the stack (CONV_2D with whole filter rows).
+// Largest CONV_2D window (bytes) gathered into one run on the stack.
 constexpr int32_t kPatch = 256;
 
 // One pass of run4: four input values against four filters (16 MACs).
@@ -214,7 +214,7 @@ QB_INLINE void run4(const int8_t* x, const int8_t* w, int32_t s, int32_t len, ui
   "smlad %[a2], %[wt], %[xe], %[a2]\n\t"       \
   "smlad %[a2], %[wv], %[xo], %[a2]\n\t"
 
-// run4 on an input widened once per pixel (widen()): one LDRD instead of a load and two SXTAB16 per pass, shared by
+// run4 on an input widened once per pixel (conv_pixel): one LDRD instead of a load and two SXTAB16 per pass, shared by
 // every block of four filters (20 instructions per 16 MACs instead of 23). x: the int8 run, for the 1-3 value tail.
 QB_INLINE void run4_wide(const uint32_t* xw, const int8_t* x, const int8_t* w, int32_t s, int32_t len, int32_t offset,
                          int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
@@ -262,8 +262,8 @@ QB_INLINE int32_t run1(const int8_t* x, const int8_t* w, int32_t len, uint32_t o
   return acc;
 }
 
-// Every output channel of one CONV_2D / FULLY_CONNECTED pixel: four filters per pass over the in-bounds taps, then
-// requantized in registers. Out of line and at -O2 so the accumulators stay in registers.
+// Every output channel of one CONV_2D / FULLY_CONNECTED pixel: four filters per pass over the in-bounds taps, the
+// sums kept on the stack and requantized together. Out of line so the accumulators stay in registers.
 __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, const int8_t* x0, const int8_t* w0,
                                           int32_t out_c, int8_t* out) {
   int32_t acc[kChunk];
