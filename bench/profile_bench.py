@@ -36,12 +36,17 @@ sys.path.insert(0, str(ROOT))
 
 
 def _runtime_module():
-    """qbuild's runtime build helpers (the package is being reorganised: qbuild.target.runtime or qbuild.runtime)."""
-    try:
-        from qbuild.target import runtime
-    except ImportError:
-        from qbuild import runtime
-    return runtime
+    """Where the runtime's firmware-harness builder lives (it has moved: tests/harness.py since a5904b4)."""
+    import importlib
+
+    for name in ("tests.harness", "qbuild.target.runtime", "qbuild.runtime"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(mod, "build_firmware_harness"):
+            return mod
+    raise ImportError("no build_firmware_harness (tests/harness.py)")
 
 
 def build_plugin(out_dir: Path) -> Path:
