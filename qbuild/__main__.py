@@ -1,8 +1,9 @@
 """`python -m qbuild <command> ...`: each command lives in the module that owns the concern."""
 import importlib
+import os
 import sys
 
-from qbuild.errors import QbuildError, ReportedError
+from qbuild.errors import QbuildError, ReportedError, debug, internal_error_line
 
 # command -> (module, one-line help). Each module defines `cli_main(argv) -> int`.
 COMMANDS = {
@@ -41,6 +42,17 @@ def main(argv=None) -> int:
     except QbuildError as e:
         print(f"qbuild {name}: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `python -m qbuild plan --json | head`: the reader is gone, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"qbuild {name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 (the CLI's last word: one line, not a traceback)
+        if debug():
+            raise
+        print(internal_error_line(f"qbuild {name}", e), file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

@@ -47,6 +47,6 @@ def main_context(tflite, samples: np.ndarray, board, arena_bytes: int, classes: 
 def write_main_cc(tflite_path: Path, data_path: Path | None, board, classes: list, sources: str, out: Path) -> None:
     data = Path(tflite_path).read_bytes()
     graph = read_model(data, str(tflite_path))
+    arena = plan_model(graph, pointer_size=board.pointer_size).arena_bytes  # also the tensor checks, before samples
     samples = firmware_samples(data_path, graph)
-    arena = plan_model(graph, pointer_size=board.pointer_size).arena_bytes
     write_atomic(out, render("main.cc.j2", **main_context(graph, samples, board, arena, classes, sources)))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +37,21 @@ def check_raw(x, where: str, input_shape=None) -> np.ndarray:
     return x
 
 
-def check_labels(y, n: int, where: str) -> np.ndarray:
+def check_labels(y, n: int, where: str, num_classes: int | None = None) -> np.ndarray:
+    """One integer class index per sample, 0 <= label < num_classes (when known)."""
     y = np.asarray(y)
-    if y.shape[:1] != (n,):
-        raise QbuildError(f"{where}: {len(y)} labels for {n} samples; give one integer label per sample")
+    if y.ndim != 1 or y.shape[0] != n:
+        shape = "one-hot or multi-column labels" if y.ndim > 1 else f"{y.size} labels"
+        raise QbuildError(f"{where}: {shape} for {n} samples; give one integer class index per sample "
+                          "(e.g. y = onehot.argmax(axis=1))")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all() or (y != np.round(y)).any():
+            raise QbuildError(f"{where}: labels must be whole class indices; found NaN, Inf or fractions")
+    elif y.dtype.kind not in "iub":
+        raise QbuildError(f"{where}: labels have dtype {y.dtype}; give integer class indices (map names to 0, 1, ...)")
+    if n and (y.min() < 0 or (num_classes is not None and y.max() >= num_classes)):
+        limit = f" and below {num_classes} (the number of classes)" if num_classes is not None else ""
+        raise QbuildError(f"{where}: labels range {int(y.min())}..{int(y.max())}; class indices must be >= 0{limit}")
     return y.astype(np.int32)
 
 
@@ -63,10 +76,43 @@ def save_npz(path: Path, arrays: dict) -> None:
     write_atomic(path, buf.getvalue())
 
 
+MAX_DATA_BYTES = 1 << 30  # decompressed arrays of one .npz (microcontroller data sets are MBs); QBUILD_MAX_DATA_BYTES raises it
+
+
+def _max_data_bytes() -> int:
+    value = os.environ.get("QBUILD_MAX_DATA_BYTES", "")
+    if value and not value.isdigit():
+        raise QbuildError(f"QBUILD_MAX_DATA_BYTES={value!r} is not a byte count; e.g. QBUILD_MAX_DATA_BYTES=8589934592")
+    return int(value) if value else MAX_DATA_BYTES
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a .npz whose arrays would unpack to more than the cap, from the zip directory and each array's header,
+    before any array is read (a 3 MB file of zeros can hold gigabytes)."""
+    limit, total = _max_data_bytes(), 0
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                total += info.file_size
+                with z.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                        np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read(f)
+                # the larger of what the zip says and what the array header says it holds
+                total += max(info.file_size, int(np.prod(shape, dtype=np.float64)) * dtype.itemsize) - info.file_size
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return  # not a zip of .npy files: np.load reports it below
+    if total > limit:
+        raise QbuildError(f"raw data file '{path}' unpacks to {total:,} bytes, over the {limit:,}-byte limit; use "
+                          "fewer samples, or raise the limit with QBUILD_MAX_DATA_BYTES=<bytes>")
+
+
 def load_npz(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise QbuildError(f"raw data file '{path}' does not exist; pass data=path/to/raw.npz with an array 'x'")
+    _check_unpacked_size(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}

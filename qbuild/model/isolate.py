@@ -22,7 +22,7 @@ import sys
 import threading
 from pathlib import Path
 
-from qbuild.errors import QbuildError, ReportedError
+from qbuild.errors import QbuildError, ReportedError, debug, internal_error_line
 
 _HINTS = {
     "SIGSEGV": "a crash in TensorFlow's native code; try a simpler layer in its place, or another TensorFlow version",
@@ -150,6 +150,12 @@ def _serve(parent: int, answer_fd: int) -> int:
             ok = True
         except QbuildError as e:
             print(f"qbuild: error: {e}", file=sys.stderr, flush=True)
+            ok = False
+        except Exception as e:  # noqa: BLE001 (a bug: one line; the traceback with QBUILD_DEBUG=1)
+            if debug():
+                import traceback
+                traceback.print_exc()
+            print(internal_error_line(f"qbuild: {request['function']}", e), file=sys.stderr, flush=True)
             ok = False
         sys.stdout.flush()
         sys.stderr.flush()

@@ -56,6 +56,10 @@ def norm_mode(params: dict) -> tuple[str, float | None]:
                           f"supports both together (same as '{MEAN_STD}') or neither")
     mean_std = mean_std or (mean and std)
     scale = params.get(RESCALE)
+    if scale is not None and (isinstance(scale, (bool, str, bytes)) or not isinstance(scale, (int, float))
+                              or not math.isfinite(scale)):
+        raise QbuildError(f"model parameter '{RESCALE}' is {scale!r}; it must be a finite number (e.g. 0.00390625): "
+                          "re-export the model with a numeric value")
     if mean_std and scale not in (None, 0, 0.0):
         raise QbuildError(f"model parameters set both '{RESCALE}' and '{MEAN_STD}'; keep one of them")
     if mean_std:

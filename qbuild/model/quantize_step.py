@@ -86,6 +86,8 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
                "test_samples": 0, "ops_left_in_float": problems, "advice_findings": len(findings)}
     y_test = d.get("y_test")
     if y_test is not None and "x_test" in d:
+        classes = int(model.outputs[0].shape[-1])
+        y_test = rawdata.check_labels(y_test, len(d["x_test"]), f"{data_path} test labels", num_classes=classes)
         x_test = model_input(d["x_test"], params, shape)
         float_acc = accuracy(np.asarray(model.predict(x_test, verbose=0)), y_test)
         int8_acc = accuracy(tflm_outputs(tflite, x_test), y_test)

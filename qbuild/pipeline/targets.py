@@ -4,7 +4,9 @@ Used by the SCons tool (to declare targets and dependencies) and by `python -m q
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,29 @@ from qbuild.errors import QbuildError
 from qbuild.model.preprocess import parse_norm
 from qbuild.model.spec import CONVERTER_DEFAULTS, ModelSpec, describe, list_models, resolve_spec_path
 from qbuild.tflite.params import iso_date
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def safe_name(name: str) -> str:
+    """The one way a model's name becomes a build folder and a symbol-friendly token: letters, digits, '_', '.' and '-'
+    are kept; anything else (spaces, ';', '$', backticks, quotes, slashes) becomes '_' and the name gets '-' and 8 hex
+    digits of the original's sha256, so two different names never map to one folder. Safe in any shell command."""
+    clean = _UNSAFE.sub("_", name).lstrip(".-") or "model"
+    if clean == name:
+        return name
+    return f"{clean}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def _file_folder(src: Path, root: Path) -> str:
+    """Build folder of a model given as a file: its safe stem and 8 hex digits of its path (relative to the project
+    when inside it), so /x/digits.tflite never shares build/models/digits with the digits spec, nor two m.keras files."""
+    try:
+        key = src.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        key = str(src)
+    return f"{safe_name(src.stem)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def source_date(paths: list[Path]) -> str:
@@ -82,7 +107,7 @@ class ModelTargets:
             src = Path(model).resolve()
             if not src.is_file():
                 raise QbuildError(f"model file '{model}' does not exist; check the path")
-            return cls(name=src.stem, kind="tflite", out_dir=out_root / src.stem, source=src)
+            return cls(name=safe_name(src.stem), kind="tflite", out_dir=out_root / _file_folder(src, root), source=src)
         if model.endswith((".keras", ".h5")):
             src = Path(model).resolve()
             if not src.is_file():
@@ -92,13 +117,13 @@ class ModelTargets:
             data_src = Path(data).resolve()
             if not data_src.is_file():
                 raise QbuildError(f"raw data file '{data}' does not exist; pass data=path/to/raw.npz with an array 'x'")
-            spec = ModelSpec(name=src.stem)
+            spec = ModelSpec(name=safe_name(src.stem))
             spec.model_parameters.update(parse_norm(norm))
             settings = spec.settings()
             settings.update(user_data=True, strict=bool(strict), date=source_date([]),
                             sources=f"{src.name}, {data_src.name}")
-            return cls(name=src.stem, kind="keras", out_dir=out_root / src.stem, source=src, data_src=data_src,
-                       settings=settings)
+            return cls(name=safe_name(src.stem), kind="keras", out_dir=out_root / _file_folder(src, root), source=src,
+                       data_src=data_src, settings=settings)
         spec_path = resolve_spec_path(model, root)
         info = describe(spec_path, cache_dir=out_root / ".specs")
         settings = dict(info.settings)
@@ -108,5 +133,7 @@ class ModelTargets:
         rel = os.path.relpath(spec_path, root)
         settings.update(user_data=False, strict=bool(strict), date=source_date(info.model_files), sources=rel)
         settings["data_env"] = info.data_env
-        return cls(name=info.name, kind="spec", out_dir=out_root / info.name, source=spec_path, settings=settings,
+        name = safe_name(info.name)
+        settings["name"] = name
+        return cls(name=name, kind="spec", out_dir=out_root / name, source=spec_path, settings=settings,
                    dataset_deps=[Path(p) for p in info.dataset_files], model_deps=[Path(p) for p in info.model_files])

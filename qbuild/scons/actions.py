@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from qbuild.deps import step_files
-from qbuild.errors import QbuildError, ReportedError
+from qbuild.errors import QbuildError, ReportedError, debug, internal_error_line
 
 TF_LOCK = "#build/.tensorflow-lock"
 
@@ -34,19 +34,48 @@ def _step(fn):
         except QbuildError as e:
             print(f"qbuild: error: {e}", file=sys.stderr, flush=True)
             return 1
+        except Exception as e:  # noqa: BLE001 (a bug: one line with what to do, the traceback with QBUILD_DEBUG=1)
+            if debug():
+                raise
+            print(internal_error_line(f"qbuild: {fn.__name__.lstrip('_')}", e), file=sys.stderr, flush=True)
+            return 1
         return 0
     action.__name__ = fn.__name__
     return action
 
 
+def node(env, p):
+    """A file node for a path taken literally: SCons would substitute `$x` in a string given to env.File/Command."""
+    return p if not isinstance(p, (str, Path)) else env.fs.File(str(p))
+
+
 def command(env, targets, sources, fn, what: str, varlist=(), **overrides):
-    """env.Command for a step: `fn`'s code and templates (derived from its imports) are among the sources."""
+    """env.Command for a step: `fn`'s code and templates (derived from its imports) are among the sources. Every
+    path is taken literally, every setting passed through `literal`/`as_json` (so `$` never reaches SCons'
+    substitution)."""
+    targets = [node(env, p) for p in (targets if isinstance(targets, list) else [targets])]
+    sources = [node(env, p) for p in sources] + [node(env, p) for p in step_files(fn)]
     action = env.Action(_step(fn), lambda target, source, env: f"qbuild: {what} -> {target[0]}", varlist=list(varlist))
-    return env.Command(targets, list(sources) + [env.File(str(p)) for p in step_files(fn)], action, **overrides)
+    return env.Command(targets, sources, action, **overrides)
+
+
+# Construction variables are substituted by SCons when it signs an action (varlist) and when it builds a command
+# line: a `$` in a user's path or setting would be read as a variable there. Every value qbuild stores escapes `$` as
+# `$$` (which SCons substitutes back to `$` in the signature); the steps read them back with `setting`/`text`.
+def literal(s) -> str:
+    return str(s).replace("$", "$$")
 
 
 def as_json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, default=str)
+    return literal(json.dumps(obj, sort_keys=True, default=str))
+
+
+def text(env, key: str) -> str:
+    return env[key].replace("$$", "$")
+
+
+def setting(env, key: str):
+    return json.loads(text(env, key))
 
 
 def path(node) -> Path:

@@ -2,19 +2,18 @@
 compiled with a user's own environment). Every runtime compile adds `qbuild.target.runtime.CXXFLAGS`."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.scons.actions import as_json, command, fail, path
+from qbuild.scons.actions import as_json, command, fail, literal, node, path, setting, text
 from qbuild.target import runtime
 
 
 def _board(env):
     from qbuild.target.boards import load_board
-    return load_board(env["QBUILD_BOARD"])
+    return load_board(text(env, "QBUILD_BOARD"))
 
 
 # --- step actions (module level: stable action signatures; each imports the step it runs) -------------------------
@@ -26,18 +25,18 @@ def _linker_script(target, source, env):
 def _main_cc(target, source, env):
     from qbuild.codegen.main_cc import write_main_cc
     data = path(source[1]) if env["QBUILD_HAS_DATA"] else None
-    write_main_cc(path(source[0]), data, _board(env), json.loads(env["QBUILD_CLASSES"]), env["QBUILD_NOTE"],
+    write_main_cc(path(source[0]), data, _board(env), setting(env, "QBUILD_CLASSES"), text(env, "QBUILD_NOTE"),
                   path(target[0]))
 
 
 def _op_table(target, source, env):
     from qbuild.codegen.op_table import write_op_table
-    write_op_table(path(source[0]), env["QBUILD_NOTE"], path(target[0]))
+    write_op_table(path(source[0]), text(env, "QBUILD_NOTE"), path(target[0]))
 
 
 def _footprint(target, source, env):
     from qbuild.footprint.check import check_footprint
-    check_footprint(path(source[0]), _board(env), json.loads(env["QBUILD_FOOTPRINT"]), path(target[0]),
+    check_footprint(path(source[0]), _board(env), setting(env, "QBUILD_FOOTPRINT"), path(target[0]),
                     path(target[1]))
 
 
@@ -109,7 +108,7 @@ def _board_env(env, board):
                      CCFLAGS=list(board.cflags) + opt + ["-g"] + runtime.WARNINGS, CFLAGS=["-std=c11"],
                      CXXFLAGS=list(runtime.CXXFLAGS) + [f for f in board.cxx_only_flags if f not in runtime.CXXFLAGS],
                      CPPPATH=[str(p) for p in runtime.include_dirs()] + [str(p) for p in board.include_dirs()],
-                     LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="", QBUILD_BOARD=str(board.path))
+                     LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="", QBUILD_BOARD=literal(board.path))
     if not env.get("QBUILD_VERBOSE"):
         benv.Replace(CCCOMSTR=f"{board.id}: compile $SOURCE", CXXCOMSTR=f"{board.id}: compile $SOURCE",
                      LINKCOMSTR=f"{board.id}: link $TARGET")
@@ -140,10 +139,10 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
     t = model_nodes.targets
     root = Path(env.Dir("#").abspath)
     board_dir = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath) / b.id
-    out = board_dir / t.name
+    out = board_dir / t.out_dir.name  # the model's own folder name: unique per source
     benv = _board_env(env, b)
-    board_file = env.File(str(b.path))
-    data_node = model_nodes.nodes.get("data") or (env.File(str(t.data)) if t.kind == "keras" else None)
+    board_file = node(env, b.path)
+    data_node = model_nodes.nodes.get("data") or (node(env, t.data) if t.kind == "keras" else None)
     has_data = data_node is not None
     nodes = {}
 
@@ -157,12 +156,12 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
                             [model_nodes["tflite"]] + ([data_node] if has_data else []) + [board_file],
                             _main_cc, "main.cc", ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE"],
                             QBUILD_HAS_DATA=int(has_data), QBUILD_CLASSES=as_json(t.settings.get("classes", [])),
-                            QBUILD_NOTE=note)[0]
+                            QBUILD_NOTE=literal(note))[0]
 
     # Only the model's ops in the runtime's op table: registry.cc is compiled per model with a generated header of op
     # switches; every other runtime object is shared by all models on the board.
     ops_h = command(benv, str(out / "qbuild_ops.h"), [model_nodes["tflite"]], _op_table, "op table", ["QBUILD_NOTE"],
-                    QBUILD_NOTE=os.path.relpath(t.tflite, root))[0]
+                    QBUILD_NOTE=literal(os.path.relpath(t.tflite, root)))[0]
     registry = runtime.RUNTIME_DIR / "src" / "ops" / "registry.cc"
     renv = benv.Clone()
     renv.Append(CCFLAGS=["-include", ops_h.abspath])
@@ -189,7 +188,7 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
     # Footprint: the full report is written first, then the build fails when over budget.
     fp_opts = {"map": str(map_path), "baseline": baseline, "max_growth": max_growth, "ram_margin": ram_margin}
     nodes["footprint"] = command(benv, [str(out / "footprint.json"), str(out / "footprint.md")],
-                                 [nodes["elf"], board_file] + ([baseline] if baseline else []), _footprint, "footprint",
+                                 [nodes["elf"], board_file] + ([node(env, baseline)] if baseline else []), _footprint, "footprint",
                                  ["QBUILD_BOARD", "QBUILD_FOOTPRINT"], QBUILD_FOOTPRINT=as_json(fp_opts))
 
     if b.runner_command(elf) is not None:

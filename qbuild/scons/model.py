@@ -1,11 +1,10 @@
 """`env.QbuildModel(model, ...)`: a model's artifacts (dataset, .keras, .tflite + report + metrics, C array)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.scons.actions import TF_LOCK, as_json, command, fail, path
+from qbuild.scons.actions import TF_LOCK, as_json, command, fail, literal, node, path, setting, text
 
 
 # --- step actions (module level: stable action signatures; each imports the step it runs) -------------------------
@@ -13,21 +12,21 @@ from qbuild.scons.actions import TF_LOCK, as_json, command, fail, path
 def _dataset(target, source, env):
     from qbuild.model.dataset import step_dataset
     from qbuild.model.isolate import run_step
-    run_step("dataset", path(target[0]).parent.name, step_dataset, Path(env["QBUILD_SPEC"]), path(target[0]))
+    run_step("dataset", path(target[0]).parent.name, step_dataset, Path(text(env, "QBUILD_SPEC")), path(target[0]))
 
 
 def _train(target, source, env):
     from qbuild.model.isolate import run_step
     from qbuild.model.train import step_train
-    run_step("train", path(target[0]).parent.name, step_train, Path(env["QBUILD_SPEC"]), path(source[0]),
+    run_step("train", path(target[0]).parent.name, step_train, Path(text(env, "QBUILD_SPEC")), path(source[0]),
              path(target[0]))
 
 
 def _quantize(target, source, env):
     from qbuild.model.isolate import run_step
     from qbuild.model.quantize_step import step_quantize
-    keys = json.loads(env["QBUILD_OUTPUT_KEYS"])
-    settings = json.loads(env["QBUILD_SETTINGS"])
+    keys = setting(env, "QBUILD_OUTPUT_KEYS")
+    settings = setting(env, "QBUILD_SETTINGS")
     run_step("quantize", settings["name"], step_quantize, settings, path(source[0]), path(source[1]),
              {k: path(n) for k, n in zip(keys, target)})
 
@@ -39,7 +38,7 @@ def _copy_tflite(target, source, env):
 
 def _c_array(target, source, env):
     from qbuild.codegen.carray import write_carray
-    write_carray(path(source[0]), path(target[0]).parent, env["QBUILD_NOTE"])
+    write_carray(path(source[0]), path(target[0]).parent, text(env, "QBUILD_NOTE"))
 
 
 def _resolve(env, model, data=None, norm=None, strict=False):
@@ -74,15 +73,15 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
     nodes, tf_steps = {}, []
     if t.kind == "spec":
         nodes["data"] = command(env, str(t.data), [str(p) for p in t.dataset_deps], _dataset, "dataset",
-                                ["QBUILD_SPEC", "QBUILD_DATA_ENV"], QBUILD_SPEC=str(t.source),
+                                ["QBUILD_SPEC", "QBUILD_DATA_ENV"], QBUILD_SPEC=literal(t.source),
                                 QBUILD_DATA_ENV=as_json(t.settings.get("data_env", {})))[0]
         nodes["keras"] = command(env, str(t.keras), [nodes["data"]] + [str(p) for p in t.model_deps], _train, "train",
-                                 ["QBUILD_SPEC", "QBUILD_TRAINING"], QBUILD_SPEC=str(t.source),
+                                 ["QBUILD_SPEC", "QBUILD_TRAINING"], QBUILD_SPEC=literal(t.source),
                                  QBUILD_TRAINING=as_json(t.settings["training"]))[0]
         tf_steps += [nodes["data"], nodes["keras"]]
         data_node, keras_node = nodes["data"], nodes["keras"]
     elif t.kind == "keras":
-        data_node, keras_node = env.File(str(t.data)), env.File(str(t.keras))
+        data_node, keras_node = node(env, t.data), node(env, t.keras)
 
     if t.kind == "tflite":
         nodes["tflite"] = command(env, str(t.tflite), [str(t.source)], _copy_tflite, "copy .tflite")[0]
@@ -95,7 +94,7 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
         tf_steps += list(q)
 
     nodes["carray"] = list(command(env, [str(p) for p in t.carray_outputs()], [nodes["tflite"]], _c_array, "C array",
-                                   ["QBUILD_NOTE"], QBUILD_NOTE=t.tflite.name))
+                                   ["QBUILD_NOTE"], QBUILD_NOTE=literal(t.tflite.name)))
     if tf_steps:
         env.SideEffect(TF_LOCK, tf_steps)
     if t.kind == "spec" and not env.get("QBUILD_CLEAN_ALL"):

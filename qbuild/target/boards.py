@@ -263,6 +263,8 @@ def _validate(path: Path, data: dict) -> Board:
     _check_keys(path, data, REQUIRED | (REQUIRED_BARE_METAL if bare_metal else set()), OPTIONAL)
 
     board_id = _get(path, data, "id", str, "a string")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", board_id):
+        raise _fail(path, "id", f"{board_id!r} names build folders: use letters, digits, '_', '.' and '-' only")
     if board_id != path.stem:
         raise _fail(path, "id", f"is {board_id!r} but the file is named {path.name}; make them match")
     stdout = _get(path, data, "stdout", str, "a string")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.tflite.reader import Graph, as_graph
+from qbuild.tflite.reader import Graph, as_graph, read_model
 
 ALIGN = 16            # QBUILD_ARENA_ALIGN
 OP_NODE_BYTES = 16    # sizeof(OpNode)
@@ -82,9 +82,31 @@ def _listing(ops, g: Graph) -> list[str]:
             for name, (n, tensor) in first.items()]
 
 
+MAX_DIMS = 6                    # QBUILD_MAX_DIMS (runtime/include/qbuild/port.h)
+MAX_TENSOR_BYTES = 2**31 - 1    # the loader sizes tensors in 32 bits
+
+
+def check_tensors(g: Graph) -> None:
+    """The loader's tensor rules (runtime/src/model.cc init_tensor), so a model it would refuse fails here with the
+    tensor's name: rank <= QBUILD_MAX_DIMS, every dimension >= 1, at most 2^31-1 bytes."""
+    for t in g.tensors:
+        if len(t.shape) > MAX_DIMS:
+            raise QbuildError(f"tensor '{t.name}' has rank {len(t.shape)}; the runtime takes at most {MAX_DIMS} "
+                              f"dimensions (QBUILD_MAX_DIMS in runtime/include/qbuild/port.h)")
+        bad = [d for d in t.shape if d < 1]
+        if bad:
+            raise QbuildError(f"tensor '{t.name}' has shape {t.shape}: dimension {bad[0]} is below 1; the runtime "
+                              "needs static, non-empty shapes (re-export with a fixed batch of 1)")
+        if t.element_bytes and t.bytes() > MAX_TENSOR_BYTES:
+            raise QbuildError(f"tensor '{t.name}' of shape {t.shape} needs {t.bytes():,} bytes, above the runtime's "
+                              f"limit of {MAX_TENSOR_BYTES:,} bytes per tensor; shrink the model")
+
+
 def check_ops(model: bytes | Graph) -> list[str]:
-    """Op names in execution order; raises QbuildError naming every unsupported op, its tensor and the supported list."""
+    """Op names in execution order; raises QbuildError naming every unsupported op, its tensor and the supported list.
+    Also applies the loader's tensor rules (check_tensors)."""
     g = as_graph(model)
+    check_tensors(g)
     if g.subgraphs != 1:
         raise QbuildError(f"the model has {g.subgraphs} subgraphs; the qbuild runtime runs exactly one")
     bad = _listing([op for op in g.ops if op.name not in OP_DATA_BYTES], g)
@@ -181,7 +203,7 @@ def cli_main(argv) -> int:
     args = ap.parse_args(argv)
     if not args.model.is_file():
         raise QbuildError(f"model file '{args.model}' not found; pass the path of a .tflite")
-    plan = plan_model(args.model.read_bytes(), args.pointer_size)
+    plan = plan_model(read_model(args.model.read_bytes(), str(args.model)), args.pointer_size)
     if args.json:
         print(json.dumps(plan.as_dict(), indent=1))
         return 0

@@ -18,7 +18,7 @@ const char* status_str(Status s) {
     case Status::kSchemaVersion: return "unsupported TFLite schema version (expected 3)";
     case Status::kSubgraphCount: return "model must have exactly one subgraph";
     case Status::kTensorType: return "unsupported tensor type";
-    case Status::kTooManyDims: return "tensor rank above QBUILD_MAX_DIMS or negative dimension";
+    case Status::kTooManyDims: return "tensor rank above QBUILD_MAX_DIMS, a dimension below 1, or above 2^31-1 bytes";
     case Status::kBadTensorIndex: return "tensor index out of range";
     case Status::kBadBuffer: return "constant tensor buffer missing, too short, misaligned or external";
     case Status::kBadQuantization: return "missing or inconsistent quantization parameters";

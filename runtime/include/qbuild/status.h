@@ -14,7 +14,7 @@ enum class Status : int {
   kSchemaVersion,         // Model.version is not 3
   kSubgraphCount,         // not exactly one subgraph
   kTensorType,            // a tensor type the runtime does not support
-  kTooManyDims,           // a tensor with more than QBUILD_MAX_DIMS dimensions or a negative dimension
+  kTooManyDims,           // a tensor with more than QBUILD_MAX_DIMS dims, a dimension below 1, or over 2^31-1 bytes
   kBadTensorIndex,        // an operator or subgraph refers to a tensor that does not exist
   kBadBuffer,             // a constant tensor's buffer is missing, too short, misaligned or external
   kBadQuantization,       // missing or inconsistent scale/zero point
