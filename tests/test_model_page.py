@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from qbuild.codegen.model_page import NAME_WIDTH, write_model_page
+from qbuild.codegen.model_page import NAME_WIDTH, kib, write_model_page
 from qbuild.tflite.summary import summarize
 from test_summary import check_agrees
 from tests.scons_helpers import ROOT, fresh_tree, scons
@@ -154,10 +154,58 @@ def test_dark_mode_and_a4_print(page, tmp_path):
     assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes  # A4
 
 
+@pytest.fixture(scope="module")
+def board_page(digits) -> Path:
+    """The page of a board build with a footprint and an on-target profile (QEMU)."""
+    tree = digits.parents[2]
+    scons(tree, "board=qemu-m33", "model=digits", "footprint", "profile")
+    board = tree / "build" / "qemu-m33" / "digits"
+    return write_model_page(board / "index.html", model_dir=digits, board_dir=board)
+
+
+def test_board_page_with_footprint_and_profile(digits, board_page, tmp_path):
+    """A board build: the page adds flash/RAM and the per-op profile, links reach the model's files from the board
+    folder, and the profiler's MACs equal the summary's."""
+    page, board = board_page, board_page.parent
+    profile = json.loads((board / "profile.json").read_text())
+    footprint = json.loads((board / "footprint.json").read_text())
+    s = summarize((digits / "digits.tflite").read_bytes())
+    assert profile["macs"] == s["totals"]["macs"]
+    assert [r["macs"] for r in profile["ops"]] == [r["macs"] for r in s["ops"]]
+    text = page.read_text()
+    hrefs = re.findall(r'href="([^"#][^"]*)"', text)
+    assert "../../models/digits/digits.tflite" in hrefs and "profile.json" in hrefs and "footprint.json" in hrefs
+    assert all((board / h).is_file() for h in hrefs)
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (scripts/setup installs the Debian package 'chromium')")
+    m = measure(page, tmp_path)
+    assert m["scroll_width"] <= 1280 and m["overflowing"] == [] and m["scrolling"] == 0, m["overflowing"]
+    assert [x["id"] for x in m["sections"]] == SECTIONS[:-1] + ["profile", "files"]
+    assert f"{profile['instructions_per_inference']:,}" in m["text"]
+    assert f"{kib(footprint['regions']['flash']['used'])} of {kib(footprint['regions']['flash']['budget'])}" in m["text"]
+    assert "within budget" in m["text"]
+
+
+def test_advice_findings_and_their_fixes_are_shown(digits, tmp_path):
+    """advice.json written by the advisor's own writer, with a finding as the advisor words them."""
+    from qbuild.advise.findings import Finding, write_advice_json
+
+    model = tmp_path / "digits"
+    shutil.copytree(digits, model)
+    message = ("input 0: values reach 1023 (|max| > 8); rescale the input towards -1..1, e.g. norm=rescale:1/1023 "
+               "<not HTML>")
+    write_advice_json([Finding("input_range", "warning", "input 0", message, {"max_abs": 1023.0})],
+                      model / "advice.json")
+    text = write_model_page(model / "index.html", model_dir=model).read_text()
+    section = text[text.index('<section id="advice">'):text.index('<section id="files">')]
+    assert html.escape(message, quote=False) in section and "<not HTML>" not in section  # autoescaped
+    assert "warning" in section and "input_range" in section and "No findings" not in section
+
+
 @needs_chromium
-def test_screenshot(page, tmp_path):
+def test_screenshot(board_page, tmp_path):
     png = tmp_path / "page.png"
-    chromium("--window-size=1280,1700", "--force-device-scale-factor=0.75", f"--screenshot={png}", page.as_uri(),
+    chromium("--window-size=1280,2000", "--force-device-scale-factor=0.75", f"--screenshot={png}", board_page.as_uri(),
              user_data=tmp_path / "profile")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == 960  # 1280 px at 0.75

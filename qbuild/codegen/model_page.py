@@ -224,7 +224,8 @@ def page_context(out_html: Path, model_dir: Path, board_dir: Path | None) -> dic
     if board_dir:
         raw += [board_dir / n for n in ("footprint.json", "footprint.md", "profile.json", "profile.csv",
                                         "profile.html", "run.json")]
-    files = [{"name": p.name if p.parent == model_dir else f"{p.parent.name}/{p.name}",
+    build_root = model_dir.parent.parent  # build/: files outside the page's folder are named from there
+    files = [{"name": p.name if p.parent == out_dir else Path(os.path.relpath(p, build_root)).as_posix(),
               "href": Path(os.path.relpath(p, out_dir)).as_posix(), "bytes": count(p.stat().st_size)}
              for p in raw if p.is_file()]
     name = model_dir.name
@@ -233,7 +234,7 @@ def page_context(out_html: Path, model_dir: Path, board_dir: Path | None) -> dic
     types = list(dict.fromkeys(r["type"] for r in summary["ops"]))  # first appearance order
     t, arena = summary["totals"], summary["arena"]
     facts = [("Input", _io(summary, "inputs"), ""), ("Output", _io(summary, "outputs"), ""),
-             ("Ops", f"{t['ops']:,}", f"{len(types)} kinds: {', '.join(types)}"),
+             ("Ops", f"{t['ops']:,}", f"{len(types)} kinds ({', '.join(types[:3])}{', …' if len(types) > 3 else ''})"),
              ("Parameters", count(t["parameters"]), f"{count(t['parameter_bytes'])} B; {t['per_channel_ops']} ops "
                                                     "quantized per channel"),
              ("MACs per inference", count(t["macs"]), ""),
