@@ -202,6 +202,26 @@ def test_advice_findings_and_their_fixes_are_shown(digits, tmp_path):
     assert "warning" in section and "input_range" in section and "No findings" not in section
 
 
+MLTK_MODEL = ROOT / ".cache" / "mltk" / "image_classification.tflite"
+
+
+@pytest.mark.skipif(not MLTK_MODEL.is_file(), reason="no MLTK sample models in .cache/mltk (run scripts/setup)")
+def test_page_of_a_ready_tflite_says_what_is_missing(tmp_path):
+    """model=my.tflite builds no metrics, report or advice: those sections say so; the rest is there."""
+    out = tmp_path / "build" / "models" / "image_classification-0123abcd"  # a file model's folder
+    out.mkdir(parents=True)
+    shutil.copyfile(MLTK_MODEL, out / "image_classification.tflite")
+    page = write_model_page(out / "index.html", model_dir=out)
+    text = page.read_text()
+    assert "<h1>image_classification</h1>" in text
+    assert "No accuracy measured" in text and "No quantization report" in text and "did not run" in text
+    assert f"{summarize(MLTK_MODEL.read_bytes())['totals']['macs']:,}" in text
+    if CHROMIUM is not None:
+        m = measure(page, tmp_path)
+        assert [x["id"] for x in m["sections"]] == SECTIONS
+        assert m["scroll_width"] <= 1280 and m["overflowing"] == [] and m["scrolling"] == 0, m["overflowing"]
+
+
 @needs_chromium
 def test_screenshot(board_page, tmp_path):
     png = tmp_path / "page.png"

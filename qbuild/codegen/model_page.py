@@ -4,7 +4,7 @@ quantization error, the advisor's findings, the on-target profile — made from 
     write_model_page("build/models/digits/index.html", model_dir="build/models/digits")
     write_model_page("build/efr32/kws/index.html", model_dir="build/models/kws", board_dir="build/efr32/kws")
 
-model_dir must hold `<name>.tflite` (name = the folder's name, else its only .tflite); metrics.json,
+model_dir must hold `<name>.tflite` (name = the folder's name, else its only .tflite, or pass tflite=); metrics.json,
 quantization_report.csv and advice.json are used when present. board_dir adds footprint.json and profile.json when
 present. Python formats every number (3 significant digits for measurements, thousands separators for counts); the
 template only lays out. No server, no external resources: inline CSS and SVG, relative links to the raw files.
@@ -25,6 +25,11 @@ TEMPLATES = ("model_page.html.j2",)
 RMSE_ROUNDING = 0.289  # rmse/scale of pure rounding error of a uniform signal (1/sqrt(12))
 NAME_WIDTH = 28        # characters of a layer name shown; the full name is on hover
 CHART_SPAN = 88.0      # % of the chart track the longest bar may take (the rest holds its value)
+# What the page reads (page_inputs) and what it only links to when present, in model_dir and board_dir.
+MODEL_INPUTS = ("metrics.json", "quantization_report.csv", "advice.json")
+MODEL_LINKS = ("quantization_report.html",)
+BOARD_INPUTS = ("footprint.json", "profile.json")
+BOARD_LINKS = ("footprint.md", "profile.csv", "profile.html", "run.json")
 
 
 def count(v) -> str:
@@ -64,7 +69,11 @@ def _json(path: Path):
         raise QbuildError(f"{path} is not valid JSON ({e}); delete it and rebuild") from None
 
 
-def _tflite(model_dir: Path) -> Path:
+def _tflite(model_dir: Path, tflite: Path | None) -> Path:
+    if tflite is not None:
+        if not tflite.is_file():
+            raise QbuildError(f"model '{tflite}' not found; build the model first (scons model=<name>)")
+        return tflite
     path = model_dir / f"{model_dir.name}.tflite"
     if path.is_file():
         return path
@@ -208,8 +217,15 @@ def _io(summary: dict, which: str) -> str:
                      for t in summary[which])
 
 
-def page_context(out_html: Path, model_dir: Path, board_dir: Path | None) -> dict:
-    tflite = _tflite(model_dir)
+def page_inputs(model_dir, board_dir=None) -> list[Path]:
+    """Every file the page reads besides the .tflite, present or not (a build declares them as sources; a missing one
+    leaves its section saying so)."""
+    return ([Path(model_dir) / n for n in MODEL_INPUTS]
+            + ([Path(board_dir) / n for n in BOARD_INPUTS] if board_dir is not None else []))
+
+
+def page_context(out_html: Path, model_dir: Path, board_dir: Path | None, tflite: Path | None = None) -> dict:
+    tflite = _tflite(model_dir, tflite)
     metrics = _json(model_dir / "metrics.json")
     advice = _json(model_dir / "advice.json")
     footprint = _json(board_dir / "footprint.json") if board_dir else None
@@ -219,16 +235,14 @@ def page_context(out_html: Path, model_dir: Path, board_dir: Path | None) -> dic
     thresholds = (advice or {}).get("thresholds") or {}
     layers, totals = layer_rows(summary)
     out_dir = out_html.parent
-    raw = [model_dir / n for n in (tflite.name, "metrics.json", "quantization_report.csv", "quantization_report.html",
-                                   "advice.json")]
+    raw = [tflite] + [model_dir / n for n in MODEL_INPUTS + MODEL_LINKS]
     if board_dir:
-        raw += [board_dir / n for n in ("footprint.json", "footprint.md", "profile.json", "profile.csv",
-                                        "profile.html", "run.json")]
+        raw += [board_dir / n for n in BOARD_INPUTS + BOARD_LINKS]
     build_root = model_dir.parent.parent  # build/: files outside the page's folder are named from there
     files = [{"name": p.name if p.parent == out_dir else Path(os.path.relpath(p, build_root)).as_posix(),
-              "href": Path(os.path.relpath(p, out_dir)).as_posix(), "bytes": count(p.stat().st_size)}
+              "href": Path(os.path.relpath(p, out_dir)).as_posix()}
              for p in raw if p.is_file()]
-    name = model_dir.name
+    name = tflite.stem
     acc = accuracy(metrics)
     sz = sizes(tflite, summary, footprint)
     types = list(dict.fromkeys(r["type"] for r in summary["ops"]))  # first appearance order
@@ -259,10 +273,12 @@ def page_context(out_html: Path, model_dir: Path, board_dir: Path | None) -> dic
     }
 
 
-def write_model_page(out_html, *, model_dir, board_dir=None) -> Path:
-    """Render index.html (or any out_html) from model_dir's artifacts (and board_dir's); returns its path."""
+def write_model_page(out_html, *, model_dir, board_dir=None, tflite=None) -> Path:
+    """Render index.html (or any out_html) from model_dir's artifacts (and board_dir's); returns its path. `tflite`:
+    the model file when it is not model_dir/<folder name>.tflite (file models build in <stem>-<hash>/)."""
     out_html, model_dir = Path(out_html), Path(model_dir)
     board_dir = Path(board_dir) if board_dir is not None else None
     if not model_dir.is_dir():
         raise QbuildError(f"model folder '{model_dir}' not found; build the model first (scons model=<name>)")
-    return write_atomic(out_html, render("model_page.html.j2", **page_context(out_html, model_dir, board_dir)))
+    context = page_context(out_html, model_dir, board_dir, Path(tflite) if tflite is not None else None)
+    return write_atomic(out_html, render("model_page.html.j2", **context))
