@@ -43,6 +43,8 @@ VARIANTS = {
     "s24-40x4": (dict(pool=None, filters=40, kernel=(10, 4), strides=(2, 4), blocks=4), 14, NO_AUGMENT),
     "pool4-64x4-e30": (POOL4, 30, NO_AUGMENT),
     "pool4-64x4-shift": (POOL4, 30, dict(time_shift=4, freq_shift=2)),
+    "s24-40x4-shift": (dict(pool=None, filters=40, kernel=(10, 4), strides=(2, 4), blocks=4), 30,
+                       dict(time_shift=4, freq_shift=2)),
 }
 
 
