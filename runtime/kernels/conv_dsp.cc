@@ -6,7 +6,7 @@
 //
 // This file is compiled at -O2 whatever the build's level (the pragma must precede every function, the headers'
 // inline helpers included): the loops below are the firmware's hot spot, and -Os spills their accumulators.
-#pragma GCC optimize("O2")
+#pragma GCC optimize("O2", "omit-frame-pointer")
 
 #include "conv.h"
 
@@ -220,12 +220,18 @@ QB_INLINE void run4_wide(const uint32_t* xw, const int8_t* x, const int8_t* w, i
                          int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
   const int8_t* w2 = w + 2 * s;
   const uint32_t* const end8 = xw + 4 * (len >> 3);
-  while (xw != end8) {
+  if (xw != end8) {
+    // The loop inside the asm, its end read from the stack into a scratch register: 12 registers, so it still
+    // allocates with r7 or r9 reserved (frame pointer, RWPI); as a C loop GCC spilled a pointer around every pass.
     uint32_t xe, xo, wv, wt;
-    __asm__ volatile(QB_RUN4W_STEP QB_RUN4W_STEP
+    __asm__ volatile("1:\n\t" QB_RUN4W_STEP QB_RUN4W_STEP
+                     "ldr %[wt], %[end]\n\t"
+                     "cmp %[x], %[wt]\n\t"
+                     "bne 1b\n\t"
                      : [x] "+r"(xw), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
                        [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
-                     : [s] "r"(s));
+                     : [s] "r"(s), [end] "m"(end8)
+                     : "cc");
   }
   if (len & 4) {
     uint32_t xe, xo, wv, wt;
@@ -345,6 +351,7 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
                                                int32_t channels, int8_t* out) {
   const uint32_t off2 = g.off2;
   const int32_t xs = g.x_run, ws = g.w_run;
+  const int32_t x_step = g.x_row, w_step = g.w_row;  // asm memory operands: on the stack, no base register
   int32_t acc[kChunk];
   for (int32_t c0 = 0; c0 < channels; c0 += kChunk) {
     const int32_t n = channels - c0 < kChunk ? channels - c0 : kChunk;
@@ -353,29 +360,30 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
       int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       const int8_t* x_row = x0 + c0 + j;
       const int8_t* w_row = w0 + c0 + j;
-      if (g.rows == 3 && g.runs == 3) {
-        // A 3x3 window fully inside the input (every interior pixel of a 3x3 depthwise): all nine taps in one
-        // block; the row steps come from the stack into a scratch register between rows.
+      if (g.rows == 3 && g.runs == 3 && xs == ws) {
+        // A 3x3 window fully inside the input (every interior pixel of an undilated 3x3 depthwise): all nine taps
+        // in one block, one register for the tap step of input and filter (equal without dilation), the row steps
+        // read from the stack into a scratch register: 12 registers, so it allocates with r7 or r9 reserved.
         uint32_t xe, xo, we, wo;
         const int8_t* x = x_row;
         const int8_t* w = w_row;
-        __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[xs]]", "[%[w], %[ws]]")
-                             QB_DW_TAP("[%[x], %[xs], lsl #1]", "[%[w], %[ws], lsl #1]")
+        __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")
+                             QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
                          "ldr %[xe], %[xr]\n\t"
                          "ldr %[we], %[wr]\n\t"
                          "add %[x], %[x], %[xe]\n\t"
                          "add %[w], %[w], %[we]\n\t"
-                             QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[xs]]", "[%[w], %[ws]]")
-                                 QB_DW_TAP("[%[x], %[xs], lsl #1]", "[%[w], %[ws], lsl #1]")
+                             QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")
+                                 QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
                          "ldr %[xe], %[xr]\n\t"
                          "ldr %[we], %[wr]\n\t"
                          "add %[x], %[x], %[xe]\n\t"
                          "add %[w], %[w], %[we]\n\t"
-                             QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[xs]]", "[%[w], %[ws]]")
-                                 QB_DW_TAP("[%[x], %[xs], lsl #1]", "[%[w], %[ws], lsl #1]")
+                             QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")
+                                 QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
                            [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo), [x] "+r"(x), [w] "+r"(w)
-                         : [xs] "r"(xs), [ws] "r"(ws), [off2] "r"(off2), [xr] "m"(g.x_row), [wr] "m"(g.w_row));
+                         : [st] "r"(xs), [off2] "r"(off2), [xr] "m"(x_step), [wr] "m"(w_step));
       } else {  // border windows and other filter sizes: tap by tap
         for (int32_t r = 0; r < g.rows; ++r) {
           const int8_t* x = x_row;
