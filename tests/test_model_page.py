@@ -60,12 +60,15 @@ def chromium(*args, user_data: Path) -> subprocess.CompletedProcess:
     return p
 
 
-def measure(page: Path, tmp: Path, *flags) -> dict:
-    """Open a copy of `page` (same folder, so relative links resolve) with the measuring script at 1280 px."""
+def measure(page: Path, tmp: Path, *flags, width: int = 1280, print_styles: bool = False) -> dict:
+    """Open a copy of `page` (same folder, so relative links resolve) with the measuring script in a window `width` px
+    wide; print_styles applies the page's @media print rules on screen (to measure the printed layout)."""
     probe = page.with_name("measure-" + page.name)
-    probe.write_text(page.read_text().replace("</body>", MEASURE + "\n</body>"))
+    text = page.read_text().replace("@media print", "@media all") if print_styles else page.read_text()
+    probe.write_text(text.replace("</body>", MEASURE + "\n</body>"))
     try:
-        dom = chromium("--window-size=1280,900", *flags, "--dump-dom", probe.as_uri(), user_data=tmp / "profile").stdout
+        dom = chromium(f"--window-size={width},900", *flags, "--dump-dom", probe.as_uri(),
+                       user_data=tmp / "profile").stdout
     finally:
         probe.unlink()
     m = re.search(r'<pre id="qbuild-measure">(.*?)</pre>', dom, re.S)
@@ -152,6 +155,10 @@ def test_dark_mode_and_a4_print(page, tmp_path):
     assert data.startswith(b"%PDF")
     boxes = set(re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data))
     assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes  # A4
+    # The printed layout: A4 less the page's 12 mm margins is 186 mm = 703 CSS px; nothing may be cut off there.
+    printed = measure(page, tmp_path, width=703, print_styles=True)
+    assert printed["width"] == 703 and printed["scroll_width"] <= 703, printed["overflowing"]
+    assert printed["overflowing"] == [] and printed["scrolling"] == 0, printed["overflowing"]
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +191,9 @@ def test_board_page_with_footprint_and_profile(digits, board_page, tmp_path):
     assert f"{profile['instructions_per_inference']:,}" in m["text"]
     assert f"{kib(footprint['regions']['flash']['used'])} of {kib(footprint['regions']['flash']['budget'])}" in m["text"]
     assert "within budget" in m["text"]
+    printed = measure(page, tmp_path, width=703, print_styles=True)
+    assert printed["scroll_width"] <= 703 and printed["overflowing"] == [] and printed["scrolling"] == 0, \
+        printed["overflowing"]
 
 
 def test_advice_findings_and_their_fixes_are_shown(digits, tmp_path):
