@@ -1,5 +1,5 @@
-"""The model page for digits, built by a real `scons model=digits` in a fresh tree, opened in headless Chromium as a user
-would: no horizontal overflow at 1280 px, every section there, numbers formatted, short names with the full name on
+"""The model page for digits, built by a real `scons model=digits` in a fresh tree, opened in headless Chromium as a
+user would: no horizontal overflow at 1280 px, every section there, numbers formatted, short names with the full name on
 hover, the chart labelled by op, dark mode, A4 print. Also: summarize agrees with the planner and op_macs on digits.
 
 Set QBUILD_SCREENSHOT=docs/model-page.png to refresh the screenshot the docs show."""
@@ -189,7 +189,8 @@ def test_board_page_with_footprint_and_profile(digits, board_page, tmp_path):
     assert m["scroll_width"] <= 1280 and m["overflowing"] == [] and m["scrolling"] == 0, m["overflowing"]
     assert [x["id"] for x in m["sections"]] == SECTIONS[:-1] + ["profile", "files"]
     assert f"{profile['instructions_per_inference']:,}" in m["text"]
-    assert f"{kib(footprint['regions']['flash']['used'])} of {kib(footprint['regions']['flash']['budget'])}" in m["text"]
+    flash = footprint["regions"]["flash"]
+    assert f"{kib(flash['used'])} of {kib(flash['budget'])}" in m["text"]
     assert "within budget" in m["text"]
     printed = measure(page, tmp_path, width=703, print_styles=True)
     assert printed["scroll_width"] <= 703 and printed["overflowing"] == [] and printed["scrolling"] == 0, \

@@ -7,7 +7,8 @@ quantization error, the advisor's findings, the on-target profile — made from 
 model_dir must hold `<name>.tflite` (name = the folder's name, else its only .tflite, or pass tflite=); metrics.json,
 quantization_report.csv and advice.json are used when present. board_dir adds footprint.json and profile.json when
 present. Python formats every number (3 significant digits for measurements, thousands separators for counts); the
-template only lays out. No server, no external resources: inline CSS and SVG, relative links to the raw files.
+template only lays out. No server, no script, no external resources: inline CSS (the charts are CSS bars), relative
+links to the raw files.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import json
 import os
 from pathlib import Path
 
+from qbuild.advise.findings import DEFAULT_THRESHOLDS
 from qbuild.codegen.templates import render
 from qbuild.errors import QbuildError
 from qbuild.fsutil import write_atomic
@@ -84,8 +86,12 @@ def _tflite(model_dir: Path, tflite: Path | None) -> Path:
     return found[0]
 
 
+def _op_kind(row: dict) -> str:
+    return row["type"] + (f" {row['kernel']}" if "kernel" in row else "")
+
+
 def _op_label(row: dict) -> str:
-    return f"#{row['index']} {row['type']}" + (f" {row['kernel']}" if "kernel" in row else "")
+    return f"#{row['index']} {_op_kind(row)}"
 
 
 def weights_text(q: dict) -> str:
@@ -99,7 +105,7 @@ def layer_rows(summary: dict) -> tuple[list[dict], dict]:
     """The per-op table: every value a formatted string, plus bar widths (0..1) for live bytes and MACs."""
     top_live = max((r["live_bytes"] or 0 for r in summary["ops"]), default=0) or 1
     top_macs = max((r["macs"] for r in summary["ops"]), default=0) or 1
-    rows = [{"index": r["index"], "op": _op_label(r).split(" ", 1)[1], "name": short_name(r["output_name"]), "full": r["output_name"],
+    rows = [{"index": r["index"], "op": _op_kind(r), "name": short_name(r["output_name"]), "full": r["output_name"],
              "input": ", ".join(r["inputs"]) or "-", "output": ", ".join(r["outputs"]),
              "params": count(r["parameters"]), "macs": count(r["macs"]), "live": count(r["live_bytes"]),
              "live_w": (r["live_bytes"] or 0) / top_live, "macs_w": r["macs"] / top_macs,
@@ -197,7 +203,8 @@ def profile_rows(profile: dict | None) -> dict | None:
             for r in profile["ops"]]
     clock = profile.get("clock_hz")
     return {"rows": rows, "board": profile.get("board", "?"), "instructions": count(total),
-            "macs": count(profile.get("macs")), "per_mac": f"{profile['per_mac']:.2f}" if profile.get("per_mac") else "-",
+            "macs": count(profile.get("macs")),
+            "per_mac": f"{profile['per_mac']:.2f}" if profile.get("per_mac") else "-",
             "est_ms": sig3(profile.get("est_ms")), "clock_mhz": f"{clock / 1e6:g}" if clock else None,
             "estimate": profile.get("estimate", "")}
 
@@ -232,15 +239,16 @@ def page_context(out_html: Path, model_dir: Path, board_dir: Path | None, tflite
     profile = _json(board_dir / "profile.json") if board_dir else None
     pointer_size = (footprint or {}).get("pointer_bits", 32) // 8
     summary = summarize(tflite.read_bytes(), pointer_size if pointer_size in (4, 8) else 4)
-    thresholds = (advice or {}).get("thresholds") or {}
+    thresholds = {**DEFAULT_THRESHOLDS, **((advice or {}).get("thresholds") or {})}
     layers, totals = layer_rows(summary)
     out_dir = out_html.parent
     raw = [tflite] + [model_dir / n for n in MODEL_INPUTS + MODEL_LINKS]
     if board_dir:
         raw += [board_dir / n for n in BOARD_INPUTS + BOARD_LINKS]
     build_root = model_dir.parent.parent  # build/: files outside the page's folder are named from there
+    inputs = {tflite, *page_inputs(model_dir, board_dir)}
     files = [{"name": p.name if p.parent == out_dir else Path(os.path.relpath(p, build_root)).as_posix(),
-              "href": Path(os.path.relpath(p, out_dir)).as_posix()}
+              "href": Path(os.path.relpath(p, out_dir)).as_posix(), "input": p in inputs}
              for p in raw if p.is_file()]
     name = tflite.stem
     acc = accuracy(metrics)
@@ -248,7 +256,7 @@ def page_context(out_html: Path, model_dir: Path, board_dir: Path | None, tflite
     types = list(dict.fromkeys(r["type"] for r in summary["ops"]))  # first appearance order
     t, arena = summary["totals"], summary["arena"]
     facts = [("Input", _io(summary, "inputs"), ""), ("Output", _io(summary, "outputs"), ""),
-             ("Ops", f"{t['ops']:,}", f"{len(types)} kinds ({', '.join(types[:3])}{', …' if len(types) > 3 else ''})"),
+             ("Ops", f"{t['ops']:,}", f"{len(types)} kinds ({', '.join(types[:3] + ['…'] * (len(types) > 3))})"),
              ("Parameters", count(t["parameters"]), f"{count(t['parameter_bytes'])} B; {t['per_channel_ops']} ops "
                                                     "quantized per channel"),
              ("MACs per inference", count(t["macs"]), ""),
@@ -263,12 +271,12 @@ def page_context(out_html: Path, model_dir: Path, board_dir: Path | None, tflite
         facts.append(("Instructions per inference", count(profile["instructions_per_inference"]),
                       f"on {profile.get('board')}, exact (QEMU)"))
     return {
-        "title": name if not board_dir else f"{name} on {board_dir.parent.name}",
-        "sources": ", ".join(f["name"] for f in files),
+        "title": name if not board_dir else f"{name} on {sz['board'] or board_dir.parent.name}",
+        "sources": ", ".join(f["name"] for f in files if f["input"]),
         "facts": facts, "layers": layers, "totals": totals, "pointer_size": summary["pointer_size"],
         "accuracy": acc, "sizes": sz,
         "quant": quant_report(model_dir / "quantization_report.csv", summary,
-                              float(thresholds.get("rmse_scale", 0.5)), float(thresholds.get("range", 255.0))),
+                              float(thresholds["rmse_scale"]), float(thresholds["range"])),
         "advice": findings(advice), "profile": profile_rows(profile), "files": files,
     }
 

@@ -1,4 +1,4 @@
-"""What a model costs, op by op: shapes, parameters, MACs, activation bytes live at each op, quantization — and totals.
+"""What a model costs, op by op: shapes, parameters, MACs, activation bytes live at each op, quantization; totals.
 
     python -m qbuild summarize build/models/digits/digits.tflite [--json] [--pointer-size 4|8]
 
@@ -143,7 +143,8 @@ def render_text(s: dict) -> str:
         lines.append(f"arena: not planned ({s['runtime_error']})")
     else:
         lines.append(f"arena: {a['arena_bytes']:,} B (runtime data {a['persistent_bytes']:,}, activations "
-                     f"{a['activation_bytes']:,}; peak live {a['lower_bound_bytes']:,}; pointer size {s['pointer_size']})")
+                     f"{a['activation_bytes']:,}; peak live {a['lower_bound_bytes']:,}; "
+                     f"pointer size {s['pointer_size']})")
     return "\n".join(lines) + "\n"
 
 
