@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,14 @@ def test_page_is_self_contained_with_relative_links(page, digits):
     hrefs = re.findall(r'href="([^"#][^"]*)"', text)
     assert {"digits.tflite", "metrics.json", "quantization_report.csv", "advice.json"} <= set(hrefs)
     assert all((digits / h).is_file() for h in hrefs)
+
+
+def test_page_never_imports_tensorflow(digits, tmp_path):
+    code = ("import sys; from qbuild.codegen.model_page import write_model_page; "
+            "write_model_page(sys.argv[1], model_dir=sys.argv[2]); assert 'tensorflow' not in sys.modules")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "index.html"), str(digits)], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
 
 
 @needs_chromium

@@ -78,8 +78,9 @@ def test_cli_text_and_json(corpus):
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == json.loads(json.dumps(summarize(data, 8)))
-    r = subprocess.run([sys.executable, "-m", "qbuild", "summarize", str(path)], cwd=ROOT, capture_output=True,
-                       text=True)
+    code = ("import sys; from qbuild.__main__ import main; rc = main(['summarize', sys.argv[1]]); "
+            "assert 'tensorflow' not in sys.modules, 'summarize imported TF'; sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout == render_text(summarize(data, 4))
     s = summarize(data, 4)
