@@ -74,9 +74,9 @@ def summarize(model: "bytes | Graph", pointer_size: int = 4) -> dict:
                "parameters": sum(_elements(t) for t in consts), "parameter_bytes": sum(t.bytes() for t in consts),
                "macs": op_macs(g, op), "live_bytes": None, "extent_bytes": None,
                "quantization": _quantization(g, op)}
-        if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D") and len(op.inputs) > 1:
-            f = g.tensors[op.inputs[1]].shape
-            row["kernel"] = f"{f[1]}x{f[2]}"
+        filt = g.tensors[op.inputs[1]].shape if len(op.inputs) > 1 and op.inputs[1] >= 0 else []
+        if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D") and len(filt) == 4:
+            row["kernel"] = f"{filt[1]}x{filt[2]}"  # filter [out, h, w, in]
         if plan is not None:
             live = [t for t, (first, last) in plan.lifetimes.items() if first <= i <= last]
             row["live_bytes"] = sum(g.tensors[t].bytes() for t in live)
