@@ -21,7 +21,7 @@ COMMANDS = {
 
 def usage() -> str:
     lines = ["usage: python -m qbuild <command> [args...]", "", "commands:"]
-    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
 

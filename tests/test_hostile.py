@@ -182,3 +182,40 @@ def test_crafted_dims_are_refused_alike_by_plan_and_the_build(tree, tmp_path, sh
     assert p.returncode == 1 and needle in p.stderr and "Traceback" not in p.stderr
     line = _one_error(_run(tree, "board=qemu-m33", f"model={bad}"))
     assert needle in line
+
+
+def test_two_builds_in_one_tree_take_turns(tmp_path):
+    t = fresh_tree(tmp_path / "t")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000")
+    cmd = [sys.executable, SCONS, "-Q", "model=digits"]
+    first = subprocess.Popen(cmd, cwd=t, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = t / "build" / ".qbuild-lock"
+    deadline = __import__("time").time() + 120
+    while not lock.exists() and __import__("time").time() < deadline:
+        __import__("time").sleep(0.05)
+    second = subprocess.run(cmd, cwd=t, env=env, capture_output=True, text=True, timeout=900)
+    out1, err1 = first.communicate(timeout=900)
+    assert first.returncode == 0 and second.returncode == 0, err1 + second.stderr
+    assert "another build is running" in second.stderr
+    assert scons(t, "model=digits").stdout.count("qbuild: ") == 0  # nothing lost: a no-op, .sconsign intact
+
+
+def test_two_directories_build_the_same_bytes(tmp_path):
+    """Clean builds in two checkouts at different paths: every file under build/ is byte-identical, except the
+    timing fields of metrics.json and the spec cache (it records where the spec is)."""
+    trees = [fresh_tree(tmp_path / "a"), fresh_tree(tmp_path / "much" / "deeper" / "b")]
+    for t in trees:
+        scons(t, "board=efr32", "model=digits")
+    a, b = (t / "build" for t in trees)
+    names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
+    assert {"efr32/digits/firmware.elf", "efr32/digits/firmware.bin", "efr32/digits/footprint.json",
+            "models/digits/digits.keras", "models/digits/digits.tflite"} <= set(names)
+    differ = []
+    for n in names:
+        x, y = (a / n).read_bytes(), (b / n).read_bytes()
+        if n.endswith("metrics.json"):
+            x, y = ({k: v for k, v in json.loads(z).items() if not k.endswith("_seconds")} for z in (x, y))
+        if x != y and not n.startswith("models/.specs/") and n != ".qbuild-lock":
+            differ.append(n)
+    assert differ == []

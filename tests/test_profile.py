@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from qbuild.target.profile import op_macs
+from qbuild.tflite.summary import op_macs
 from qbuild.tflite.reader import read_model
 from tests.scons_helpers import ROOT, fresh_tree, scons
 

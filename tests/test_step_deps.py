@@ -15,14 +15,15 @@ from tests.scons_helpers import ROOT, fresh_tree, scons, steps_run
 ACTIONS = {"dataset": mdl._dataset, "train": mdl._train, "quantize": mdl._quantize, "C array": mdl._c_array,
            "linker script": fw._linker_script, "main.cc": fw._main_cc, "op table": fw._op_table,
            "footprint": fw._footprint, "run": fw._run, "profile": fw._profile,
-           "instruction-count plugin": fw._plugin}
+           "instruction-count plugin": fw._plugin, "model page": mdl._model_page}
+BOARD_PAGE = fw._board_page  # same label as the model's page: checked separately below
 ARGS = ("board=qemu-m33", "model=digits", "digits", "footprint", "run", "profile")  # every step
 
 
 def _uses() -> dict:
     """file (relative to the repo) -> the steps whose derived dependencies contain it."""
     uses = {}
-    for step, action in ACTIONS.items():
+    for step, action in list(ACTIONS.items()) + [("model page", BOARD_PAGE)]:
         for p in step_files(action):
             uses.setdefault(p.relative_to(ROOT).as_posix(), set()).add(step)
     return uses

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qbuild.target.profile import op_macs
+from qbuild.tflite.summary import op_macs
 from qbuild.tflite.plan import plan_model
 from qbuild.tflite.reader import read_model
 from qbuild.tflite.summary import render_text, summarize

@@ -100,6 +100,16 @@ def _resolve_board(board) -> Board | None:
     return load_board(board)
 
 
+def _shown(path) -> str:
+    """A path as reports show it: relative to the working directory when inside it (so two checkouts in different
+    places write the same report), else as given."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(p)
+
+
 def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None, margin=None, regions=None,
             top: int = 10) -> dict:
     """The footprint report (see docs/footprint.md for the schema).
@@ -149,8 +159,8 @@ def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None,
     report = {
         "version": VERSION,
         "board": board.id if board else None,
-        "elf": str(elf_path),
-        "map": str(map_path) if map_path else None,
+        "elf": _shown(elf_path),
+        "map": _shown(map_path) if map_path else None,
         "attribution": "map" if map_records is not None else "symbols",
         "pointer_bits": 32 if elfclass == 32 else 64,
         "regions": region_rows,

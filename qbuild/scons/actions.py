@@ -16,6 +16,7 @@ from qbuild.deps import step_files
 from qbuild.errors import QbuildError, ReportedError, debug, internal_error_line
 
 TF_LOCK = "#build/.tensorflow-lock"
+_TREE_LOCK = []  # the open lock file, held until the process exits
 
 
 def fail(e: Exception):
@@ -80,3 +81,22 @@ def setting(env, key: str):
 
 def path(node) -> Path:
     return Path(node.abspath)
+
+
+def hold_tree_lock(env) -> None:
+    """One SCons build per build tree at a time: a second `scons` in the same tree waits (and says so) instead of
+    racing the first for the same files and `.sconsign`. The lock is released when the process exits."""
+    if _TREE_LOCK:
+        return
+    import fcntl
+
+    build = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath)
+    build.mkdir(parents=True, exist_ok=True)
+    f = open(build / ".qbuild-lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"qbuild: another build is running in {build.parent}; waiting for it to finish", file=sys.stderr,
+              flush=True)
+        fcntl.flock(f, fcntl.LOCK_EX)
+    _TREE_LOCK.append(f)

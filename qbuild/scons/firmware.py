@@ -59,6 +59,12 @@ def _plugin(target, source, env):
     build_plugin(path(target[0]))
 
 
+def _board_page(target, source, env):
+    from qbuild.codegen.model_page import write_model_page
+    write_model_page(path(target[0]), model_dir=path(source[0]).parent, board_dir=path(target[0]).parent,
+                     tflite=path(source[0]))
+
+
 def _no_profile(target, source, env):
     print(f"qbuild: error: board '{_board(env).id}' does not run under QEMU; `profile` counts instructions on a QEMU "
           "board of the same CPU (e.g. board=qemu-m33 for efr32, board=qemu-m4 for a Cortex-M4)", file=sys.stderr)
@@ -93,7 +99,7 @@ class FirmwareNodes:
         return self.nodes[key]
 
     def default(self):
-        return [self.nodes[k] for k in ("main", "elf", "bin", "footprint") if k in self.nodes]
+        return [self.nodes[k] for k in ("main", "elf", "bin", "footprint", "page") if k in self.nodes]
 
 
 def _board_env(env, board):
@@ -103,9 +109,11 @@ def _board_env(env, board):
     if board.id in envs:
         return envs[board.id]
     opt = ["-Os"] if board.bare_metal else ["-O2"]
+    # Paths in objects (DWARF, __FILE__) relative to the project: two checkouts in different places build the same bytes
+    prefix_map = [f"-ffile-prefix-map={env.Dir('#').abspath}=."]
     # Bare metal links with gcc: g++ would pull libstdc++ (not needed: no exceptions, RTTI or heap).
     benv = env.Clone(CC=board.cc, CXX=board.cxx, LINK=board.cc if board.bare_metal else board.cxx,
-                     CCFLAGS=list(board.cflags) + opt + ["-g"] + runtime.WARNINGS, CFLAGS=["-std=c11"],
+                     CCFLAGS=list(board.cflags) + opt + ["-g"] + prefix_map + runtime.WARNINGS, CFLAGS=["-std=c11"],
                      CXXFLAGS=list(runtime.CXXFLAGS) + [f for f in board.cxx_only_flags if f not in runtime.CXXFLAGS],
                      CPPPATH=[str(p) for p in runtime.include_dirs()] + [str(p) for p in board.include_dirs()],
                      LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="", QBUILD_BOARD=literal(board.path))
@@ -208,6 +216,17 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
         env.Alias("profile", nodes["profile"])
     else:
         env.AlwaysBuild(benv.Alias("profile", [], benv.Action(_no_profile, None)))
+    # The model page of this board build: the model's artifacts, the footprint, and the profile when it is asked for
+    # (`profile` on the command line; a page built without it leaves that section saying how to get it).
+    from SCons.Script import COMMAND_LINE_TARGETS
+
+    page_sources = [model_nodes["tflite"]] + [model_nodes[k] for k in ("metrics", "csv", "advice")
+                                              if k in model_nodes.nodes] + list(nodes["footprint"])
+    if "profile" in COMMAND_LINE_TARGETS and "profile" in nodes:
+        page_sources += list(nodes["profile"])
+    nodes["page"] = command(benv, str(out / "index.html"), page_sources, _board_page, "model page")[0]
+    if "profile" in nodes:
+        env.Alias("profile", nodes["page"])
     env.Alias("footprint", nodes["footprint"])
     env.Alias(f"{b.id}-{t.name}", [n for v in nodes.values() for n in (v if isinstance(v, list) else [v])])
     return FirmwareNodes(b, nodes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.scons.actions import TF_LOCK, as_json, command, fail, literal, node, path, setting, text
+from qbuild.scons.actions import TF_LOCK, as_json, hold_tree_lock, command, fail, literal, node, path, setting, text
 
 
 # --- step actions (module level: stable action signatures; each imports the step it runs) -------------------------
@@ -41,6 +41,11 @@ def _c_array(target, source, env):
     write_carray(path(source[0]), path(target[0]).parent, text(env, "QBUILD_NOTE"))
 
 
+def _model_page(target, source, env):
+    from qbuild.codegen.model_page import write_model_page
+    write_model_page(path(target[0]), model_dir=path(target[0]).parent, tflite=path(source[0]))
+
+
 def _resolve(env, model, data=None, norm=None, strict=False):
     from qbuild.pipeline.targets import ModelTargets
 
@@ -70,6 +75,7 @@ class ModelNodes:
 def qbuild_model(env, model, data=None, norm=None, strict=False):
     """Declare a model's artifacts (dataset, .keras, .tflite + report + metrics, C array); returns ModelNodes."""
     t = _resolve(env, model, data=data, norm=norm, strict=strict)
+    hold_tree_lock(env)
     nodes, tf_steps = {}, []
     if t.kind == "spec":
         nodes["data"] = command(env, str(t.data), [str(p) for p in t.dataset_deps], _dataset, "dataset",
@@ -95,6 +101,8 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
 
     nodes["carray"] = list(command(env, [str(p) for p in t.carray_outputs()], [nodes["tflite"]], _c_array, "C array",
                                    ["QBUILD_NOTE"], QBUILD_NOTE=literal(t.tflite.name)))
+    page_sources = [nodes["tflite"]] + [nodes[k] for k in ("metrics", "csv", "advice") if k in nodes]
+    nodes["page"] = command(env, str(t.out_dir / "index.html"), page_sources, _model_page, "model page")[0]
     if tf_steps:
         env.SideEffect(TF_LOCK, tf_steps)
     if t.kind == "spec" and not env.get("QBUILD_CLEAN_ALL"):

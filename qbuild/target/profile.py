@@ -22,6 +22,7 @@ from qbuild.errors import QbuildError
 from qbuild.fsutil import write_atomic, write_json
 from qbuild.target.runtime import RUNTIME_DIR
 from qbuild.tflite.reader import Graph, read_model
+from qbuild.tflite.summary import op_macs
 
 TEMPLATES = ("profile.md.j2", "profile.html.j2")
 PLUGIN_SOURCE = RUNTIME_DIR / "tools" / "qemu_insn_plugin.c"
@@ -92,19 +93,6 @@ def count(board, elf: Path, plugin: Path, spans, work: Path) -> dict:
 def _shape(g: Graph, tensors) -> str:
     return " ".join("x".join(map(str, g.tensors[t].shape)) or "scalar" for t in tensors if t >= 0 and
                     not g.tensors[t].const) or "-"
-
-
-def op_macs(g: Graph, op) -> int:
-    """Multiply-accumulates of an op: output elements times the weights each output reads."""
-    if op.name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or len(op.inputs) < 2:
-        return 0
-    out_n = 1
-    for d in g.tensors[op.outputs[0]].shape:
-        out_n *= d
-    f = g.tensors[op.inputs[1]].shape
-    per_output = {"CONV_2D": lambda: f[1] * f[2] * f[3], "DEPTHWISE_CONV_2D": lambda: f[1] * f[2],
-                  "FULLY_CONNECTED": lambda: f[-1]}[op.name]()
-    return out_n * per_output
 
 
 def _op_label(g: Graph, op) -> str:

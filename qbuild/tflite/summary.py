@@ -4,7 +4,7 @@
 
 Nothing here is computed twice: the graph comes from `qbuild.tflite.reader`, the arena and each activation's lifetime
 from the planner mirror (`qbuild.tflite.plan`, so the arena is what the runtime reports), MACs from
-`qbuild.target.profile.op_macs` (the numbers the profiler divides by). "Live at op i" is the sum of the activation
+`op_macs` below (the numbers the profiler divides by). "Live at op i" is the sum of the activation
 buffers whose planned lifetime covers op i; its maximum is the plan's lower bound. "Extent" is the top of the highest of
 those buffers in the activation region (the planner may leave gaps, so extent >= live).
 """
@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.target.profile import op_macs
 from qbuild.tflite.plan import plan_model
 from qbuild.tflite.reader import Graph, Tensor, as_graph
 
@@ -26,6 +25,19 @@ SUMMARY_VERSION = 1
 PARAMETER_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "ADD", "SUB", "MUL"}
 WEIGHTED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}  # input 1 is the filter
 
+
+
+def op_macs(g: Graph, op) -> int:
+    """Multiply-accumulates of an op: output elements times the weights each output reads."""
+    if op.name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or len(op.inputs) < 2:
+        return 0
+    out_n = 1
+    for d in g.tensors[op.outputs[0]].shape:
+        out_n *= d
+    f = g.tensors[op.inputs[1]].shape
+    per_output = {"CONV_2D": lambda: f[1] * f[2] * f[3], "DEPTHWISE_CONV_2D": lambda: f[1] * f[2],
+                  "FULLY_CONNECTED": lambda: f[-1]}[op.name]()
+    return out_n * per_output
 
 def _elements(t: Tensor) -> int:
     n = 1
