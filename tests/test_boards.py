@@ -130,7 +130,7 @@ def test_support_sources_exist():
         for src in load_board(board_id).support_sources():
             assert src.is_file(), src
     assert [s.name for s in load_board("qemu-m33").support_sources()] == [
-        "startup_cortex_m33.c", "newlib_syscalls.c", "stdout_semihosting.c", "qbuild_print.c"]
+        "startup_cortex_m.c", "newlib_syscalls.c", "stdout_semihosting.c", "qbuild_print.c"]
     assert [s.name for s in load_board("host").support_sources()] == ["stdout_stdio.c", "qbuild_print.c"]
 
 

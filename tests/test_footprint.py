@@ -263,7 +263,7 @@ END GROUP
  .text.unused   0x08000130        0x0 build/efr32/digits/main.o
 
 ram_code        0x20000000       0x10 load address 0x08000130
- .ramfunc       0x20000000       0x10 build/efr32/obj/boards/support/startup_cortex_m33.o
+ .ramfunc       0x20000000       0x10 build/efr32/obj/boards/support/startup_cortex_m.o
  COMMON         0x20000010        0x8 build/efr32/digits/sl_tflite_micro_model.o
 OUTPUT(firmware.elf elf32-littlearm)
 
@@ -280,7 +280,7 @@ def test_parse_map_wrapped_fill_common_and_custom_sections(tmp_path):
         (".text", 0x08000000, 0x100, "build/efr32/obj/runtime/src/model.o"),
         (".text", 0x08000100, 0x2A, "/usr/lib/libc_nano.a(libc_a-memcpy.o)"),
         (".text", 0x0800012C, 0x4, "build/efr32/digits/main.o"),
-        ("ram_code", 0x20000000, 0x10, "build/efr32/obj/boards/support/startup_cortex_m33.o"),
+        ("ram_code", 0x20000000, 0x10, "build/efr32/obj/boards/support/startup_cortex_m.o"),
         ("ram_code", 0x20000010, 0x8, "build/efr32/digits/sl_tflite_micro_model.o"),
     ]
     assert [classify_object(r[3]) for r in records] == ["runtime", "libc", "app", "startup", "model"]

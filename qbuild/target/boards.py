@@ -171,7 +171,7 @@ class Board:
         console printing that generated main.cc uses (qbuild_print.c)."""
         sources = []
         if self.bare_metal:
-            sources += [SUPPORT_DIR / f"startup_{self.cpu.replace('-', '_')}.c", SUPPORT_DIR / "newlib_syscalls.c"]
+            sources += [SUPPORT_DIR / "startup_cortex_m.c", SUPPORT_DIR / "newlib_syscalls.c"]
         sources += [SUPPORT_DIR / f"stdout_{self.stdout}.c", SUPPORT_DIR / "qbuild_print.c"]
         return sources
 

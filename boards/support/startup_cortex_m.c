@@ -1,13 +1,23 @@
-/* Cortex-M4 (Armv7E-M) startup for qbuild firmware (linked with -nostartfiles and qbuild's generated linker script).
- * Reset: enable the FPU, copy .data, zero .bss, run constructors, main(), qbuild_exit(ret). Armv7-M has no stack
- * limit register (MSPLIM): a stack overflow is not trapped as on the Cortex-M33.
+/* Cortex-M startup for qbuild firmware (linked with -nostartfiles and qbuild's generated linker script), for the
+ * Armv7-M and Armv8-M mainline cores (Cortex-M3, M4, M7, M33, M55).
+ * Reset: enable the FPU (when the core has one), set the stack limit (Armv8-M: MSPLIM), copy .data, zero .bss, run
+ * constructors, main(), qbuild_exit(ret). On Armv7-M there is no stack limit register: an overflow is not trapped.
  * Only the 16 system exceptions are in the vector table: firmware that uses peripheral interrupts brings its own
  * startup (or vector table) and keeps this file out of the build. */
 #include <stdint.h>
 
 #include "qbuild_board.h"
 
-extern uint32_t __StackTop[];
+#if !defined(__ARM_ARCH_7M__) && !defined(__ARM_ARCH_7EM__) && !(defined(__ARM_ARCH) && __ARM_ARCH >= 8)
+#error "startup_cortex_m.c supports Armv7-M and Armv8-M mainline cores (Cortex-M3/M4/M7/M33/M55)"
+#endif
+#if defined(__ARM_ARCH) && __ARM_ARCH >= 8
+#define QBUILD_HAS_MSPLIM 1 /* Armv8-M: stack limit register, SecureFault */
+#else
+#define QBUILD_HAS_MSPLIM 0
+#endif
+
+extern uint32_t __StackTop[], __StackLimit[];
 extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[];
 
 extern void __libc_init_array(void);
@@ -20,6 +30,11 @@ void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void MemManage_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
 void BusFault_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
 void UsageFault_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
+#if QBUILD_HAS_MSPLIM
+void SecureFault_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
+#else
+#define SecureFault_Handler 0 /* reserved on Armv7-M */
+#endif
 void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
@@ -30,7 +45,7 @@ typedef void (*vector_t)(void);
 /* Placed first in flash by the linker script (KEEP(*(.vectors))). */
 __attribute__((section(".vectors"), used)) const vector_t __vector_table[16] = {
     (vector_t)__StackTop, Reset_Handler,    NMI_Handler,        HardFault_Handler,
-    MemManage_Handler,    BusFault_Handler, UsageFault_Handler, 0,
+    MemManage_Handler,    BusFault_Handler, UsageFault_Handler, SecureFault_Handler,
     0,                    0,                0,                  SVC_Handler,
     DebugMon_Handler,     0,                PendSV_Handler,     SysTick_Handler,
 };
@@ -39,11 +54,18 @@ __attribute__((section(".vectors"), used)) const vector_t __vector_table[16] = {
 #define SCB_CPACR (*(volatile uint32_t*)0xE000ED88u)
 #define SCB_CFSR (*(volatile uint32_t*)0xE000ED28u)
 #define SCB_HFSR (*(volatile uint32_t*)0xE000ED2Cu)
+#define CFSR_STKOF (1u << 20) /* UsageFault: the stack pointer went below MSPLIM */
 
 void Reset_Handler(void) {
+#ifdef __ARM_FP
     /* CP10/CP11 full access before any floating-point instruction, or the first one faults. */
     SCB_CPACR |= 0xFu << 20;
     __asm volatile("dsb\n\tisb" ::: "memory");
+#endif
+#if QBUILD_HAS_MSPLIM
+    /* Armv8-M stack limit: a stack overflow becomes a UsageFault (STKOF) instead of silently corrupting the heap. */
+    __asm volatile("msr msplim, %0" : : "r"(__StackLimit));
+#endif
     SCB_VTOR = (uint32_t)(uintptr_t)__vector_table;
 
     for (uint32_t *src = _sidata, *dst = _sdata; dst < _edata;) *dst++ = *src++;
@@ -68,10 +90,15 @@ static void write_hex(uint32_t v) {
 /* frame: the exception stack frame (r0-r3, r12, lr, pc, xpsr). */
 __attribute__((used)) void qbuild_fault_report(const uint32_t* frame) {
     uint32_t cfsr = SCB_CFSR;
-    write_str("qbuild: fault pc=");
-    write_hex(frame[6]);
-    write_str(" lr=");
-    write_hex(frame[5]);
+    if (QBUILD_HAS_MSPLIM && (cfsr & CFSR_STKOF)) {
+        /* The frame may not have been stacked: do not trust it. */
+        write_str("qbuild: fault: stack overflow, raise stack_size in the board file");
+    } else {
+        write_str("qbuild: fault pc=");
+        write_hex(frame[6]);
+        write_str(" lr=");
+        write_hex(frame[5]);
+    }
     write_str(" cfsr=");
     write_hex(cfsr);
     write_str(" hfsr=");
@@ -80,13 +107,18 @@ __attribute__((used)) void qbuild_fault_report(const uint32_t* frame) {
     qbuild_exit(134);
 }
 
-/* Pick the stack the faulting code used and report. */
+/* Pick the stack the faulting code used, lift the stack limit so the report itself can run (after a stack
+ * overflow MSP sits at MSPLIM; we exit right after, so borrowing the memory below is harmless), and report. */
 __attribute__((naked)) void HardFault_Handler(void) {
     __asm volatile(
         "tst lr, #4\n\t"
         "ite eq\n\t"
         "mrseq r0, msp\n\t"
         "mrsne r0, psp\n\t"
+#if QBUILD_HAS_MSPLIM
+        "movs r1, #0\n\t"
+        "msr msplim, r1\n\t"
+#endif
         "b qbuild_fault_report\n\t");
 }
 
