@@ -20,75 +20,30 @@ FULLY_CONNECTED: output elements x accum depth).
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGIN_SRC = ROOT / "runtime" / "tools" / "qemu_insn_plugin.c"
 sys.path.insert(0, str(ROOT))
 
-
-def _runtime_module():
-    """Where the runtime's firmware-harness builder lives (it has moved: tests/harness.py since a5904b4)."""
-    import importlib
-
-    for name in ("tests.harness", "qbuild.target.runtime", "qbuild.runtime"):
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(mod, "build_firmware_harness"):
-            return mod
-    raise ImportError("no build_firmware_harness (tests/harness.py)")
+from qbuild.target import profile  # noqa: E402
+from qbuild.target.boards import load_board  # noqa: E402
+from tests.harness import build_firmware_harness  # noqa: E402
 
 
+# The plugin, the disassembly and the QEMU run are the product's (qbuild.target.profile, which `scons ... profile`
+# uses); this script adds the side-by-side comparison and the synthetic models.
 def build_plugin(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    so = out_dir / "qemu_insn_plugin.so"
-    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-shared", "-fPIC", "-o", str(so), str(PLUGIN_SRC)], check=True)
-    return so
+    return profile.build_plugin(out_dir / "qemu_insn_plugin.so")
 
 
-# ---- the ELF ----------------------------------------------------------------------------------------------------
-_FUNC = re.compile(r"^([0-9a-f]+) <(.*)>:$")
-_INSN = re.compile(r"^\s*([0-9a-f]+):\s+(?:[0-9a-f]{4}(?: [0-9a-f]{4})?)\s+(\S+)\s*(.*)$")
-
-
-def disassemble(elf: Path) -> dict[str, list[tuple[int, str, str]]]:
-    """{function (demangled): [(address, mnemonic, operands), ...]} from arm-none-eabi-objdump -d -C."""
-    text = subprocess.run(["arm-none-eabi-objdump", "-d", "-C", str(elf)], check=True, capture_output=True,
-                          text=True).stdout
-    funcs: dict[str, list] = {}
-    cur = None
-    for line in text.splitlines():
-        m = _FUNC.match(line)
-        if m:
-            cur = funcs.setdefault(m.group(2), [])
-            continue
-        m = _INSN.match(line)
-        if m and cur is not None:
-            cur.append((int(m.group(1), 16), m.group(2), m.group(3)))
-    return funcs
-
-
-def call_spans(funcs, caller: str | None, mnemonic: str, target: str | None) -> list[tuple[int, int]]:
-    """(call address, address of the next instruction) of every `mnemonic` call (to `target`, if given) inside
-    `caller` (every function if None)."""
-    spans = []
-    for name, insns in funcs.items():
-        if caller is not None and name != caller:
-            continue
-        for i, (addr, mn, ops) in enumerate(insns[:-1]):
-            if mn.split(".")[0] == mnemonic and (target is None or f"<{target}>" in ops):
-                spans.append((addr, insns[i + 1][0]))
-    return spans
+def disassemble(elf: Path, board_id: str = "qemu-m33") -> dict[str, list[tuple[int, str, str]]]:
+    return profile.disassemble(load_board(board_id), elf)
 
 
 def mac_instruction_ranges(funcs, mnemonics: tuple[str, ...]) -> list[tuple[int, int, str]]:
@@ -96,73 +51,35 @@ def mac_instruction_ranges(funcs, mnemonics: tuple[str, ...]) -> list[tuple[int,
     out = []
     for name, insns in funcs.items():
         for i, (addr, mn, _) in enumerate(insns[:-1]):
-            if mn.split(".")[0] in mnemonics:
+            if mn in mnemonics:
                 out.append((addr, insns[i + 1][0], mn))
     return out
 
 
-# ---- running ------------------------------------------------------------------------------------------------------
-def board_runner(board_id: str) -> list[str]:
-    data = tomllib.loads((ROOT / "boards" / f"{board_id}.toml").read_text())
-    return list(data["runner"])
-
-
 def run_with_plugin(plugin: Path, board_id: str, elf: Path, spans=(), ranges_file: Path | None = None,
                     work: Path | None = None) -> dict:
-    """Runs `elf` with the board's QEMU command plus the plugin; returns {"total", "spans": {i: [..]}, "ranges"}."""
     work = Path(work or tempfile.mkdtemp())
-    out = work / f"{elf.stem}.counts"
-    args = [f"out={out}"] + [f"span={a:#x}:{b:#x}" for a, b in spans]
-    if ranges_file:
-        args.append(f"ranges={ranges_file}")
-    cmd = [a.replace("{elf}", str(elf)) for a in board_runner(board_id)]
-    cmd += ["-plugin", ",".join([str(plugin)] + args)]
-    with open(work / f"{elf.stem}.stdout", "wb") as f:  # QEMU's semihosting output goes to a file (no lost writes)
-        r = subprocess.run(["timeout", "300", *cmd], stdout=f, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        raise RuntimeError(f"{elf} exited {r.returncode}: {r.stderr.decode()[-400:]}")
-    return parse_counts(out.read_text())
+    return profile.count(load_board(board_id), elf, plugin, spans, work, ranges_file=ranges_file)
 
 
-def parse_counts(text: str) -> dict:
-    res = {"total": None, "spans": {}, "ranges": []}
-    for line in text.splitlines():
-        f = line.split()
-        if f[0] == "total":
-            res["total"] = int(f[1])
-        elif f[0] == "span":
-            res["spans"].setdefault(int(f[1]), []).append(int(f[3]))
-        elif f[0] == "range":
-            res["ranges"].append((int(f[1]), int(f[2]), f[3] if len(f) > 3 else ""))
-    return res
+def profile_elf(plugin: Path, board_id: str, elf: Path, work: Path) -> dict:
+    return profile.inference_counts(load_board(board_id), elf, plugin, work)
 
 
 # ---- the model ----------------------------------------------------------------------------------------------------
 def model_ops(tflite: bytes) -> list[dict]:
-    """Operators in execution order: type, output shape, MACs."""
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+    """Operators in execution order: type (with the kernel size of convolutions), output shape, MACs."""
+    from qbuild.tflite.reader import read_model
+    from qbuild.tflite.summary import op_macs
 
-    m = s.ModelT.InitFromPackedBuf(tflite, 0)
-    names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
-    g = m.subgraphs[0]
+    g = read_model(tflite)
     ops = []
-    for op in g.operators:
-        oc = m.operatorCodes[op.opcodeIndex]
-        code = max(oc.builtinCode, oc.deprecatedBuiltinCode)
-        name = names.get(code, str(code))
-        out_shape = [int(x) for x in g.tensors[op.outputs[0]].shape]
-        out_n = int(np.prod(out_shape))
-        macs = 0
-        if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            f = [int(x) for x in g.tensors[op.inputs[1]].shape]
-            macs = out_n * (f[1] * f[2] * f[3] if name == "CONV_2D" else f[1] * f[2] if name == "DEPTHWISE_CONV_2D"
-                            else f[1])
+    for op in g.ops:
+        name = op.name
         if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            f = [int(x) for x in g.tensors[op.inputs[1]].shape]
-            name += f" {f[1]}x{f[2]}"
-            if f[1] == f[2] == 1:
-                name = "CONV_2D 1x1"
-        ops.append({"type": name, "shape": "x".join(map(str, out_shape)), "macs": macs})
+            f = g.tensors[op.inputs[1]].shape
+            name = "CONV_2D 1x1" if f[1] == f[2] == 1 else f"{name} {f[1]}x{f[2]}"
+        ops.append({"type": name, "shape": "x".join(map(str, g.tensors[op.outputs[0]].shape)), "macs": op_macs(g, op)})
     return ops
 
 
@@ -247,23 +164,10 @@ def random_input(tflite: bytes, seed: int = 1) -> bytes:
     return out
 
 
-def profile_elf(plugin: Path, board_id: str, elf: Path, work: Path) -> dict:
-    funcs = disassemble(elf)
-    inv = call_spans(funcs, None, "bl", "qbuild::Model::invoke()")
-    ops = call_spans(funcs, "qbuild::Model::invoke()", "blx", None)
-    if not inv or len(ops) != 1:
-        raise RuntimeError(f"{elf}: {len(inv)} calls of Model::invoke, {len(ops)} op eval calls in it (want >=1, 1)")
-    r = run_with_plugin(plugin, board_id, elf, inv + ops, work=work)
-    per_inference = [c for i in range(len(inv)) for c in r["spans"].get(i, [])]
-    per_op = r["spans"].get(len(inv), [])
-    return {"total": r["total"], "inferences": per_inference, "ops": per_op}
-
-
 def build_harness(tflite: bytes, board_id: str, out_dir: Path, dsp: bool) -> Path:
-    rt = _runtime_module()
     cases = [("model", tflite, random_input(tflite))]
     defines = [] if dsp else ["QBUILD_KERNELS_DSP=0"]
-    return rt.build_firmware_harness(out_dir, cases, 256 * 1024 - 16 * 1024, board_id=board_id, opt="-Os",
+    return build_firmware_harness(out_dir, cases, 256 * 1024 - 16 * 1024, board_id=board_id, opt="-Os",
                                      defines=defines)
 
 

@@ -44,8 +44,8 @@ def build_plugin(out: Path) -> Path:
     return out
 
 
-def call_spans(board, elf: Path) -> tuple[list[tuple[int, int]], tuple[int, int]]:
-    """([(call, return address) of each `bl Model::invoke()`], (call, return) of the op eval call in invoke)."""
+def disassemble(board, elf: Path) -> dict[str, list[tuple[int, str, str]]]:
+    """{function (demangled): [(address, mnemonic without condition/width suffix, operands), ...]} (objdump -d -C)."""
     try:
         text = subprocess.run([board.objdump, "-d", "-C", str(elf)], check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
@@ -57,6 +57,12 @@ def call_spans(board, elf: Path) -> tuple[list[tuple[int, int]], tuple[int, int]
             cur = funcs.setdefault(m.group(2), [])
         elif (m := _INSN.match(line)) and cur is not None:
             cur.append((int(m.group(1), 16), m.group(2).split(".")[0], m.group(3)))
+    return funcs
+
+
+def call_spans(board, elf: Path, funcs=None) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """([(call, return address) of each `bl Model::invoke()`], (call, return) of the op eval call in invoke)."""
+    funcs = funcs if funcs is not None else disassemble(board, elf)
     invokes = [(a, insns[i + 1][0]) for insns in funcs.values() for i, (a, mn, ops) in enumerate(insns[:-1])
                if mn == "bl" and f"<{INVOKE}>" in ops]
     body = funcs.get(INVOKE, [])
@@ -67,27 +73,38 @@ def call_spans(board, elf: Path) -> tuple[list[tuple[int, int]], tuple[int, int]
     return invokes, evals[0]
 
 
-def count(board, elf: Path, plugin: Path, spans, work: Path) -> dict:
-    """Run the firmware under the board's QEMU with the plugin: {"total", "spans": {index: [instructions, ...]}}."""
+def count(board, elf: Path, plugin: Path, spans, work: Path, ranges_file: Path | None = None) -> dict:
+    """Run the firmware under the board's QEMU with the plugin: {"total", "spans": {index: [instructions, ...]},
+    "ranges": [(index, instructions, name), ...]} (ranges from a file of `A B [name]` lines)."""
     if not isinstance(board.runner, tuple) or not board.runner[0].startswith("qemu-system"):
         raise QbuildError(f"board '{board.id}' does not run under QEMU; profile on a QEMU board of the same CPU "
                           "(e.g. board=qemu-m33 for efr32)")
-    out = work / "counts.txt"
-    cmd = board.runner_command(elf) + ["-plugin", ",".join([str(plugin), f"out={out}"]
-                                                             + [f"span={a:#x}:{b:#x}" for a, b in spans])]
-    with open(work / "stdout.txt", "wb") as f:  # semihosting output to a file (a slow pipe loses writes)
+    out = work / f"{Path(elf).stem}.counts"
+    args = [str(plugin), f"out={out}"] + [f"span={a:#x}:{b:#x}" for a, b in spans]
+    cmd = board.runner_command(elf) + ["-plugin", ",".join(args + ([f"ranges={ranges_file}"] if ranges_file else []))]
+    with open(work / f"{Path(elf).stem}.stdout", "wb") as f:  # semihosting output to a file (a slow pipe loses writes)
         r = subprocess.run(cmd, stdout=f, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     if r.returncode != 0 or not out.is_file():
         raise QbuildError(f"{elf} under QEMU with the counting plugin exited with {r.returncode}: "
                           f"{r.stderr.decode(errors='replace').strip()[-300:]}")
-    res: dict = {"total": 0, "spans": {}}
+    res: dict = {"total": 0, "spans": {}, "ranges": []}
     for line in out.read_text().splitlines():
         f = line.split()
         if f and f[0] == "total":
             res["total"] = int(f[1])
         elif f and f[0] == "span":
             res["spans"].setdefault(int(f[1]), []).append(int(f[3]))
+        elif f and f[0] == "range":
+            res["ranges"].append((int(f[1]), int(f[2]), f[3] if len(f) > 3 else ""))
     return res
+
+
+def inference_counts(board, elf: Path, plugin: Path, work: Path) -> dict:
+    """{"total", "inferences": [instructions per invoke()], "ops": [instructions per op call, in order]}."""
+    invokes, eval_span = call_spans(board, elf)
+    r = count(board, elf, plugin, invokes + [eval_span], work)
+    return {"total": r["total"], "inferences": [c for i in range(len(invokes)) for c in r["spans"].get(i, [])],
+            "ops": r["spans"].get(len(invokes), [])}
 
 
 def _shape(g: Graph, tensors) -> str:
@@ -104,10 +121,8 @@ def _op_label(g: Graph, op) -> str:
 
 def profile(board, elf: Path, tflite: bytes, plugin: Path, work: Path) -> dict:
     g = read_model(tflite, "the model")
-    invokes, eval_span = call_spans(board, elf)
-    r = count(board, elf, plugin, invokes + [eval_span], work)
-    inferences = [c for i in range(len(invokes)) for c in r["spans"].get(i, [])]
-    per_op = r["spans"].get(len(invokes), [])
+    counted = inference_counts(board, elf, plugin, work)
+    inferences, per_op = counted["inferences"], counted["ops"]
     n = len(g.ops)
     if not inferences or len(per_op) != n * len(inferences):
         raise QbuildError(f"{elf}: {len(inferences)} inferences and {len(per_op)} op calls counted, but the model has "
