@@ -73,4 +73,4 @@ def test_killed_tensorflow_step_is_one_line_and_writes_nothing(tmp_path):
     assert "Traceback" not in err and "Segmentation" not in err
     model_dir = tree / "build" / "models" / "digits"
     assert sorted(p.name for p in model_dir.iterdir()) == ["data.npz"]  # no .keras, no temp file
-    assert steps_run(scons(tree, "model=digits")) == ["train", "quantize", "C array"]  # the next build recovers
+    assert steps_run(scons(tree, "model=digits")) == ["train", "quantize", "C array", "model page"]  # recovers

@@ -29,7 +29,7 @@ def test_first_build_makes_every_artifact(tree):
     t, first = tree
     for name in ARTIFACTS:
         assert (out(tree) / name).is_file(), name
-    assert steps_run(first) == ["dataset", "train", "quantize", "C array"]
+    assert steps_run(first) == ["dataset", "train", "quantize", "C array", "model page"]
     assert "accuracy on 359 test samples: float" in first.stdout
 
 
@@ -130,7 +130,7 @@ def test_two_clean_builds_are_byte_identical_and_clean_removes_them(tree, tmp_pa
     scons(t2, "-c", "model=digits")
     assert [n for n in ARTIFACTS if (out2 / n).exists()] == []
     assert (out2 / "data.npz").is_file() and (out2 / "digits.keras").is_file()  # minutes to remake: kept
-    assert steps_run(scons(t2, "model=digits")) == ["quantize", "C array"]
+    assert steps_run(scons(t2, "model=digits")) == ["quantize", "C array", "model page"]
     scons(t2, "-c", "model=digits", "clean=all")
     assert not (out2 / "data.npz").exists() and not (out2 / "digits.keras").exists()
 
