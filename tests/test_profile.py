@@ -12,7 +12,7 @@ from tests.scons_helpers import ROOT, fresh_tree, scons
 
 def test_profile_target_counts_every_op_exactly_and_repeatably(tmp_path):
     tree = fresh_tree(tmp_path / "t")
-    p = scons(tree, "board=qemu-m33", "model=digits", "profile")
+    p = scons(tree, "board=qemu-m33", "model=digits", "profile", "summary=1")
     out = tree / "build" / "qemu-m33" / "digits"
     report = json.loads((out / "profile.json").read_text())
     graph = read_model((tree / "build" / "models" / "digits" / "digits.tflite").read_bytes())
@@ -25,6 +25,8 @@ def test_profile_target_counts_every_op_exactly_and_repeatably(tmp_path):
     assert report["clock_hz"] == 78_000_000
     assert abs(report["est_ms"] - 1e3 * report["instructions_per_inference"] / 78e6) < 1e-3
     assert "instructions per inference" in p.stdout and "FULLY_CONNECTED" in p.stdout
+    from qbuild.tflite.plan import plan_model
+    assert f"arena: {plan_model(graph).arena_bytes:,} B" in p.stdout  # summary=1: the per-op summary was printed
     rows = list(csv.DictReader((out / "profile.csv").open()))
     assert [int(r["instructions"]) for r in rows] == [row["instructions"] for row in report["ops"]]
     assert "<table>" in (out / "profile.html").read_text() and "| # | op |" in (out / "profile.md").read_text()

@@ -46,6 +46,11 @@ def _model_page(target, source, env):
     write_model_page(path(target[0]), model_dir=path(target[0]).parent, tflite=path(source[0]))
 
 
+def _print_summary(target, source, env):
+    from qbuild.tflite.summary import render_text, summarize
+    print(render_text(summarize(path(source[0]).read_bytes())), end="", flush=True)
+
+
 def _resolve(env, model, data=None, norm=None, strict=False):
     from qbuild.pipeline.targets import ModelTargets
 
@@ -103,6 +108,9 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
                                    ["QBUILD_NOTE"], QBUILD_NOTE=literal(t.tflite.name)))
     page_sources = [nodes["tflite"]] + [nodes[k] for k in ("metrics", "csv", "advice") if k in nodes]
     nodes["page"] = command(env, str(t.out_dir / "index.html"), page_sources, _model_page, "model page")[0]
+    if env.get("QBUILD_SUMMARY"):  # summary=1: the per-op table in the build output (every build, not a file)
+        env.AlwaysBuild(env.Alias(f"{t.name}-summary", [nodes["tflite"]], env.Action(_print_summary, None)))
+        env.Default(f"{t.name}-summary")
     if tf_steps:
         env.SideEffect(TF_LOCK, tf_steps)
     if t.kind == "spec" and not env.get("QBUILD_CLEAN_ALL"):

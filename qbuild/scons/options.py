@@ -16,6 +16,7 @@ OPTIONS = {
     "max_growth": "bytes of flash or RAM growth vs baseline= that fail the build",
     "ram_margin": "RAM headroom to keep, e.g. 10% or 4096 (bytes)",
     "verbose": "1: show full compiler and linker command lines (default 0)",
+    "summary": "1: print the per-op summary (shapes, parameters, MACs, live bytes) of the model in the build output",
     "clean": "all: `scons -c` also deletes the dataset and the trained .keras (kept by default)",
 }
 
@@ -69,6 +70,9 @@ def parse_options(env, arguments, targets, showing_help):
             parse_margin(arguments["ram_margin"], "ram_margin")
         except QbuildError as e:
             fail(e)
+    if arguments.get("summary") not in (None, "0", "1"):
+        fail(QbuildError(f"summary={arguments['summary']} is not 0 or 1"))
+    env["QBUILD_SUMMARY"] = arguments.get("summary") == "1"
     clean = arguments.get("clean")
     if clean not in (None, "all"):
         fail(QbuildError(f"clean={clean} is not understood; use clean=all (with scons -c) or leave it out"))
