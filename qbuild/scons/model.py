@@ -108,9 +108,15 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
                                    ["QBUILD_NOTE"], QBUILD_NOTE=literal(t.tflite.name)))
     page_sources = [nodes["tflite"]] + [nodes[k] for k in ("metrics", "csv", "advice") if k in nodes]
     nodes["page"] = command(env, str(t.out_dir / "index.html"), page_sources, _model_page, "model page")[0]
-    if env.get("QBUILD_SUMMARY"):  # summary=1: the per-op table in the build output (every build, not a file)
-        env.AlwaysBuild(env.Alias(f"{t.name}-summary", [nodes["tflite"]], env.Action(_print_summary, None)))
-        env.Default(f"{t.name}-summary")
+    if env.get("QBUILD_SUMMARY"):  # summary=1: the per-op table in the build output, whatever the targets
+        from SCons.Script import BUILD_TARGETS, COMMAND_LINE_TARGETS
+
+        summary = env.Alias(f"{t.name}-summary", [nodes["tflite"]], env.Action(_print_summary, None))
+        env.AlwaysBuild(summary)
+        if COMMAND_LINE_TARGETS:
+            BUILD_TARGETS.extend(summary)
+        else:
+            env.Default(summary)
     if tf_steps:
         env.SideEffect(TF_LOCK, tf_steps)
     if t.kind == "spec" and not env.get("QBUILD_CLEAN_ALL"):
