@@ -219,3 +219,12 @@ def test_two_directories_build_the_same_bytes(tmp_path):
         if x != y and not n.startswith("models/.specs/") and n != ".qbuild-lock":
             differ.append(n)
     assert differ == []
+
+
+def test_unwritable_output_is_one_line(tmp_path):
+    from qbuild.fsutil import write_atomic
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(QbuildError, match="cannot write .* check that its folder is writable"):
+        write_atomic(blocker / "out.json", "{}")

@@ -35,6 +35,8 @@ def load_status(tool, data: bytes, tmp_path: Path) -> dict:
     (lambda m: setattr(m.subgraphs[0].operators[0], "inputs", [999]), "tensor index out of range"),
     (lambda m: setattr(m.subgraphs[0].tensors[0], "type", 5), "unsupported tensor type"),  # STRING
     (lambda m: setattr(m.subgraphs[0].tensors[0], "shape", [1] * 7), "QBUILD_MAX_DIMS"),
+    (lambda m: setattr(m.subgraphs[0].tensors[0], "shape", [1, 65536, 65536, 1]), "above 2^31-1 bytes"),
+    (lambda m: setattr(m.subgraphs[0].tensors[0], "shape", [1, -3]), "a dimension below 1"),
 ])
 def test_bad_model_gives_named_status(edit, expected, corpus, host_tool, tmp_path):
     data = repack(corpus["fc_per_tensor_int8io"].read_bytes(), edit)
