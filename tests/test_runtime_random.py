@@ -105,14 +105,15 @@ def test_random_models_bit_exact_on_host(random_models, host_tool, tmp_path):
 
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-g++") and shutil.which("qemu-system-arm")),
                     reason="arm-none-eabi-g++ / qemu-system-arm missing: run scripts/setup")
-def test_random_models_bit_exact_on_cortex_m33_at_os(random_models, tmp_path):
+@pytest.mark.parametrize("board", ["qemu-m33", "qemu-m4"])  # Armv8-M and Armv7E-M: both take the DSP kernels
+def test_random_models_bit_exact_on_cortex_m_at_os(random_models, tmp_path, board):
     from tests.harness import build_firmware_harness, run_firmware_harness
     from test_runtime_qemu import harness_cases
 
     cases, expected = harness_cases(random_models, 2)
-    elf = build_firmware_harness(tmp_path, cases, max(a for _, a in expected.values()), opt="-Os")
-    results = run_firmware_harness(elf)
+    elf = build_firmware_harness(tmp_path, cases, max(a for _, a in expected.values()), board_id=board, opt="-Os")
+    results = run_firmware_harness(elf, board_id=board)
     for name, (out, arena) in expected.items():
         assert results[name]["status"] == 0, name
-        assert results[name]["out"] == out, f"{name}: Cortex-M33 output differs from TFLM"
+        assert results[name]["out"] == out, f"{name}: {board} output differs from TFLM"
         assert results[name]["arena"] == arena, name
