@@ -228,3 +228,16 @@ def test_unwritable_output_is_one_line(tmp_path):
     blocker.write_text("a file where a folder should be")
     with pytest.raises(QbuildError, match="cannot write .* check that its folder is writable"):
         write_atomic(blocker / "out.json", "{}")
+
+
+def test_layer_names_tensorflow_rejects_are_one_line(tree, tmp_path):
+    import keras
+
+    i = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, name="conv <b> one")(i)
+    m = keras.Model(i, keras.layers.Dense(3, name='out"q')(keras.layers.Flatten(name="flat & x")(x)))
+    m.save(tmp_path / "weird.keras")
+    np.savez(tmp_path / "raw.npz", x=np.random.RandomState(0).rand(16, 8, 8, 1).astype(np.float32))
+    line = _one_error(_run(tree, f"model={tmp_path / 'weird.keras'}", f"data={tmp_path / 'raw.npz'}"))
+    assert "'conv <b> one'" in line and "rename the layer" in line
+    assert not any((tree / "build" / "models").glob("weird-*/weird.tflite"))

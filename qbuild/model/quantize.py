@@ -47,12 +47,30 @@ def unrolled(keras_model):
     return clone
 
 
+_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")  # what TensorFlow accepts as a name scope
+
+
+def check_layer_names(keras_model) -> None:
+    """TensorFlow traces each layer under a name scope and fails deep inside on names with spaces, '<', '&', quotes."""
+    def walk(model):
+        for layer in getattr(model, "layers", []):
+            yield layer
+            yield from walk(layer)
+
+    bad = sorted({layer.name for layer in walk(keras_model) if not _SCOPE_NAME.match(layer.name)})
+    if bad:
+        shown = ", ".join(repr(n) for n in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise QbuildError(f"Keras layer name(s) {shown} cannot be converted: TensorFlow accepts only letters, digits "
+                          "and _ . - / > in layer names; rename the layer(s) (name=...) and save the model again")
+
+
 class ConverterFactory:
     """Makes fresh converters for one model: QuantizationDebugger mutates its converter, so never reuse one."""
 
     def __init__(self, keras_model):
         tf = import_tf()
         self.tf = tf
+        check_layer_names(keras_model)
         keras_model = unrolled(keras_model)
         shape = [1] + list(keras_model.inputs[0].shape[1:])
         if any(d is None for d in shape):
