@@ -12,7 +12,7 @@ from qbuild.target.boards import load_board, list_boards
 from qbuild.errors import QbuildError
 from qbuild.codegen.linker import render_linker_script, write_linker_script
 
-BOARDS = ["efr32", "efr32bg22", "host", "qemu-m33", "qemu-m4"]
+BOARDS = ["efr32", "efr32bg22", "host", "qemu-m3", "qemu-m33", "qemu-m4", "qemu-m7"]
 
 HELLO_C = r"""
 #include <math.h>

@@ -71,6 +71,15 @@ def tree(tmp_path_factory):
 @pytest.mark.parametrize("board", ["host", "qemu-m33"])
 @pytest.mark.parametrize("model", list(VARIANTS))
 def test_firmware_matches_reference_bit_for_bit(tree, board, model):
+    _check_run(tree, board, model)
+
+
+@pytest.mark.parametrize("board", ["qemu-m3", "qemu-m4", "qemu-m7"])  # Armv7-M (soft float), Armv7E-M, M7 (DP FPU)
+def test_every_qemu_cortex_m_board_runs_bit_exact(tree, board):
+    _check_run(tree, board, "meanstd")
+
+
+def _check_run(tree, board, model):
     p = scons(tree, f"board={board}", f"model={model}", "run")
     run = json.loads((tree / "build" / board / model / "run.json").read_text())
     assert run["ok"] and run["samples"] == 5 and run["differences"] == [] and run["exit_code"] == 0
