@@ -127,17 +127,8 @@ constexpr int32_t kChunk = 64;
 // Largest CONV_2D window (bytes) gathered into one run on the stack.
 constexpr int32_t kPatch = 256;
 
-// One pass of run4: four input values against four filters (16 MACs).
-#define QB_RUN4_STEP                           \
-  "ldr %[xo], [%[x]], #4\n\t"                  \
-  "ldr %[wt], %[off2]\n\t"                     \
-  "ldr %[wv], [%[w], %[s]]\n\t"                \
-  "sxtab16 %[xe], %[wt], %[xo]\n\t"            \
-  "sxtab16 %[xo], %[wt], %[xo], ror #8\n\t"    \
-  "sxtb16 %[wt], %[wv]\n\t"                    \
-  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
-  "smlad %[a1], %[wt], %[xe], %[a1]\n\t"       \
-  "smlad %[a1], %[wv], %[xo], %[a1]\n\t"       \
+// Filters 0, 3 and 2 of a run4 pass against the widened input pair (xe, xo): shared by both run4 variants.
+#define QB_RUN4_FILTERS_0_3_2                  \
   "ldr %[wv], [%[w]], #4\n\t"                  \
   "sxtb16 %[wt], %[wv]\n\t"                    \
   "sxtb16 %[wv], %[wv], ror #8\n\t"            \
@@ -153,6 +144,19 @@ constexpr int32_t kPatch = 256;
   "sxtb16 %[wv], %[wv], ror #8\n\t"            \
   "smlad %[a2], %[wt], %[xe], %[a2]\n\t"       \
   "smlad %[a2], %[wv], %[xo], %[a2]\n\t"
+
+// One pass of run4: four input values against four filters (16 MACs).
+#define QB_RUN4_STEP                           \
+  "ldr %[xo], [%[x]], #4\n\t"                  \
+  "ldr %[wt], %[off2]\n\t"                     \
+  "ldr %[wv], [%[w], %[s]]\n\t"                \
+  "sxtab16 %[xe], %[wt], %[xo]\n\t"            \
+  "sxtab16 %[xo], %[wt], %[xo], ror #8\n\t"    \
+  "sxtb16 %[wt], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a1], %[wt], %[xe], %[a1]\n\t"       \
+  "smlad %[a1], %[wv], %[xo], %[a1]\n\t"       \
+  QB_RUN4_FILTERS_0_3_2
 
 // acc_j += sum_k w_j[k] * (x[k] + offset), j = 0..3, over the len values of one run; filter j at w + j * s.
 // The input offset rides in SXTAB16 (x + offset stays within int16: [-255, 255]), so it costs nothing per MAC and
@@ -198,21 +202,7 @@ QB_INLINE void run4(const int8_t* x, const int8_t* w, int32_t s, int32_t len, ui
   "sxtb16 %[wv], %[wv], ror #8\n\t"            \
   "smlad %[a1], %[wt], %[xe], %[a1]\n\t"       \
   "smlad %[a1], %[wv], %[xo], %[a1]\n\t"       \
-  "ldr %[wv], [%[w]], #4\n\t"                  \
-  "sxtb16 %[wt], %[wv]\n\t"                    \
-  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
-  "smlad %[a0], %[wt], %[xe], %[a0]\n\t"       \
-  "smlad %[a0], %[wv], %[xo], %[a0]\n\t"       \
-  "ldr %[wv], [%[w2], %[s]]\n\t"               \
-  "sxtb16 %[wt], %[wv]\n\t"                    \
-  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
-  "smlad %[a3], %[wt], %[xe], %[a3]\n\t"       \
-  "smlad %[a3], %[wv], %[xo], %[a3]\n\t"       \
-  "ldr %[wv], [%[w2]], #4\n\t"                 \
-  "sxtb16 %[wt], %[wv]\n\t"                    \
-  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
-  "smlad %[a2], %[wt], %[xe], %[a2]\n\t"       \
-  "smlad %[a2], %[wv], %[xo], %[a2]\n\t"
+  QB_RUN4_FILTERS_0_3_2
 
 // run4 on an input widened once per pixel (conv_pixel): one LDRD instead of a load and two SXTAB16 per pass, shared by
 // every block of four filters (20 instructions per 16 MACs instead of 23). x: the int8 run, for the 1-3 value tail.
@@ -250,6 +240,7 @@ QB_INLINE void run4_wide(const uint32_t* xw, const int8_t* x, const int8_t* w, i
   }
 }
 #undef QB_RUN4W_STEP
+#undef QB_RUN4_FILTERS_0_3_2
 
 // Longest run widened once per pixel (values; 2 bytes each on the stack).
 constexpr int32_t kWide = 256;
