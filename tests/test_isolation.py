@@ -74,3 +74,27 @@ def test_killed_tensorflow_step_is_one_line_and_writes_nothing(tmp_path):
     model_dir = tree / "build" / "models" / "digits"
     assert sorted(p.name for p in model_dir.iterdir()) == ["data.npz"]  # no .keras, no temp file
     assert steps_run(scons(tree, "model=digits")) == ["train", "quantize", "C array", "model page"]  # recovers
+
+
+def test_sigterm_to_the_build_stops_the_tensorflow_step_at_once(tmp_path):
+    tree = fresh_tree(tmp_path / "t")
+    scons(tree, "model=digits", "build/models/digits/data.npz")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000")
+    proc = subprocess.Popen([sys.executable, SCONS, "-Q", "model=digits"], cwd=tree, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    children = []
+    while not children and time.time() < deadline and proc.poll() is None:
+        children = _isolate_children(proc.pid)
+        time.sleep(0.05)
+    assert children, "no TensorFlow worker appeared"
+    time.sleep(2)  # training by now
+    start = time.time()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    while Path(f"/proc/{children[0]}").exists() and time.time() - start < 10:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{children[0]}").exists(), "the worker outlived the build"
+    assert time.time() - start < 10  # not "after the step finished"
+    model_dir = tree / "build" / "models" / "digits"
+    assert sorted(p.name for p in model_dir.iterdir() if not p.name.startswith(".")) == ["data.npz"]

@@ -61,6 +61,7 @@ class _Worker:
         self.proc = None
         self.answers = None
         self.lock = threading.Lock()
+        self.stopped_by = None  # the signal that stopped the build while a step ran
 
     def _start(self):
         read_fd, write_fd = os.pipe()
@@ -82,6 +83,30 @@ class _Worker:
                 self.proc.wait()
         self.proc = None
 
+    def _stop_on_signals(self):
+        """While a step runs in the main thread: SIGTERM/SIGINT/SIGHUP kill the worker at once, then go on to the
+        build's own handler (SCons's waits for the running step to finish, which would be the whole TF step).
+        Returns the function that puts the previous handlers back. (With -j the step runs in a thread, where no
+        handler can be set: the worker then dies with the build's process.)"""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        proc, previous = self.proc, {}
+
+        def handler(signum, frame):
+            self.stopped_by = signal.Signals(signum).name
+            if proc.poll() is None:
+                proc.kill()
+            old = previous.get(signum)
+            if callable(old):
+                old(signum, frame)
+            elif old == signal.SIG_DFL:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            previous[s] = signal.signal(s, handler)
+        return lambda: [signal.signal(s, h) for s, h in previous.items()]
+
     def run(self, step: str, model: str, fn, args) -> None:
         request = json.dumps({"module": fn.__module__, "function": fn.__name__, "args": _encode(list(args))})
         with self.lock:
@@ -89,6 +114,7 @@ class _Worker:
                 self._start()
             sys.stdout.flush()
             sys.stderr.flush()
+            restore = self._stop_on_signals()
             try:
                 self.proc.stdin.write((request + "\n").encode())
                 self.proc.stdin.flush()
@@ -100,6 +126,8 @@ class _Worker:
                 self.proc.wait()
                 self.proc = None
                 raise
+            finally:
+                restore()
             if line:
                 answer = json.loads(line)
                 if answer.get("ok"):
@@ -107,6 +135,9 @@ class _Worker:
                 raise ReportedError(f"{model}: the {step} step failed")  # the worker printed the one line
             code = self.proc.wait()
             self.proc = None
+        if self.stopped_by:
+            raise QbuildError(f"{model}: the {step} step was stopped ({self.stopped_by}); nothing of this step was "
+                              "written")
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
             raise QbuildError(f"{model}: the {step} step died with {name} inside TensorFlow "
