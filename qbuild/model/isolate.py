@@ -64,6 +64,7 @@ class _Worker:
         self.stopped_by = None  # the signal that stopped the build while a step ran
 
     def _start(self):
+        self._close_answers()
         read_fd, write_fd = os.pipe()
         root = str(Path(__file__).resolve().parents[2])  # the child imports the same qbuild as this process
         path = os.environ.get("PYTHONPATH", "")
@@ -72,6 +73,11 @@ class _Worker:
                                      stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
         os.close(write_fd)
         self.answers = os.fdopen(read_fd, "r")
+
+    def _close_answers(self):
+        if self.answers is not None:
+            self.answers.close()
+            self.answers = None
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -82,6 +88,7 @@ class _Worker:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        self._close_answers()
 
     def _stop_on_signals(self):
         """While a step runs in the main thread: SIGTERM/SIGINT/SIGHUP kill the worker at once, then go on to the
