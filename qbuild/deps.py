@@ -94,10 +94,11 @@ def function_imports(fn) -> set[str]:
     return _imported_modules(tree)
 
 
-def step_files(action) -> list[Path]:
+@functools.lru_cache(maxsize=None)
+def step_files(action) -> tuple[Path, ...]:
     """The files a step action's result depends on as code: its modules (see module docstring) and templates."""
     from qbuild.codegen.templates import TEMPLATES_DIR
 
     modules = module_closure(function_imports(action))
     templates = [t for m in modules for t in _module_info(m)[1]]
-    return [module_path(m) for m in modules] + template_closure(templates, TEMPLATES_DIR)
+    return tuple([module_path(m) for m in modules] + template_closure(templates, TEMPLATES_DIR))

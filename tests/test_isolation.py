@@ -52,9 +52,11 @@ def _isolate_children(parent: int) -> list[int]:
     return out
 
 
-def test_killed_tensorflow_step_is_one_line_and_writes_nothing(tmp_path):
+def _build_training_digits(tmp_path):
+    """A fresh tree with digits' dataset built, and `scons model=digits` running, 2 s into training in its worker:
+    (tree, the scons process, the worker's pid)."""
     tree = fresh_tree(tmp_path / "t")
-    scons(tree, "model=digits", "build/models/digits/data.npz")  # the dataset first: the next child is the training step
+    scons(tree, "model=digits", "build/models/digits/data.npz")  # the dataset first: the next step is training
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000")
     proc = subprocess.Popen([sys.executable, SCONS, "-Q", "model=digits"], cwd=tree, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -65,7 +67,12 @@ def test_killed_tensorflow_step_is_one_line_and_writes_nothing(tmp_path):
         time.sleep(0.05)
     assert children, "no TensorFlow worker appeared"
     time.sleep(2)  # inside TensorFlow by now
-    os.kill(children[0], signal.SIGKILL)
+    return tree, proc, children[0]
+
+
+def test_killed_tensorflow_step_is_one_line_and_writes_nothing(tmp_path):
+    tree, proc, worker = _build_training_digits(tmp_path)
+    os.kill(worker, signal.SIGKILL)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode != 0
     lines = [ln for ln in err.splitlines() if ln.startswith("qbuild: error:")]
@@ -77,24 +84,13 @@ def test_killed_tensorflow_step_is_one_line_and_writes_nothing(tmp_path):
 
 
 def test_sigterm_to_the_build_stops_the_tensorflow_step_at_once(tmp_path):
-    tree = fresh_tree(tmp_path / "t")
-    scons(tree, "model=digits", "build/models/digits/data.npz")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000")
-    proc = subprocess.Popen([sys.executable, SCONS, "-Q", "model=digits"], cwd=tree, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    children = []
-    while not children and time.time() < deadline and proc.poll() is None:
-        children = _isolate_children(proc.pid)
-        time.sleep(0.05)
-    assert children, "no TensorFlow worker appeared"
-    time.sleep(2)  # training by now
+    tree, proc, worker = _build_training_digits(tmp_path)
     start = time.time()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
-    while Path(f"/proc/{children[0]}").exists() and time.time() - start < 10:
+    while Path(f"/proc/{worker}").exists() and time.time() - start < 10:
         time.sleep(0.05)
-    assert not Path(f"/proc/{children[0]}").exists(), "the worker outlived the build"
+    assert not Path(f"/proc/{worker}").exists(), "the worker outlived the build"
     assert time.time() - start < 10  # not "after the step finished"
     model_dir = tree / "build" / "models" / "digits"
     assert sorted(p.name for p in model_dir.iterdir() if not p.name.startswith(".")) == ["data.npz"]
