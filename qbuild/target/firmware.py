@@ -75,13 +75,15 @@ def model_input(params: dict, raw: np.ndarray, io: dict) -> np.ndarray:
     return np.clip(q, -128, 127).astype(np.int8)
 
 
-def reference_outputs(tflite: bytes, raw: np.ndarray) -> np.ndarray:
-    """The reference: qbuild.model.preprocess (float32, C order of operations) + the TFLM interpreter."""
+def reference_outputs(tflite: bytes, raw: np.ndarray, graph=None) -> np.ndarray:
+    """The reference: qbuild.model.preprocess (float32, C order of operations) + the TFLM interpreter. `graph`: the
+    model already parsed (read_model(tflite)), when the caller has it."""
     from qbuild.model.evaluate import tflm_interpreter
     from qbuild.tflite.params import read_params
 
-    io = io_details(tflite)
-    x = model_input(read_params(tflite), raw, io)
+    graph = graph if graph is not None else as_graph(tflite)
+    io = io_details(graph)
+    x = model_input(read_params(graph), raw, io)
     interp = tflm_interpreter(tflite)
     shape = tuple(io["input"]["shape"])
     outs = []
@@ -150,10 +152,12 @@ def run_firmware(board, elf: Path) -> tuple[int, str]:
 
 def check_run(board, elf: Path, tflite_path: Path, data_path: Path | None, out_json: Path, samples: int = DEFAULT_SAMPLES) -> dict:
     tflite = Path(tflite_path).read_bytes()
-    raw = firmware_samples(data_path, tflite, samples)
-    io = io_details(tflite)
+    graph = as_graph(tflite, str(tflite_path))  # parsed once for the samples, the I/O types and the reference
+    raw = firmware_samples(data_path, graph, samples)
+    io = io_details(graph)
     code, text = run_firmware(board, elf)
-    result = compare(parse_run(text, io["output"]["type"]), reference_outputs(tflite, raw), io["output"]["type"])
+    result = compare(parse_run(text, io["output"]["type"]), reference_outputs(tflite, raw, graph),
+                     io["output"]["type"])
     result.update(board=board.id, elf=str(elf), exit_code=code, output_type=io["output"]["type"])
     result["ok"] = result["ok"] and code == 0
     write_atomic(out_json, json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
