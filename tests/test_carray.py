@@ -229,3 +229,46 @@ def test_missing_or_corrupt_tflite(tmp_path):
     with pytest.raises(QbuildError, match="not a .tflite"):
         carray.write_carray(junk, tmp_path / "gen", "junk.tflite")
     assert not (tmp_path / "gen").exists()
+
+
+def test_symbol_prefix_renames_files_symbols_macros_and_guards(model, tmp_path):
+    """Two models' headers in one translation unit (C and C++), both arrays linked into one program."""
+    tflite, default_out, _ = model
+    paths = carray.write_carray(tflite, tmp_path, NOTE, symbol="kws")
+    assert [p.name for p in paths] == ["kws_model.c", "kws_model.h", "kws_model_parameters.h"]
+    h, params_h = paths[1].read_text(), paths[2].read_text()
+    assert "#ifndef KWS_MODEL_H" in h and "extern const uint8_t kws_model_array[];" in h
+    assert "extern const uint32_t kws_model_len;" in h and "sl_tflite" not in h
+    assert "#ifndef KWS_MODEL_PARAMETERS_H" in params_h and "#define KWS_MODEL_SAMPLEWISE_NORM_RESCALE 0.0625f" in params_h
+    assert "SL_TFLITE" not in params_h and "SL_TFLITE" not in paths[0].read_text()
+    main = tmp_path / "two.c"
+    main.write_text('#include <stdio.h>\n#include "sl_tflite_micro_model.h"\n#include "sl_tflite_micro_model_parameters.h"\n'
+                    '#include "kws_model.h"\n#include "kws_model_parameters.h"\n'
+                    'int main(void) { printf("%u %u %d %d\\n", (unsigned)sl_tflite_model_len, (unsigned)kws_model_len,'
+                    ' &sl_tflite_model_array[0] != &kws_model_array[0], KWS_MODEL_VERSION + SL_TFLITE_MODEL_VERSION);'
+                    ' return 0; }\n')
+    for lang, std in (("c", "-std=c11"), ("c++", "-std=c++17")):
+        objs = []
+        for src in (main, paths[0], default_out / "sl_tflite_micro_model.c"):
+            objs.append(str(tmp_path / f"{lang}_{src.stem}.o"))
+            _compile(["gcc", "-x", lang, std, "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", str(tmp_path), "-I",
+                      str(default_out), "-c", str(src), "-o", objs[-1]], tmp_path)
+        _compile(["gcc", *objs, "-o", str(tmp_path / "two")], tmp_path)
+        out = subprocess.run([str(tmp_path / "two")], capture_output=True, text=True, check=True).stdout.split()
+        n = len(tflite.read_bytes())
+        assert out == [str(n), str(n), "1", "6"]
+
+
+def test_no_symbol_is_the_mltk_names(model, tmp_path):
+    tflite, _, paths = model
+    for symbol in (None, ""):
+        again = carray.write_carray(tflite, tmp_path / repr(symbol), NOTE, symbol=symbol)
+        assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
+
+
+@pytest.mark.parametrize("bad", ["9lives", "a__b", "kws_", "_kws", "k-ws", "k ws", "x" * 33, "ü"])
+def test_bad_symbol_fails_in_one_line_before_writing(model, tmp_path, bad):
+    tflite, _, _ = model
+    with pytest.raises(QbuildError, match="cannot prefix C names") as e:
+        carray.write_carray(tflite, tmp_path / "gen", NOTE, symbol=bad)
+    assert "\n" not in str(e.value) and not (tmp_path / "gen").exists()

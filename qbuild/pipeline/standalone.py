@@ -44,8 +44,9 @@ def build_all(t: ModelTargets) -> None:
         outs = t.quantize_outputs()
         _if_changed(t.out_dir / ".quantize.stamp", [t.keras, t.data], t.settings, list(outs.values()),
                     lambda: run_step("quantize", t.name, step_quantize, t.settings, t.keras, t.data, outs))
-    _if_changed(t.out_dir / ".carray.stamp", [t.tflite], {}, t.carray_outputs(),
-                lambda: write_carray(t.tflite, t.out_dir, t.tflite.name))
+    stamp = ".carray.stamp" if not t.symbol else f".carray-{t.symbol}.stamp"  # each prefix's files are separate outputs
+    _if_changed(t.out_dir / stamp, [t.tflite], t.carray_settings(), t.carray_outputs(),
+                lambda: write_carray(t.tflite, t.out_dir, t.tflite.name, symbol=t.symbol))
 
 
 def cli_main(argv) -> int:
@@ -55,8 +56,12 @@ def cli_main(argv) -> int:
     ap.add_argument("--data", help="raw .npz (array 'x', optional 'y') for a .keras model")
     ap.add_argument("--norm", default="none", help="rescale:<factor> | mean_std | none (for a .keras model)")
     ap.add_argument("--out", default="build/models", help="output directory root (default build/models)")
+    ap.add_argument("--symbol", help="prefix of the C array's names and files, for several models in one firmware: "
+                                     "NAME_model_array, NAME_model_len, NAME_model.c/.h, NAME_MODEL_<KEY> (default: "
+                                     "the MLTK names sl_tflite_model_array, sl_tflite_micro_model.c/.h)")
     args = ap.parse_args(argv)
-    targets = ModelTargets.resolve(args.model, Path.cwd(), data=args.data, norm=args.norm, out_root=Path(args.out))
+    targets = ModelTargets.resolve(args.model, Path.cwd(), data=args.data, norm=args.norm, out_root=Path(args.out),
+                                   symbol=args.symbol)
     build_all(targets)
     print(json.dumps({k: str(v) for k, v in targets.artifacts().items()}, indent=2, sort_keys=True))
     return 0

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qbuild.codegen.carray import OUTPUTS as CARRAY_OUTPUTS
+from qbuild.codegen.carray import check_symbol, naming
 from qbuild.errors import QbuildError
 from qbuild.model.preprocess import parse_norm
 from qbuild.model.spec import CONVERTER_DEFAULTS, ModelSpec, describe, list_models, resolve_spec_path
@@ -65,6 +65,7 @@ class ModelTargets:
     settings: dict = field(default_factory=dict)
     dataset_deps: list = field(default_factory=list)
     model_deps: list = field(default_factory=list)
+    symbol: str | None = None       # C array prefix (qbuild.codegen.carray.Naming); None: the MLTK names
 
     # artifact paths ------------------------------------------------------------------------------------------------------
     @property
@@ -87,7 +88,11 @@ class ModelTargets:
         return out
 
     def carray_outputs(self) -> list[Path]:
-        return [self.out_dir / f for f in CARRAY_OUTPUTS]
+        return [self.out_dir / f for f in naming(self.symbol).outputs]
+
+    def carray_settings(self) -> dict:
+        """What the C array depends on besides the .tflite (empty for the MLTK names, as before prefixes existed)."""
+        return {"symbol": self.symbol} if self.symbol else {}
 
     def artifacts(self) -> dict:
         out = dict(self.quantize_outputs()) if self.kind != "tflite" else {"tflite": self.tflite}
@@ -97,7 +102,14 @@ class ModelTargets:
     # resolution ----------------------------------------------------------------------------------------------------------
     @classmethod
     def resolve(cls, model: str, root: Path, data: str | None = None, norm: str | None = None,
-                out_root: Path | None = None, strict: bool = False) -> "ModelTargets":
+                out_root: Path | None = None, strict: bool = False, symbol: str | None = None) -> "ModelTargets":
+        symbol = check_symbol(symbol)  # before the spec is described: a bad prefix fails at once
+        t = cls._resolve(model, root, data, norm, out_root, strict)
+        t.symbol = symbol
+        return t
+
+    @classmethod
+    def _resolve(cls, model: str, root: Path, data, norm, out_root, strict) -> "ModelTargets":
         root = Path(root)
         out_root = Path(out_root) if out_root else root / "build" / "models"
         if not model:

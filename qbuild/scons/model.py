@@ -38,7 +38,7 @@ def _copy_tflite(target, source, env):
 
 def _c_array(target, source, env):
     from qbuild.codegen.carray import write_carray
-    write_carray(path(source[0]), path(target[0]).parent, text(env, "QBUILD_NOTE"))
+    write_carray(path(source[0]), path(target[0]).parent, text(env, "QBUILD_NOTE"), symbol=env.get("QBUILD_SYMBOL"))
 
 
 def _model_page(target, source, env):
@@ -51,13 +51,14 @@ def _print_summary(target, source, env):
     print(render_text(summarize(path(source[0]).read_bytes())), end="", flush=True)
 
 
-def _resolve(env, model, data=None, norm=None, strict=False):
+def _resolve(env, model, data=None, norm=None, strict=False, symbol=None):
     from qbuild.pipeline.targets import ModelTargets
 
     root = Path(env.Dir("#").abspath)
     out_root = Path(env.Dir(env.get("QBUILD_BUILD_DIR", "#build")).abspath) / "models"
     try:
-        return ModelTargets.resolve(str(model), root, data=data, norm=norm, out_root=out_root, strict=strict)
+        return ModelTargets.resolve(str(model), root, data=data, norm=norm, out_root=out_root, strict=strict,
+                                    symbol=symbol)
     except QbuildError as e:
         fail(e)
 
@@ -77,9 +78,10 @@ class ModelNodes:
         return [n for v in self.nodes.values() for n in (v if isinstance(v, list) else [v])]
 
 
-def qbuild_model(env, model, data=None, norm=None, strict=False):
-    """Declare a model's artifacts (dataset, .keras, .tflite + report + metrics, C array); returns ModelNodes."""
-    t = _resolve(env, model, data=data, norm=norm, strict=strict)
+def qbuild_model(env, model, data=None, norm=None, strict=False, symbol=None):
+    """Declare a model's artifacts (dataset, .keras, .tflite + report + metrics, C array); returns ModelNodes.
+    `symbol`: prefix of the C array's names and files (several models in one firmware; qbuild.codegen.carray)."""
+    t = _resolve(env, model, data=data, norm=norm, strict=strict, symbol=symbol)
     hold_tree_lock(env)
     nodes, tf_steps = {}, []
     if t.kind == "spec":
@@ -104,8 +106,11 @@ def qbuild_model(env, model, data=None, norm=None, strict=False):
         nodes.update(zip(outs, q))
         tf_steps += list(q)
 
+    carray_vars = {"QBUILD_NOTE": literal(t.tflite.name)}
+    if t.symbol:  # only then: the MLTK-named C array keeps its action signature
+        carray_vars["QBUILD_SYMBOL"] = t.symbol
     nodes["carray"] = list(command(env, [str(p) for p in t.carray_outputs()], [nodes["tflite"]], _c_array, "C array",
-                                   ["QBUILD_NOTE"], QBUILD_NOTE=literal(t.tflite.name)))
+                                   sorted(carray_vars), **carray_vars))
     page_sources = [nodes["tflite"]] + [nodes[k] for k in ("metrics", "csv", "advice") if k in nodes]
     nodes["page"] = command(env, str(t.out_dir / "index.html"), page_sources, _model_page, "model page")[0]
     if env.get("QBUILD_SUMMARY"):  # summary=1: the per-op table in the build output, whatever the targets
