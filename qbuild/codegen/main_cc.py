@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from qbuild.codegen.cformat import c_float
-from qbuild.codegen.templates import render
+from qbuild.codegen.templates import render, render_file
 from qbuild.errors import QbuildError
 from qbuild.fsutil import write_atomic
 from qbuild.model.preprocess import norm_mode
@@ -44,9 +44,12 @@ def main_context(tflite, samples: np.ndarray, board, arena_bytes: int, classes: 
     }
 
 
-def write_main_cc(tflite_path: Path, data_path: Path | None, board, classes: list, sources: str, out: Path) -> None:
+def write_main_cc(tflite_path: Path, data_path: Path | None, board, classes: list, sources: str, out: Path,
+                  template: Path | None = None) -> None:
+    """main.cc from qbuild's board template, or from the user's own Jinja `template` (same variables)."""
     data = Path(tflite_path).read_bytes()
     graph = read_model(data, str(tflite_path))
     arena = plan_model(graph, pointer_size=board.pointer_size).arena_bytes  # also the tensor checks, before samples
     samples = firmware_samples(data_path, graph)
-    write_atomic(out, render("main.cc.j2", **main_context(graph, samples, board, arena, classes, sources)))
+    context = main_context(graph, samples, board, arena, classes, sources)
+    write_atomic(out, render_file(template, **context) if template else render("main.cc.j2", **context))

@@ -12,7 +12,10 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+from qbuild.errors import QbuildError
+from qbuild.resources import data_dir
+
+TEMPLATES_DIR = data_dir("templates")
 
 
 def _markdown_filters() -> dict:
@@ -38,7 +41,8 @@ def make_environment(templates_dir):
     from qbuild.codegen import cformat
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=jinja2.FileSystemLoader([str(templates_dir)] if isinstance(templates_dir, (str, Path))
+                                       else [str(d) for d in templates_dir]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -53,3 +57,15 @@ def make_environment(templates_dir):
 
 def render(name: str, **context) -> str:
     return environment().get_template(name).render(**context)
+
+
+def render_file(template: Path, **context) -> str:
+    """A user's own template file, with qbuild's settings and filters; qbuild's templates stay importable from it
+    (e.g. `{% import "_macros.j2" as m %}`)."""
+    import jinja2
+
+    template = Path(template)
+    try:
+        return make_environment([template.parent, TEMPLATES_DIR]).get_template(template.name).render(**context)
+    except jinja2.TemplateError as e:
+        raise QbuildError(f"template {template}: {e.message or e}; fix the template") from None

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from qbuild.errors import QbuildError
 from qbuild.scons.actions import as_json, command, fail, literal, node, path, setting, text
+from qbuild.scons.integrate import REGISTRY, objects, registry_object
 from qbuild.target import runtime
+from qbuild.target.boards import SUPPORT_DIR
 
 
 def _board(env):
@@ -27,11 +29,6 @@ def _main_cc(target, source, env):
     data = path(source[1]) if env["QBUILD_HAS_DATA"] else None
     write_main_cc(path(source[0]), data, _board(env), setting(env, "QBUILD_CLASSES"), text(env, "QBUILD_NOTE"),
                   path(target[0]))
-
-
-def _op_table(target, source, env):
-    from qbuild.codegen.op_table import write_op_table
-    write_op_table(path(source[0]), text(env, "QBUILD_NOTE"), path(target[0]))
 
 
 def _footprint(target, source, env):
@@ -77,18 +74,6 @@ def _no_runner(target, source, env):
     return 1
 
 
-# --- the runtime inside a user's own firmware build -------------------------------------------------------------------
-def qbuild_runtime(env, target="#build/qbuild-runtime/libqbuild_runtime.a"):
-    """Compile qbuild's runtime with the calling environment's own compiler and CPU flags into a static library, add
-    its include directory to env's CPPPATH, and return the library node (for LIBS / Program sources)."""
-    renv = env.Clone()
-    renv.AppendUnique(CXXFLAGS=runtime.CXXFLAGS, CPPPATH=[str(p) for p in runtime.include_dirs()])
-    obj_dir = Path(env.File(target).abspath).parent / "obj"
-    objs = _objects(renv, runtime.sources(), runtime.RUNTIME_DIR, obj_dir)
-    env.AppendUnique(CPPPATH=[str(p) for p in runtime.include_dirs()])
-    return renv.StaticLibrary(target, objs)[0]
-
-
 # --- firmware ---------------------------------------------------------------------------------------------------------
 class FirmwareNodes:
     def __init__(self, board, nodes: dict):
@@ -125,17 +110,6 @@ def _board_env(env, board):
     return benv
 
 
-def _objects(benv, sources, src_root: Path, obj_root: Path):
-    objs = []
-    for s in map(Path, sources):
-        try:
-            rel = s.resolve().relative_to(src_root)
-        except ValueError:
-            rel = Path(s.name)
-        objs += benv.Object(str(obj_root / rel.with_suffix(".o")), str(s))
-    return objs
-
-
 def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram_margin=None):
     """Declare a model's firmware for a board: main.cc, objects, firmware.elf/.map/.bin, footprint, and `run`."""
     from qbuild.target.boards import load_board
@@ -168,18 +142,13 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
 
     # Only the model's ops in the runtime's op table: registry.cc is compiled per model with a generated header of op
     # switches; every other runtime object is shared by all models on the board.
-    ops_h = command(benv, str(out / "qbuild_ops.h"), [model_nodes["tflite"]], _op_table, "op table", ["QBUILD_NOTE"],
-                    QBUILD_NOTE=literal(os.path.relpath(t.tflite, root)))[0]
-    registry = runtime.RUNTIME_DIR / "src" / "ops" / "registry.cc"
-    renv = benv.Clone()
-    renv.Append(CCFLAGS=["-include", ops_h.abspath])
-    registry_obj = renv.Object(str(out / "runtime" / "src" / "ops" / "registry.o"), str(registry))  # counted as runtime
-    env.Depends(registry_obj, ops_h)
+    registry_obj = registry_object(benv, model_nodes, out, os.path.relpath(t.tflite, root))  # counted as runtime
 
     menv = benv.Clone()
     menv.Append(CPPPATH=[str(t.out_dir)])
-    objs = _objects(benv, [s for s in runtime.sources() if s != registry], root, board_dir / "obj") + registry_obj
-    objs += _objects(benv, b.support_sources(), root, board_dir / "obj")
+    objs = objects(benv, [s for s in runtime.sources() if s != REGISTRY], runtime.RUNTIME_DIR.parent,
+                   board_dir / "obj") + registry_obj
+    objs += objects(benv, b.support_sources(), SUPPORT_DIR.parent.parent, board_dir / "obj")
     objs += menv.Object(str(out / "main.o"), nodes["main"])
     model_c = next(n for n in model_nodes["carray"] if str(n).endswith(".c"))
     objs += menv.Object(str(out / "sl_tflite_micro_model.o"), model_c)
