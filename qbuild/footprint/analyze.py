@@ -30,7 +30,10 @@ def _margins(board: Board | None, margin) -> dict[str, str]:
     return {r: m for r, m in specs.items() if m}
 
 
-def _budget_failures(regions: dict, components: dict) -> list[str]:
+BUDGET_PHRASE = " over budget by "   # marks a budget failure line (size-diff recomputes them)
+
+
+def budget_failures(regions: dict, components: dict) -> list[str]:
     failures = []
     for name, region in regions.items():
         limit = region.get("limit")
@@ -39,28 +42,33 @@ def _budget_failures(regions: dict, components: dict) -> list[str]:
         biggest = sorted(((c, components[c][name]) for c in COMPONENTS if components[c][name]),
                          key=lambda kv: -kv[1])[:3]
         margin = f" after a {region['margin']} margin" if region.get("margin") else ""
-        failures.append(f"{name} over budget by {region['used'] - limit:,} bytes (used {region['used']:,} of "
+        failures.append(f"{name}{BUDGET_PHRASE}{region['used'] - limit:,} bytes (used {region['used']:,} of "
                         f"{limit:,}{margin}); biggest: " + ", ".join(f"{c} {b:,}" for c, b in biggest))
     return failures
 
 
-def load_baseline(baseline) -> dict:
-    if isinstance(baseline, dict):
-        data = baseline
+def load_report(source, what: str = "baseline") -> dict:
+    """A footprint.json (path or dict) of version VERSION; `what` names it in errors (baseline, main's report, ...)."""
+    if isinstance(source, dict):
+        data = source
     else:
-        path = Path(baseline)
+        path = Path(source)
         try:
             data = json.loads(path.read_text())
         except OSError as e:
-            raise QbuildError(f"cannot read baseline {path} ({e.strerror}); pass a footprint.json from an "
+            raise QbuildError(f"cannot read {what} {path} ({e.strerror}); pass a footprint.json from an "
                               f"earlier build") from None
         except json.JSONDecodeError as e:
-            raise QbuildError(f"baseline {path} is not JSON ({e.msg}, line {e.lineno}); pass a footprint.json "
+            raise QbuildError(f"{what} {path} is not JSON ({e.msg}, line {e.lineno}); pass a footprint.json "
                               f"from an earlier build") from None
     if not isinstance(data, dict) or data.get("version") != VERSION or "regions" not in data:
-        raise QbuildError(f"baseline {baseline if not isinstance(baseline, dict) else '(dict)'} is not a qbuild "
+        raise QbuildError(f"{what} {source if not isinstance(source, dict) else '(dict)'} is not a qbuild "
                           f"footprint.json version {VERSION}; regenerate it with python -m qbuild size --json")
     return data
+
+
+def load_baseline(baseline) -> dict:
+    return load_report(baseline, "baseline")
 
 
 def _deltas(report: dict, base: dict) -> dict:
@@ -90,7 +98,7 @@ def _deltas(report: dict, base: dict) -> dict:
         symbols.append({"name": name, "before": a or 0, "after": b or 0, "delta": (b or 0) - (a or 0),
                         "status": status})
     symbols.sort(key=lambda s: (-abs(s["delta"]), s["name"]))
-    return {"elf": base.get("elf"), "regions": regions, "components": components, "symbols": symbols}
+    return {"elf": shown_path(base["elf"]) if base.get("elf") else None, "regions": regions, "components": components, "symbols": symbols}
 
 
 # --- the report ----------------------------------------------------------------------------------------------------
@@ -100,14 +108,15 @@ def _resolve_board(board) -> Board | None:
     return load_board(board)
 
 
-def _shown(path) -> str:
-    """A path as reports show it: relative to the working directory when inside it (so two checkouts in different
-    places write the same report), else as given."""
+def shown_path(path) -> str:
+    """A path as reports show it, never absolute: relative to the working directory when inside it (so two checkouts
+    in different places write the same report), else the file's name alone (a CI runner's or a temp directory's
+    path says nothing to the reader, and a report must not differ by where it was built)."""
     p = Path(path)
     try:
         return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
-        return str(p)
+        return p.name if p.is_absolute() or ".." in p.parts else p.as_posix()
 
 
 def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None, margin=None, regions=None,
@@ -119,6 +128,7 @@ def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None,
     margin: bytes or "10%" for both regions, or {"ram": "10%"}; overrides the board's margins.
     """
     elf_path = Path(elf_path)
+    check_growth_options(baseline, max_growth)
     board = _resolve_board(board)
     region_list = list(regions) if regions is not None else list(board.regions) if board else None
     if region_list is None:
@@ -159,8 +169,8 @@ def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None,
     report = {
         "version": VERSION,
         "board": board.id if board else None,
-        "elf": _shown(elf_path),
-        "map": _shown(map_path) if map_path else None,
+        "elf": shown_path(elf_path),
+        "map": shown_path(map_path) if map_path else None,
         "attribution": "map" if map_records is not None else "symbols",
         "pointer_bits": 32 if elfclass == 32 else 64,
         "regions": region_rows,
@@ -173,14 +183,46 @@ def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None,
         "baseline": None,
         "max_growth": max_growth,
         "ok": True,
-        "failures": failures + _budget_failures(region_rows, components),
+        "failures": failures + budget_failures(region_rows, components),
     }
     if baseline is not None:
-        report["baseline"] = _deltas(report, load_baseline(baseline))
-        if max_growth is not None:
-            report["failures"] += _growth_failures(report, max_growth)
+        compare(report, load_baseline(baseline), max_growth)
     report["ok"] = not report["failures"]
     return report
+
+
+# --- growth --------------------------------------------------------------------------------------------------------
+GROWTH_PHRASE = " since the baseline (max_growth "   # marks a growth failure line (size-diff replaces them)
+
+
+def check_growth_options(baseline, max_growth) -> None:
+    """max_growth is measured against a baseline: without one it would be silently ignored, so it is a mistake."""
+    if max_growth is None:
+        return
+    if isinstance(max_growth, bool) or not isinstance(max_growth, int) or max_growth < 0:
+        raise QbuildError(f"max_growth={max_growth!r} is not a byte count; use e.g. max_growth=512")
+    if baseline is None or baseline == "":
+        raise QbuildError(f"max_growth={max_growth} needs a baseline (an earlier footprint.json: baseline= in "
+                          f"SCons, --baseline with python -m qbuild size) to compare with")
+
+
+def compare(report: dict, base: dict, max_growth=None) -> dict:
+    """Fill report["baseline"] with the deltas against `base` (a footprint.json dict), replace earlier growth failures
+    with those against `base` and `max_growth`, and update report["ok"]."""
+    report["baseline"] = _deltas(report, base)
+    report["max_growth"] = max_growth
+    report["failures"] = [f for f in report["failures"] if GROWTH_PHRASE not in f]
+    if max_growth is not None:
+        report["failures"] += _growth_failures(report, max_growth)
+    report["ok"] = not report["failures"]
+    return report
+
+
+def growing_components(report: dict, region: str) -> list[tuple[str, int]]:
+    """(component, bytes) that grew in `region` since the baseline, biggest first."""
+    deltas = report["baseline"]["components"]
+    grown = [(c, per[region]["delta"]) for c, per in deltas.items() if region in per and per[region]["delta"] > 0]
+    return sorted(grown, key=lambda kv: (-kv[1], kv[0]))
 
 
 def _growth_failures(report: dict, max_growth: int) -> list[str]:
@@ -190,9 +232,9 @@ def _growth_failures(report: dict, max_growth: int) -> list[str]:
         regions_of.setdefault(sym["name"], set()).update(sym["regions"])
     for name, d in deltas["regions"].items():
         if d["delta"] > max_growth:
+            comps = ", ".join(f"{c} +{b:,}" for c, b in growing_components(report, name)) or "none"
             grown = [s for s in deltas["symbols"] if s["delta"] > 0 and name in regions_of.get(s["name"], ())][:3]
-            failures.append(f"{name} grew by {d['delta']:,} bytes since the baseline (max_growth {max_growth:,}); "
-                            f"biggest growth: " + (", ".join(f"{s['name']} +{s['delta']:,}" for s in grown) or "none"))
+            symbols = ", ".join(f"{s['name']} +{s['delta']:,}" for s in grown) or "none (no symbol grew)"
+            failures.append(f"{name} grew by {d['delta']:,} bytes{GROWTH_PHRASE}{max_growth:,}); growing: {comps}; "
+                            f"biggest growth: {symbols}")
     return failures
-
-

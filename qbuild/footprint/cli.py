@@ -69,7 +69,7 @@ def cli_main(argv) -> int:
     for m in args.margin or []:
         margin = {**(margin or {}), **m}
     if args.max_growth is not None and args.baseline is None:
-        raise QbuildError("--max-growth needs --baseline old/footprint.json to compare with")
+        parser.error("--max-growth needs --baseline old/footprint.json to compare with")
 
     report = analyze(args.elf, board=args.board, map_path=args.map, baseline=args.baseline,
                      max_growth=args.max_growth, margin=margin, regions=regions, top=args.top)

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from qbuild.codegen.templates import render
+from qbuild.footprint.analyze import growing_components
 from qbuild.fsutil import write_atomic
 
 TEMPLATES = ("footprint.md.j2",)
@@ -67,6 +68,10 @@ def render_console(report: dict) -> str:
     if base:
         lines.append("")
         lines.append("since baseline: " + ", ".join(f"{n} {d['delta']:+,}" for n, d in base["regions"].items()))
+        for name in base["regions"]:
+            grown = growing_components(report, name)
+            if grown:
+                lines.append(f"  growing in {name}: " + ", ".join(f"{c} +{b:,}" for c, b in grown))
         for s in base["symbols"][:5]:
             lines.append(f"  {s['status']:<6} {_short(s['name'], 72)} {s['delta']:+,}")
     for failure in report["failures"]:
@@ -75,7 +80,8 @@ def render_console(report: dict) -> str:
 
 
 def render_markdown(report: dict) -> str:
-    return render("footprint.md.j2", r=report, top_symbols=lambda region: top_symbols(report, region))
+    return render("footprint.md.j2", r=report, top_symbols=lambda region: top_symbols(report, region),
+                  growing=lambda region: growing_components(report, region))
 
 
 def write_reports(report: dict, json_path=None, md_path=None) -> None:
