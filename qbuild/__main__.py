@@ -12,6 +12,7 @@ COMMANDS = {
     "plan": ("qbuild.tflite.plan", "print the op list and planned arena size of a .tflite"),
     "summarize": ("qbuild.tflite.summary", "per-op shapes, parameters, MACs, live activation bytes and quantization"),
     "size": ("qbuild.footprint.cli", "flash/RAM footprint of an ELF against a board's budget"),
+    "size-diff": ("qbuild.footprint.diff", "compare a change's footprint.json with main's (CI: Markdown, exit 1 on breach)"),
     "advise": ("qbuild.advise.cli", "run the quantization advisor checks alone"),
     "profile": ("qbuild.target.profile", "executed instructions per op of a firmware under QEMU (exact counts)"),
     "runtime": ("qbuild.target.runtime", "the runtime's sources, include dirs and compile flags (CMake, Make)"),
