@@ -1,18 +1,25 @@
 /* Cortex-M startup for qbuild firmware (linked with -nostartfiles and qbuild's generated linker script), for the
- * Armv7-M and Armv8-M mainline cores (Cortex-M3, M4, M7, M33, M55).
+ * Armv6-M cores (Cortex-M0, M0+) and the Armv7-M and Armv8-M mainline cores (Cortex-M3, M4, M7, M33, M55).
  * Reset: enable the FPU (when the core has one), set the stack limit (Armv8-M: MSPLIM), copy .data, zero .bss, run
- * constructors, main(), qbuild_exit(ret). On Armv7-M there is no stack limit register: an overflow is not trapped.
- * Only the 16 system exceptions are in the vector table: firmware that uses peripheral interrupts brings its own
- * startup (or vector table) and keeps this file out of the build. */
+ * constructors, main(), qbuild_exit(ret). On Armv6-M and Armv7-M there is no stack limit register: an overflow is
+ * not trapped. Only the 16 system exceptions are in the vector table: firmware that uses peripheral interrupts brings
+ * its own startup (or vector table) and keeps this file out of the build.
+ * Armv6-M is Thumb-1 only: this file sticks to instructions every Cortex-M has, and reads no fault status registers
+ * (Armv6-M has no CFSR/HFSR; reading them is a bus fault). */
 #include <stdint.h>
 
 #include "qbuild_board.h"
 
-#if !defined(__ARM_ARCH_7M__) && !defined(__ARM_ARCH_7EM__) && !(defined(__ARM_ARCH) && __ARM_ARCH >= 8)
-#error "startup_cortex_m.c supports Armv7-M and Armv8-M mainline cores (Cortex-M3/M4/M7/M33/M55)"
+#if defined(__ARM_ARCH_6M__)
+#define QBUILD_ARMV6M 1 /* Cortex-M0/M0+: no MemManage/BusFault/UsageFault/DebugMon, no CFSR/HFSR, VTOR optional */
+#elif defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) || \
+    defined(__ARM_ARCH_8_1M_MAIN__)
+#define QBUILD_ARMV6M 0
+#else
+#error "startup_cortex_m.c supports Armv6-M (Cortex-M0/M0+) and Armv7-M/Armv8-M mainline (Cortex-M3/M4/M7/M33/M55)"
 #endif
-#if defined(__ARM_ARCH) && __ARM_ARCH >= 8
-#define QBUILD_HAS_MSPLIM 1 /* Armv8-M: stack limit register, SecureFault */
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+#define QBUILD_HAS_MSPLIM 1 /* Armv8-M mainline: stack limit register, SecureFault */
 #else
 #define QBUILD_HAS_MSPLIM 0
 #endif
@@ -27,16 +34,23 @@ void Reset_Handler(void);
 void Default_Handler(void);
 void HardFault_Handler(void);
 void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
+#if QBUILD_ARMV6M /* reserved vectors on Armv6-M: every fault is a HardFault */
+#define MemManage_Handler 0
+#define BusFault_Handler 0
+#define UsageFault_Handler 0
+#define DebugMon_Handler 0
+#else
 void MemManage_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
 void BusFault_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
 void UsageFault_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
+void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
+#endif
 #if QBUILD_HAS_MSPLIM
 void SecureFault_Handler(void) __attribute__((weak, alias("HardFault_Handler")));
 #else
-#define SecureFault_Handler 0 /* reserved on Armv7-M */
+#define SecureFault_Handler 0 /* reserved on Armv6-M and Armv7-M */
 #endif
 void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
-void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
@@ -66,7 +80,13 @@ void Reset_Handler(void) {
     /* Armv8-M stack limit: a stack overflow becomes a UsageFault (STKOF) instead of silently corrupting the heap. */
     __asm volatile("msr msplim, %0" : : "r"(__StackLimit));
 #endif
+#if QBUILD_ARMV6M
+    /* VTOR is optional on Armv6-M (the Cortex-M0 has none): the core boots from a table at 0, so only a table
+     * elsewhere (an M0+ behind a bootloader) needs it, and such parts implement it. */
+    if ((uintptr_t)__vector_table != 0) SCB_VTOR = (uint32_t)(uintptr_t)__vector_table;
+#else
     SCB_VTOR = (uint32_t)(uintptr_t)__vector_table;
+#endif
 
     for (uint32_t *src = _sidata, *dst = _sdata; dst < _edata;) *dst++ = *src++;
     for (uint32_t* dst = _sbss; dst < _ebss;) *dst++ = 0;
@@ -89,7 +109,7 @@ static void write_hex(uint32_t v) {
 
 /* frame: the exception stack frame (r0-r3, r12, lr, pc, xpsr). */
 __attribute__((used)) void qbuild_fault_report(const uint32_t* frame) {
-    uint32_t cfsr = SCB_CFSR;
+    uint32_t cfsr = QBUILD_ARMV6M ? 0 : SCB_CFSR;
     if (QBUILD_HAS_MSPLIM && (cfsr & CFSR_STKOF)) {
         /* The frame may not have been stacked: do not trust it. */
         write_str("qbuild: fault: stack overflow, raise stack_size in the board file");
@@ -99,10 +119,12 @@ __attribute__((used)) void qbuild_fault_report(const uint32_t* frame) {
         write_str(" lr=");
         write_hex(frame[5]);
     }
-    write_str(" cfsr=");
-    write_hex(cfsr);
-    write_str(" hfsr=");
-    write_hex(SCB_HFSR);
+    if (!QBUILD_ARMV6M) {
+        write_str(" cfsr=");
+        write_hex(cfsr);
+        write_str(" hfsr=");
+        write_hex(SCB_HFSR);
+    }
     write_str("\n");
     qbuild_exit(134);
 }
@@ -110,16 +132,23 @@ __attribute__((used)) void qbuild_fault_report(const uint32_t* frame) {
 /* Pick the stack the faulting code used, lift the stack limit so the report itself can run (after a stack
  * overflow MSP sits at MSPLIM; we exit right after, so borrowing the memory below is harmless), and report. */
 __attribute__((naked)) void HardFault_Handler(void) {
+    /* Thumb-1 only (Armv6-M): no IT blocks, no TST with an immediate; BL reaches the report wherever the linker puts
+     * it (a Thumb-1 B does not), and the report never returns, so the clobbered LR does not matter. */
     __asm volatile(
-        "tst lr, #4\n\t"
-        "ite eq\n\t"
-        "mrseq r0, msp\n\t"
-        "mrsne r0, psp\n\t"
+        "movs r0, #4\n\t"
+        "mov r1, lr\n\t"
+        "tst r0, r1\n\t"
+        "bne 1f\n\t"
+        "mrs r0, msp\n\t"
+        "b 2f\n"
+        "1:\n\t"
+        "mrs r0, psp\n"
+        "2:\n\t"
 #if QBUILD_HAS_MSPLIM
         "movs r1, #0\n\t"
         "msr msplim, r1\n\t"
 #endif
-        "b qbuild_fault_report\n\t");
+        "bl qbuild_fault_report\n\t");
 }
 
 void Default_Handler(void) {

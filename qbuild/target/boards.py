@@ -29,6 +29,18 @@ TOOLCHAINS = {
                       "arm-none-eabi-objcopy", "arm-none-eabi-size"),
     "host": ("gcc", "g++", "g++", "objcopy", "size"),
 }
+# The CPUs a board may name: cpu -> (toolchain, startup source in boards/support, or None on the host). One startup
+# serves every Cortex-M (it adapts to the architecture the -mcpu flag selects: Armv6-M, Armv7(E)-M, Armv8(.1)-M).
+CPUS = {
+    "cortex-m0": ("arm-none-eabi", "startup_cortex_m.c"),      # Armv6-M: Thumb-1, no DSP, no hardware divide
+    "cortex-m0plus": ("arm-none-eabi", "startup_cortex_m.c"),  # Armv6-M (as the M0, plus an optional VTOR)
+    "cortex-m3": ("arm-none-eabi", "startup_cortex_m.c"),      # Armv7-M: no DSP, no FPU
+    "cortex-m4": ("arm-none-eabi", "startup_cortex_m.c"),      # Armv7E-M: DSP, optional single-precision FPU
+    "cortex-m7": ("arm-none-eabi", "startup_cortex_m.c"),      # Armv7E-M: DSP, optional single/double FPU
+    "cortex-m33": ("arm-none-eabi", "startup_cortex_m.c"),     # Armv8-M mainline: DSP, FPU, MSPLIM
+    "cortex-m55": ("arm-none-eabi", "startup_cortex_m.c"),     # Armv8.1-M: DSP, MVE (Helium), FPU, MSPLIM
+    "x86-64": ("host", None),
+}
 STDOUTS = ("semihosting", "stdio", "weak")
 REGIONS = ("flash", "ram")
 
@@ -171,7 +183,7 @@ class Board:
         console printing that generated main.cc uses (qbuild_print.c)."""
         sources = []
         if self.bare_metal:
-            sources += [SUPPORT_DIR / "startup_cortex_m.c", SUPPORT_DIR / "newlib_syscalls.c"]
+            sources += [SUPPORT_DIR / CPUS[self.cpu][1], SUPPORT_DIR / "newlib_syscalls.c"]
         sources += [SUPPORT_DIR / f"stdout_{self.stdout}.c", SUPPORT_DIR / "qbuild_print.c"]
         return sources
 
@@ -267,6 +279,15 @@ def _validate(path: Path, data: dict) -> Board:
         raise _fail(path, "id", f"{board_id!r} names build folders: use letters, digits, '_', '.' and '-' only")
     if board_id != path.stem:
         raise _fail(path, "id", f"is {board_id!r} but the file is named {path.name}; make them match")
+    cpu = _get(path, data, "cpu", str, "a string")
+    if cpu not in CPUS:
+        raise _fail(path, "cpu", f"must be one of {', '.join(CPUS)}, got {cpu!r}")
+    if CPUS[cpu][0] != toolchain:
+        raise _fail(path, "cpu", f"{cpu!r} is built with toolchain {CPUS[cpu][0]!r}, not {toolchain!r}")
+    flags = _strings(path, data, "flags")
+    mcpu = [f for f in flags if f.startswith("-mcpu=")]   # gcc obeys the last; "+ext" suffixes are fine
+    if mcpu and mcpu[-1].split("=", 1)[1].split("+")[0] != cpu:
+        raise _fail(path, "flags", f"has {mcpu[-1]} but cpu is {cpu!r}; make them name the same CPU")
     stdout = _get(path, data, "stdout", str, "a string")
     if stdout not in STDOUTS:
         raise _fail(path, "stdout", f"must be one of {', '.join(STDOUTS)}, got {stdout!r}")
@@ -286,9 +307,9 @@ def _validate(path: Path, data: dict) -> Board:
     return Board(
         id=board_id,
         description=_get(path, data, "description", str, "a string"),
-        cpu=_get(path, data, "cpu", str, "a string"),
+        cpu=cpu,
         toolchain=toolchain,
-        flags=_strings(path, data, "flags"),
+        flags=flags,
         extra_cflags=_strings(path, data, "cflags"),
         extra_cxxflags=_strings(path, data, "cxxflags"),
         extra_ldflags=_strings(path, data, "ldflags"),
