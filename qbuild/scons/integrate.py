@@ -150,8 +150,7 @@ def qbuild_footprint(env, elf, board=None, memory=None, map=None, baseline=None,
             board = str(load_board(board).path)
     except QbuildError as e:
         fail(e)
-    elf = elf[0] if isinstance(elf, (list, tuple)) else elf
-    elf = node(env, elf)
+    elf = node(env, env.Flatten([elf])[0])
     out = Path(env.File(target).abspath) if target else Path(elf.abspath).parent / "footprint.json"
     sources = [elf] + [node(env, p) for p in (map, baseline, board) if p]
     opts = {"board": board, "memory": mem, "map": env.File(map).abspath if map else None,
