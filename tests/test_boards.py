@@ -1,5 +1,7 @@
 """Boards as data: validation, derived flags, generated linker script, and the startup/stdout support proven on
-real toolchains (QEMU runs the Cortex-M33 firmware; efr32 images are checked against the board map)."""
+real toolchains (QEMU runs hello, faults and digits on every QEMU board, Cortex-M0 to M55; real-board images are checked
+against the board map, and the Cortex-M0+ board builds digits within its footprint)."""
+import json
 import re
 import shutil
 import subprocess
@@ -8,11 +10,15 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from qbuild.target.boards import load_board, list_boards
+from qbuild.target.boards import CPUS, load_board, list_boards
 from qbuild.errors import QbuildError
 from qbuild.codegen.linker import render_linker_script, write_linker_script
+from tests.scons_helpers import fresh_tree, scons
 
-BOARDS = ["efr32", "efr32bg22", "host", "qemu-m3", "qemu-m33", "qemu-m4", "qemu-m7"]
+BOARDS = ["efr32", "efr32bg22", "host", "qemu-m0", "qemu-m3", "qemu-m33", "qemu-m4", "qemu-m55", "qemu-m7", "samd21"]
+# Every board that runs its firmware under QEMU (a runner command, not "native"/"none"): the list follows the data.
+QEMU_BOARDS = [b for b in BOARDS if isinstance(load_board(b).runner, tuple)]
+REAL_BOARDS = [b for b in BOARDS if load_board(b).runner == "none"]
 
 HELLO_C = r"""
 #include <math.h>
@@ -135,8 +141,16 @@ def test_support_sources_exist():
 
 
 def test_unknown_board_lists_valid_ones():
-    with pytest.raises(QbuildError, match=r"unknown board 'efr33'; valid boards: efr32, efr32bg22, host, qemu-m3, qemu-m33, qemu-m4, qemu-m7"):
+    with pytest.raises(QbuildError, match=r"unknown board 'efr33'; valid boards: efr32, efr32bg22, host, qemu-m0, "
+                                          r"qemu-m3, qemu-m33, qemu-m4, qemu-m55, qemu-m7, samd21$"):
         load_board("efr33")
+
+
+def test_every_board_cpu_is_in_the_cpu_table():
+    assert QEMU_BOARDS == ["qemu-m0", "qemu-m3", "qemu-m33", "qemu-m4", "qemu-m55", "qemu-m7"]
+    cpus = {load_board(b).cpu for b in BOARDS}
+    assert cpus == {"cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55",
+                    "x86-64"} == set(CPUS)
 
 
 def _broken(tmp_path, old: str | None, new: str) -> Path:
@@ -160,6 +174,12 @@ def _broken(tmp_path, old: str | None, new: str) -> Path:
     (None, '\n[budget]\nram = 300000', r"key 'budget.ram' is 300000 bytes, more than"),
     (None, '\n[budget]\nram_margin = "110%"', r"budget.ram_margin' must be bytes"),
     ('id = "efr32"', 'id = "efr32" x', r"invalid TOML"),
+    # an unknown cpu fails at load (it used to validate and fail later at a missing startup_<cpu>.c)
+    ('cpu = "cortex-m33"', 'cpu = "cortex-m4f"',
+     r"key 'cpu' must be one of cortex-m0, cortex-m0plus, cortex-m3, cortex-m4, cortex-m7, cortex-m33, cortex-m55, "
+     r"x86-64, got 'cortex-m4f'$"),
+    ('cpu = "cortex-m33"', 'cpu = "x86-64"', r"key 'cpu' 'x86-64' is built with toolchain 'host', not 'arm-none-eabi'"),
+    ('cpu = "cortex-m33"', 'cpu = "cortex-m4"', r"key 'flags' has -mcpu=cortex-m33 but cpu is 'cortex-m4'"),
 ])
 def test_broken_board_file_names_file_and_key(tmp_path, old, new, message):
     path = _broken(tmp_path, old, new)
@@ -192,8 +212,9 @@ def run(board, elf):
     return subprocess.run(board.runner_command(elf), capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
-def test_qemu_hello_prints_and_returns_exit_code(hello_elves):
-    result = run(load_board("qemu-m33"), hello_elves["qemu-m33"])
+@pytest.mark.parametrize("board_id", QEMU_BOARDS)
+def test_qemu_hello_prints_and_returns_exit_code(hello_elves, board_id):
+    result = run(load_board(board_id), hello_elves[board_id])
     assert result.stdout == "hello 42 450 0 1 3\nvia printf\n"
     assert result.returncode == 7
 
@@ -209,7 +230,7 @@ def symbols(elf_path):
         return {s.name: s["st_value"] for s in elf.get_section_by_name(".symtab").iter_symbols()}
 
 
-@pytest.mark.parametrize("board_id", ["efr32", "efr32bg22", "qemu-m33"])
+@pytest.mark.parametrize("board_id", [*REAL_BOARDS, "qemu-m0", "qemu-m33", "qemu-m55"])
 def test_image_inside_board_map(hello_elves, board_id):
     board = load_board(board_id)
     elf_path = hello_elves[board_id]
@@ -235,12 +256,19 @@ def test_image_inside_board_map(hello_elves, board_id):
     assert Path(str(elf_path).replace(".elf", ".map")).is_file()
 
 
-@pytest.mark.parametrize("defines,message", [
-    ((), r"^qbuild: fault pc=0x1000[0-9a-f]{4} lr=0x[0-9a-f]{8} cfsr=0x00010000"),   # UNDEFINSTR
-    (("-DOVERFLOW",), r"^qbuild: fault: stack overflow, raise stack_size in the board file cfsr=0x00100000"),
+STACK_OVERFLOW = r"^qbuild: fault: stack overflow, raise stack_size in the board file cfsr=0x00100000"
+
+
+@pytest.mark.parametrize("board_id,defines,message", [
+    ("qemu-m33", (), r"^qbuild: fault pc=0x1000[0-9a-f]{4} lr=0x[0-9a-f]{8} cfsr=0x00010000 hfsr"),  # UNDEFINSTR
+    ("qemu-m33", ("-DOVERFLOW",), STACK_OVERFLOW),
+    ("qemu-m55", ("-DOVERFLOW",), STACK_OVERFLOW),   # Armv8.1-M: MSPLIM too
+    ("qemu-m3", (), r"^qbuild: fault pc=0x0000[0-9a-f]{4} lr=0x[0-9a-f]{8} cfsr=0x00010000 hfsr"),
+    # Armv6-M has no CFSR/HFSR (reading them would fault again): pc and lr only, from a Thumb-1 handler
+    ("qemu-m0", (), r"^qbuild: fault pc=0x0000[0-9a-f]{4} lr=0x[0-9a-f]{8}\n$"),
 ])
-def test_faults_print_a_line_and_exit_nonzero_under_qemu(sources, tmp_path, defines, message):
-    board = load_board("qemu-m33")
+def test_faults_print_a_line_and_exit_nonzero_under_qemu(sources, tmp_path, board_id, defines, message):
+    board = load_board(board_id)
     elf = build(board, sources / "fault.c", tmp_path, "fault", defines)
     result = run(board, elf)
     assert result.returncode == 134
@@ -263,3 +291,37 @@ def test_weak_stdout_is_overridable(sources, tmp_path):
 def test_tools_present():
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "gcc"):
         assert shutil.which(tool), f"{tool} missing: run scripts/setup"
+
+
+# --- digits on every QEMU board, and on the Cortex-M0+ part --------------------------------------------------------
+@pytest.fixture(scope="module")
+def digits_tree(tmp_path_factory):
+    return fresh_tree(tmp_path_factory.mktemp("boards_digits"))
+
+
+@pytest.mark.parametrize("board_id", QEMU_BOARDS)
+def test_digits_runs_bit_exact_on_every_qemu_board(digits_tree, board_id):
+    p = scons(digits_tree, f"board={board_id}", "model=digits", "run")
+    result = json.loads((digits_tree / "build" / board_id / "digits" / "run.json").read_text())
+    assert result["ok"] and result["samples"] == 5 and result["differences"] == [] and result["exit_code"] == 0
+    assert f"{board_id}: firmware output identical to the reference on 5 samples" in p.stdout
+
+
+def _instructions(elf: Path) -> list[str]:
+    out = subprocess.run(["arm-none-eabi-objdump", "-d", str(elf)], capture_output=True, text=True, check=True).stdout
+    return [line.split("\t")[2] for line in out.splitlines() if line.count("\t") >= 2]
+
+
+def test_cortex_m0plus_board_builds_digits_within_its_footprint(digits_tree):
+    """samd21 (a real Cortex-M0+ part, 32 KB RAM): the firmware links Thumb-1 only, the portable kernels (no DSP, no
+    hardware divide), and the footprint check passes against the part's map."""
+    scons(digits_tree, "board=samd21", "model=digits")
+    out = digits_tree / "build" / "samd21" / "digits"
+    footprint = json.loads((out / "footprint.json").read_text())
+    assert footprint["ok"] and footprint["failures"] == []
+    assert footprint["regions"]["ram"]["limit"] == 32768 and footprint["regions"]["ram"]["used"] < 32768
+    attrs = subprocess.run(["arm-none-eabi-readelf", "-A", str(out / "firmware.elf")], capture_output=True, text=True,
+                           check=True).stdout
+    assert "Tag_CPU_arch: v6S-M" in attrs and "Tag_THUMB_ISA_use: Thumb-1" in attrs
+    mnemonics = set(_instructions(out / "firmware.elf"))
+    assert mnemonics and not mnemonics & {"sdiv", "udiv", "smlad", "sxtb16", "sxtab16", "ssat"}
