@@ -141,7 +141,7 @@ def test_reports_outside_the_working_directory_show_no_absolute_path(builds, tmp
     assert report == analyze(elf, board="efr32") | {"elf": "firmware.elf", "map": "firmware.map"}
 
 
-# --- max_growth needs a baseline -----------------------------------------------------------------------------------
+# --- through SCons: max_growth needs a baseline; a real digits build, then a change that grows the stack --------------
 def test_max_growth_without_baseline_is_refused_everywhere(builds, tmp_path):
     with pytest.raises(QbuildError, match=r"^max_growth=512 needs a baseline"):
         analyze(builds / "pr" / "firmware.elf", board="efr32", max_growth=512)   # env.QbuildFirmware's step
@@ -155,6 +155,31 @@ def test_max_growth_without_baseline_is_refused_everywhere(builds, tmp_path):
         assert p.returncode == 2
         assert p.stderr.strip() == "qbuild: error: max_growth=512 needs baseline=old/footprint.json to compare with"
     assert not (tree / "build" / "models").exists()   # refused before any step ran
+
+
+def test_scons_digits_builds_compared(tmp_path):
+    """main's digits firmware for efr32, then a change to the board (+2 KB stack): the SCons build's own baseline
+    check and size-diff both name the stack, and neither report holds an absolute path."""
+    tree = fresh_tree(tmp_path / "tree")
+    scons(tree, "board=efr32", "model=digits")
+    out = tree / "build" / "efr32" / "digits"
+    (tree / "main").mkdir()
+    (tree / "main" / "footprint.json").write_text((out / "footprint.json").read_text())
+    board = tree / "boards" / "efr32.toml"
+    board.write_text(board.read_text().replace(f"stack_size = {STACK}\n", f"stack_size = {STACK + 2048}\n"))
+
+    p = scons(tree, "board=efr32", "model=digits", "baseline=main/footprint.json", "max_growth=1024", check=False)
+    assert p.returncode == 2
+    assert ("ram grew by 2,048 bytes since the baseline (max_growth 1,024); growing: stack +2,048; biggest growth: "
+            "none (no symbol grew)") in p.stderr
+    md = (out / "footprint.md").read_text()
+    assert "- ram: stack +2,048" in md and "| stack | 0 | 0 | +0 | 8,192 | 10,240 | +2,048 |" in md
+    no_absolute_paths(md + (out / "footprint.json").read_text(), tree)
+
+    diff = qbuild("size-diff", "main/footprint.json", out / "footprint.json", "--max-growth", 2048, cwd=tree, check=0)
+    assert "- flash: none\n- ram: stack +2,048\n" in diff.stdout
+    assert "| ram | 0x20000000 |" in diff.stdout and "### Footprint on `efr32`: OK" in diff.stdout
+    no_absolute_paths(diff.stdout, tree)
 
 
 # --- the recipes ---------------------------------------------------------------------------------------------------
@@ -180,6 +205,8 @@ def test_github_actions_recipe(builds, tmp_path):
     assert restored["with"]["restore-keys"] in saved["with"]["key"]
     compare = next(s for s in steps if s.get("id") == "compare")
     assert "always()" in compare["if"] and "size-diff" in compare["run"]
+    docs = (ROOT / "docs" / "ci.md").read_text()
+    assert all(f"  {line}\n" in docs for line in compare["run"].splitlines())   # docs/ci.md shows this very step
 
     for limit, want in ((wf["env"]["MAX_GROWTH"], 1), ("100000", 0)):
         work, env = _recipe_env(builds, tmp_path / limit)
