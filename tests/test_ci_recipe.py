@@ -143,8 +143,11 @@ def test_reports_outside_the_working_directory_show_no_absolute_path(builds, tmp
 
 # --- through SCons: max_growth needs a baseline; a real digits build, then a change that grows the stack --------------
 def test_max_growth_without_baseline_is_refused_everywhere(builds, tmp_path):
-    with pytest.raises(QbuildError, match=r"^max_growth=512 needs a baseline"):
-        analyze(builds / "pr" / "firmware.elf", board="efr32", max_growth=512)   # env.QbuildFirmware's step
+    elf = builds / "pr" / "firmware.elf"
+    for none in (None, "", False):   # how build steps say "no baseline"
+        with pytest.raises(QbuildError, match=r"^max_growth=512 needs a baseline"):
+            analyze(elf, board="efr32", baseline=none, max_growth=512)   # env.QbuildFirmware's step
+        assert analyze(elf, board="efr32", baseline=none)["baseline"] is None
     cli = qbuild("size", builds / "pr" / "firmware.elf", "--board", "efr32", "--max-growth", "1", cwd=tmp_path,
                  check=2)
     assert cli.stderr.splitlines()[-1] == ("python -m qbuild size: error: --max-growth needs --baseline "

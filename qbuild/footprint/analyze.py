@@ -185,7 +185,7 @@ def analyze(elf_path, board=None, map_path=None, baseline=None, max_growth=None,
         "ok": True,
         "failures": failures + budget_failures(region_rows, components),
     }
-    if baseline is not None:
+    if baseline:   # a path or a report; None, "" and False (a build step's "no baseline") mean none
         compare(report, load_baseline(baseline), max_growth)
     report["ok"] = not report["failures"]
     return report
@@ -201,7 +201,7 @@ def check_growth_options(baseline, max_growth) -> None:
         return
     if isinstance(max_growth, bool) or not isinstance(max_growth, int) or max_growth < 0:
         raise QbuildError(f"max_growth={max_growth!r} is not a byte count; use e.g. max_growth=512")
-    if baseline is None or baseline == "":
+    if not baseline:
         raise QbuildError(f"max_growth={max_growth} needs a baseline (an earlier footprint.json: baseline= in "
                           f"SCons, --baseline with python -m qbuild size) to compare with")
 
