@@ -17,6 +17,9 @@ COMMANDS = {
     "profile": ("qbuild.target.profile", "executed instructions per op of a firmware under QEMU (exact counts)"),
     "runtime": ("qbuild.target.runtime", "the runtime's sources, include dirs and compile flags (CMake, Make)"),
     "linker": ("qbuild.codegen.linker", "print or write a board's linker script"),
+    "board": ("qbuild.target.board_cli", "a board's flags, support sources and linker script (CMake, Make)"),
+    "ops": ("qbuild.codegen.op_table", "write qbuild_ops.h: only a model's ops in the runtime (CMake, Make)"),
+    "firmware": ("qbuild.pipeline.buildsys", "a model's artifact paths, main.cc and bit-exact run (CMake, Make)"),
 }
 
 
