@@ -83,6 +83,26 @@ def path(node) -> Path:
     return Path(node.abspath)
 
 
+# Paths inside the project go into action signatures relative to its top directory, so a build cache (cache=DIR) made
+# in one checkout serves another at a different path; `in_project` turns them back into absolute paths in the step.
+def project_path(env, p) -> str:
+    """`p` relative to the project's top directory when inside it, else absolute (for action signatures)."""
+    root = Path(env.Dir("#").abspath)
+    p = Path(p).resolve()
+    return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+
+
+def in_project(env, key: str) -> Path:
+    """The path a construction variable set from `project_path` names (absolute)."""
+    return Path(env.Dir("#").abspath) / text(env, key)
+
+
+def unsigned(flags) -> list[str]:
+    """Flags kept out of the action's signature (SCons `$( ... $)`): absolute paths of the checkout that do not change
+    the output (-ffile-prefix-map, the map file's name), so two checkouts sign the same command."""
+    return ["$(", *flags, "$)"] if flags else []
+
+
 def hold_tree_lock(env) -> None:
     """One SCons build per build tree at a time: a second `scons` in the same tree waits (and says so) instead of
     racing the first for the same files and `.sconsign`. The lock is released when the process exits."""

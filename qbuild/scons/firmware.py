@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.scons.actions import as_json, command, fail, literal, node, path, setting, text
+from qbuild.scons.actions import (as_json, command, fail, in_project, literal, node, path, project_path, setting,
+                                  text, unsigned)
 from qbuild.scons.integrate import REGISTRY, objects, registry_object
 from qbuild.target import runtime
 from qbuild.target.boards import SUPPORT_DIR
@@ -15,7 +16,7 @@ from qbuild.target.boards import SUPPORT_DIR
 
 def _board(env):
     from qbuild.target.boards import load_board
-    return load_board(text(env, "QBUILD_BOARD"))
+    return load_board(in_project(env, "QBUILD_BOARD"))
 
 
 # --- step actions (module level: stable action signatures; each imports the step it runs) -------------------------
@@ -33,8 +34,10 @@ def _main_cc(target, source, env):
 
 def _footprint(target, source, env):
     from qbuild.footprint.check import check_footprint
-    check_footprint(path(source[0]), _board(env), setting(env, "QBUILD_FOOTPRINT"), path(target[0]),
-                    path(target[1]))
+    opts = setting(env, "QBUILD_FOOTPRINT")
+    opts["map"] = str(path(source[1]))
+    opts["baseline"] = str(in_project(env, "QBUILD_BASELINE")) if opts["baseline"] else None
+    check_footprint(path(source[0]), _board(env), opts, path(target[0]), path(target[1]))
 
 
 def _run(target, source, env):
@@ -95,13 +98,13 @@ def _board_env(env, board):
         return envs[board.id]
     opt = ["-Os"] if board.bare_metal else ["-O2"]
     # Paths in objects (DWARF, __FILE__) relative to the project: two checkouts in different places build the same bytes
-    prefix_map = [f"-ffile-prefix-map={env.Dir('#').abspath}=."]
+    prefix_map = unsigned([f"-ffile-prefix-map={env.Dir('#').abspath}=."])
     # Bare metal links with gcc: g++ would pull libstdc++ (not needed: no exceptions, RTTI or heap).
     benv = env.Clone(CC=board.cc, CXX=board.cxx, LINK=board.cc if board.bare_metal else board.cxx,
                      CCFLAGS=list(board.cflags) + opt + ["-g"] + prefix_map + runtime.WARNINGS, CFLAGS=["-std=c11"],
                      CXXFLAGS=list(runtime.CXXFLAGS) + [f for f in board.cxx_only_flags if f not in runtime.CXXFLAGS],
                      CPPPATH=[str(p) for p in runtime.include_dirs()] + [str(p) for p in board.include_dirs()],
-                     LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="", QBUILD_BOARD=literal(board.path))
+                     LIBS=["m"], OBJSUFFIX=".o", PROGSUFFIX="", QBUILD_BOARD=literal(project_path(env, board.path)))
     if not env.get("QBUILD_VERBOSE"):
         benv.Replace(CCCOMSTR=f"{board.id}: compile $SOURCE", CXXCOMSTR=f"{board.id}: compile $SOURCE",
                      LINKCOMSTR=f"{board.id}: link $TARGET")
@@ -116,6 +119,9 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
 
     try:
         b = load_board(board)
+        if max_growth is not None and not baseline:
+            raise QbuildError(f"QbuildFirmware(max_growth={max_growth}) needs baseline= (an earlier footprint.json to "
+                              "compare with)")
     except QbuildError as e:
         fail(e)
     t = model_nodes.targets
@@ -155,18 +161,26 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
 
     elf = out / "firmware.elf"
     map_path = out / "firmware.map"
-    lenv = menv.Clone(LINKFLAGS=b.link_flags(script.abspath if script else None, map_path))
-    nodes["elf"] = lenv.Program(str(elf), objs)[0]
-    env.SideEffect(str(map_path), nodes["elf"])
+    # Absolute paths (linker script, map, libm.specs) are kept out of the link's signature: the script is a dependency
+    # of the link, the map its second target.
+    link_flags = [g for f in b.link_flags(script.abspath if script else None, map_path)
+                  for g in (unsigned([f]) if f.startswith("/") or "=/" in f else [f])]
+    lenv = menv.Clone(LINKFLAGS=link_flags)
+    # The map is a second target of the link (not a side effect), so a build cache stores and restores it with the ELF
+    # and the footprint check that reads it never meets an ELF without its map.
+    nodes["elf"], nodes["map"] = lenv.Program([str(elf), str(map_path)], objs)
     if script is not None:
         env.Depends(nodes["elf"], script)
         nodes["bin"] = lenv.Command(str(out / "firmware.bin"), nodes["elf"], f"{b.objcopy} -O binary $SOURCE $TARGET")[0]
 
     # Footprint: the full report is written first, then the build fails when over budget.
-    fp_opts = {"map": str(map_path), "baseline": baseline, "max_growth": max_growth, "ram_margin": ram_margin}
+    fp_opts = {"baseline": bool(baseline), "max_growth": max_growth, "ram_margin": ram_margin}
+    baseline_node = [node(env, env.File(baseline).abspath)] if baseline else []
     nodes["footprint"] = command(benv, [str(out / "footprint.json"), str(out / "footprint.md")],
-                                 [nodes["elf"], board_file] + ([node(env, baseline)] if baseline else []), _footprint, "footprint",
-                                 ["QBUILD_BOARD", "QBUILD_FOOTPRINT"], QBUILD_FOOTPRINT=as_json(fp_opts))
+                                 [nodes["elf"], nodes["map"], board_file] + baseline_node, _footprint, "footprint",
+                                 ["QBUILD_BOARD", "QBUILD_FOOTPRINT", "QBUILD_BASELINE"],
+                                 QBUILD_FOOTPRINT=as_json(fp_opts),
+                                 QBUILD_BASELINE=literal(project_path(env, baseline_node[0].abspath) if baseline else ""))
 
     if b.runner_command(elf) is not None:
         nodes["run"] = command(benv, str(out / "run.json"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.scons.actions import as_json, command, fail, literal, node, path, setting, text
+from qbuild.scons.actions import as_json, command, fail, literal, node, path, setting, text, unsigned
 from qbuild.target import runtime
 
 REGISTRY = runtime.RUNTIME_DIR / "src" / "ops" / "registry.cc"
@@ -66,7 +66,7 @@ def registry_object(benv, model_nodes, out: Path, note: str):
     ops_h = command(benv, str(out / "qbuild_ops.h"), [model_nodes["tflite"]], _op_table, "op table", ["QBUILD_NOTE"],
                     QBUILD_NOTE=literal(note))[0]
     renv = benv.Clone()
-    renv.Append(CCFLAGS=["-include", ops_h.abspath])
+    renv.Append(CCFLAGS=["-include", *unsigned([ops_h.abspath])])  # a dependency below: its content is tracked
     obj = renv.Object(str(out / "runtime" / "src" / "ops" / "registry.o"), str(REGISTRY))
     benv.Depends(obj, ops_h)
     return obj

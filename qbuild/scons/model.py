@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.scons.actions import TF_LOCK, as_json, hold_tree_lock, command, fail, literal, node, path, setting, text
+from qbuild.scons.actions import (TF_LOCK, as_json, command, fail, hold_tree_lock, in_project, literal, node, path,
+                                  project_path, setting, text)
 
 
 # --- step actions (module level: stable action signatures; each imports the step it runs) -------------------------
@@ -12,13 +13,13 @@ from qbuild.scons.actions import TF_LOCK, as_json, hold_tree_lock, command, fail
 def _dataset(target, source, env):
     from qbuild.model.dataset import step_dataset
     from qbuild.model.isolate import run_step
-    run_step("dataset", path(target[0]).parent.name, step_dataset, Path(text(env, "QBUILD_SPEC")), path(target[0]))
+    run_step("dataset", path(target[0]).parent.name, step_dataset, in_project(env, "QBUILD_SPEC"), path(target[0]))
 
 
 def _train(target, source, env):
     from qbuild.model.isolate import run_step
     from qbuild.model.train import step_train
-    run_step("train", path(target[0]).parent.name, step_train, Path(text(env, "QBUILD_SPEC")), path(source[0]),
+    run_step("train", path(target[0]).parent.name, step_train, in_project(env, "QBUILD_SPEC"), path(source[0]),
              path(target[0]))
 
 
@@ -86,10 +87,10 @@ def qbuild_model(env, model, data=None, norm=None, strict=False, symbol=None):
     nodes, tf_steps = {}, []
     if t.kind == "spec":
         nodes["data"] = command(env, str(t.data), [str(p) for p in t.dataset_deps], _dataset, "dataset",
-                                ["QBUILD_SPEC", "QBUILD_DATA_ENV"], QBUILD_SPEC=literal(t.source),
+                                ["QBUILD_SPEC", "QBUILD_DATA_ENV"], QBUILD_SPEC=literal(project_path(env, t.source)),
                                 QBUILD_DATA_ENV=as_json(t.settings.get("data_env", {})))[0]
         nodes["keras"] = command(env, str(t.keras), [nodes["data"]] + [str(p) for p in t.model_deps], _train, "train",
-                                 ["QBUILD_SPEC", "QBUILD_TRAINING"], QBUILD_SPEC=literal(t.source),
+                                 ["QBUILD_SPEC", "QBUILD_TRAINING"], QBUILD_SPEC=literal(project_path(env, t.source)),
                                  QBUILD_TRAINING=as_json(t.settings["training"]))[0]
         tf_steps += [nodes["data"], nodes["keras"]]
         data_node, keras_node = nodes["data"], nodes["keras"]

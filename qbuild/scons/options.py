@@ -18,6 +18,8 @@ OPTIONS = {
     "verbose": "1: show full compiler and linker command lines (default 0)",
     "summary": "1: print the per-op summary (shapes, parameters, MACs, live bytes) of the model in the build output",
     "clean": "all: `scons -c` also deletes the dataset and the trained .keras (kept by default)",
+    "cache": "directory of a build cache shared by checkouts and CI jobs (SCons CacheDir): every artifact, "
+             "including the trained model and firmware.map, is restored from it instead of rebuilt",
 }
 
 
@@ -42,7 +44,8 @@ def help_text(env) -> str:
               "examples:", "  scons model=digits", "  scons board=efr32 model=kws",
               "  scons board=qemu-m33 model=digits run", "  scons board=qemu-m33 model=kws profile", "  scons model=path/m.keras data=path/raw.npz norm=rescale:1/16",
               "  scons -c model=digits      (clean; keeps the dataset and the trained model)",
-              "  scons -c model=digits clean=all   (clean everything)", ""]
+              "  scons -c model=digits clean=all   (clean everything)",
+              "  scons board=efr32 model=kws cache=~/.cache/qbuild   (restore from / fill a shared build cache)", ""]
     return "\n".join(lines)
 
 
@@ -77,6 +80,12 @@ def parse_options(env, arguments, targets, showing_help):
     if clean not in (None, "all"):
         fail(QbuildError(f"clean={clean} is not understood; use clean=all (with scons -c) or leave it out"))
     env["QBUILD_CLEAN_ALL"] = clean == "all"
+    cache = arguments.get("cache")
+    if cache is not None:
+        cache_dir = Path(cache).expanduser()
+        if not cache or (cache_dir.exists() and not cache_dir.is_dir()):
+            fail(QbuildError(f"cache={cache} is not a directory; pass a directory (created when missing)"))
+        env.CacheDir(str(cache_dir.resolve()))
     if arguments.get("verbose") == "1":
         env["QBUILD_VERBOSE"] = True
     return {"model": arguments["model"], "board": arguments.get("board"), "data": arguments.get("data"),

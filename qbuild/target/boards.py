@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qbuild.errors import QbuildError
+from qbuild.resources import data_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-BOARDS_DIR = ROOT / "boards"
+BOARDS_DIR = data_dir("boards")
 SUPPORT_DIR = BOARDS_DIR / "support"
 
 # The linker script declares each region this much longer than the part so that an oversized image still links and
