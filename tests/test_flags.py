@@ -1,6 +1,6 @@
 """One flag set for the runtime: every path that compiles it — board firmware (QbuildFirmware), QbuildRuntime in a
-user's SCons build, the CMake example and the test harness — passes qbuild.target.runtime.CXXFLAGS. Each test reads
-that path's real compile command lines."""
+user's SCons build, the CMake module's example, the Make example and the test harness — passes
+qbuild.target.runtime.CXXFLAGS. Each test reads that path's real compile command lines."""
 import json
 import shlex
 import shutil
@@ -57,6 +57,18 @@ def test_cmake_example(tmp_path):
                     f"-DQBUILD_PYTHON={sys.executable}"], check=True, capture_output=True, text=True)
     commands = json.loads((tmp_path / "compile_commands.json").read_text())
     _check(_runtime_compiles(c["command"] for c in commands))
+
+
+def test_make_example(tmp_path):
+    from tests.scons_helpers import ROOT
+
+    # -n prints the commands (Make still writes the included $(BUILD)/qbuild.mk of qbuild's answers first)
+    p = subprocess.run(["make", "-n", "-C", str(ROOT / "examples" / "make"), f"PYTHON={sys.executable}",
+                        f"BUILD={tmp_path}"], check=True, capture_output=True, text=True)
+    compiles = _runtime_compiles(p.stdout.splitlines())
+    _check(compiles)
+    registry = [argv for name, argv in compiles if name == "registry.cc"]
+    assert registry and "-include" in registry[0]   # the op table with only the model's ops
 
 
 def test_test_harness(tmp_path):
