@@ -110,20 +110,53 @@ def test_own_firmware_project(venv, tmp_path):
     assert all("is up to date" in ln for ln in second.stdout.splitlines() if ln.strip()), second.stdout
 
 
-def test_vendored_checkout(tmp_path):
-    """qbuild vendored as third_party/qbuild of a project and loaded through toolpath: the graph declares."""
+APP_TEMPLATE = """// {{ sources }}
+#include <stdio.h>
+#include "qbuild/qbuild.h"
+#include "sl_tflite_micro_model.h"
+alignas(16) static uint8_t arena[{{ arena_bytes }} + 1024];  // + host pointer bookkeeping
+int main() {
+  static qbuild::Model m;
+  if (m.load(sl_tflite_model_array, sl_tflite_model_len, arena, sizeof arena) != qbuild::Status::kOk) return 1;
+  printf("vendored: %d samples of %d values, %d inputs, arena %d\\n", {{ samples|length }}, {{ sample_size }},
+         (int)m.input(0)->elements(), {{ arena_bytes }});
+  return 0;
+}
+"""
+
+
+def test_vendored_checkout_own_template(tmp_path):
+    """qbuild vendored as third_party/qbuild, loaded through toolpath: the project's own main template (QbuildMain)
+    and the runtime with the project's host compiler and flags (QbuildRuntime), built and run; qbuild's own firmware
+    builder declares in the same tree."""
     from tests.scons_helpers import SCONS, fresh_tree
 
     project = tmp_path / "fw"
     fresh_tree(project / "third_party" / "qbuild")
     shutil.copytree(ROOT / "models" / "digits", project / "ml" / "digits", ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "app.cc.j2").write_text(APP_TEMPLATE)
     (project / "SConstruct").write_text(
         "import os\n"
         "env = Environment(ENV=os.environ.copy(), toolpath=['third_party/qbuild/site_scons/site_tools'],\n"
-        "                  tools=['default', 'qbuild_tool'])\n"
+        "                  tools=['default', 'qbuild_tool'], CXXFLAGS=['-O1'], CPPDEFINES=['VENDORED=1'])\n"
         "model = env.QbuildModel('ml/digits/model.py')\n"
+        "main = env.QbuildMain(model, board='host', template='app.cc.j2', target='build/app/main.cc')\n"
+        "runtime = env.QbuildRuntime(model)\n"
+        "env.Append(CPPPATH=[str(model.targets.out_dir)])\n"
+        "app = env.Program('build/app/app', [main, model['carray'][0], runtime])\n"
         "fw = env.QbuildFirmware(model, board='qemu-m33')\n"
-        "Default(fw.default())\n")
-    p = subprocess.run([sys.executable, SCONS, "-n", "-Q"], cwd=project, capture_output=True, text=True, timeout=300)
+        "Default(app)\n")
+    run = dict(cwd=project, capture_output=True, text=True, timeout=900, env=_clean_env())
+    p = subprocess.run([sys.executable, SCONS, "-Q"], **run)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
-    assert "qemu-m33: link build/qemu-m33/digits/firmware.elf" in p.stdout
+    runtime_compiles = [ln for ln in p.stdout.splitlines() if ln.split()[-1].startswith("third_party/qbuild/runtime/")]
+    assert runtime_compiles and all("-O1" in ln.split() and "-DVENDORED=1" in ln.split() and "-fwrapv" in ln.split()
+                                    for ln in runtime_compiles)
+    main_cc = (project / "build" / "app" / "main.cc").read_text()
+    assert main_cc.startswith("// digits.tflite, data.npz, host.toml, app.cc.j2")
+    out = subprocess.run([str(project / "build" / "app" / "app")], capture_output=True, text=True, check=True).stdout
+    assert re.fullmatch(r"vendored: \d+ samples of 64 values, 64 inputs, arena \d+\n", out), out
+    # qbuild's own firmware for a board declares in the same tree (objects keyed by their own folders).
+    n = subprocess.run([sys.executable, SCONS, "-n", "-Q", "build/qemu-m33/digits/firmware.elf"], **run)
+    assert n.returncode == 0, n.stdout[-2000:] + n.stderr[-2000:]
+    assert "qemu-m33: link build/qemu-m33/digits/firmware.elf" in n.stdout
