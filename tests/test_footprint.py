@@ -488,3 +488,30 @@ def test_cli_explicit_regions_console_and_markdown(foreign, tmp_path):
     assert margin.returncode == 1 and margin.stderr.startswith("qbuild size: error: ram over budget by ")
     assert "after a 98% margin" in margin.stderr and "flash" not in margin.stderr
     assert "needs --baseline" in run_cli(foreign, "--board", "efr32", "--max-growth", "1").stderr
+
+
+def test_prefixed_models_and_arenas_are_attributed():
+    """Several models in one firmware: QbuildModel(symbol="kws") names the array kws_model_array in kws_model.o, and an
+    application may give each model its own <prefix>_tensor_arena; the footprint counts them as model and arena."""
+    from qbuild.footprint.attribution import carved_component
+
+    assert [carved_component(s) for s in ("sl_tflite_model_array", "kws_model_array", "tensor_arena",
+                                          "kws_tensor_arena", "model_array", "kws_model_len")] == \
+        ["model", "model", "arena", "arena", None, None]
+    assert [classify_object(p) for p in ("build/efr32/digits/sl_tflite_micro_model.o", "build/m/kws_model.o",
+                                         "build/app.o", "build/mymodel.o")] == ["model", "model", "app", "app"]
+
+
+def test_op_table_for_several_models(tmp_path):
+    """`python -m qbuild ops A.tflite B.tflite out.h`: the switches are on for the union of the models' ops."""
+    from qbuild.tflite.plan import SUPPORTED_OPS, check_ops
+    from qbuild.tflite.reader import read_model
+
+    mltk = ROOT / ".cache" / "mltk"
+    models = [mltk / "image_example1.tflite", mltk / "anomaly_detection.tflite"]
+    out = tmp_path / "qbuild_ops.h"
+    subprocess.run([sys.executable, "-m", "qbuild", "ops", *map(str, models), str(out)], cwd=ROOT, check=True)
+    on = set(re.findall(r"#define QBUILD_OP_(\w+) 1", out.read_text()))
+    each = [set(check_ops(read_model(m.read_bytes()))) for m in models]
+    assert on == each[0] | each[1] and each[0] != each[1]
+    assert set(re.findall(r"#define QBUILD_OP_(\w+) [01]", out.read_text())) == set(SUPPORTED_OPS)

@@ -12,20 +12,22 @@ from qbuild.tflite.reader import read_model
 TEMPLATES = ("qbuild_ops.h.j2",)
 
 
-def write_op_table(tflite_path: Path, sources: str, out: Path) -> None:
-    used = set(check_ops(read_model(Path(tflite_path).read_bytes(), str(tflite_path))))
+def write_op_table(tflite_paths, sources: str, out: Path) -> None:
+    """The op switches for one model's .tflite, or for several (the union: several models in one firmware)."""
+    paths = [tflite_paths] if isinstance(tflite_paths, (str, Path)) else list(tflite_paths)
+    used = {op for p in paths for op in check_ops(read_model(Path(p).read_bytes(), str(p)))}
     write_atomic(out, render("qbuild_ops.h.j2", sources=sources, ops=[(op, op in used) for op in SUPPORTED_OPS]))
 
 
 def cli_main(argv) -> int:
-    """`python -m qbuild ops MODEL.tflite OUT.h`: write the model's op table header for another build system, which
+    """`python -m qbuild ops MODEL.tflite [MORE.tflite ...] OUT.h`: write the op table header for another build system, which
     compiles the runtime's op table source (`python -m qbuild runtime --op-table-source`) with `-include OUT.h`."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m qbuild ops",
                                  description="Write qbuild_ops.h: the runtime's op switches for one model.")
-    ap.add_argument("tflite", type=Path, help="the model's .tflite")
+    ap.add_argument("tflite", type=Path, nargs="+", help="the model's .tflite (several: the union of their ops)")
     ap.add_argument("out", type=Path, help="header to write (e.g. build/qbuild_ops.h)")
     args = ap.parse_args(argv)
-    write_op_table(args.tflite, args.tflite.name, args.out)
+    write_op_table(args.tflite, ", ".join(p.name for p in args.tflite), args.out)
     return 0

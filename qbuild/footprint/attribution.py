@@ -48,7 +48,7 @@ def classify_object(path: str) -> str:
     stem = os.path.basename(member or archive).split(".")[0]
     if stem in SUPPORT_STEMS:
         return "startup"
-    if stem.startswith("sl_tflite_micro_model"):
+    if _MODEL_OBJECT_RE.match(stem):   # sl_tflite_micro_model.o, or kws_model.o for a prefixed model
         return "model"
     return "app"
 
@@ -105,11 +105,27 @@ def map_mismatch(sections: list[Section], records) -> str | None:
     return None
 
 
-def _classify_symbol(demangled: str) -> str:
-    if demangled == MODEL_SYMBOL:
+# Several models in one firmware: a prefixed model's array is `<prefix>_model_array` (QbuildModel(symbol=...)), and an
+# application may give each model its own `<prefix>_tensor_arena`.
+_MODEL_RE = re.compile(rf"^(?:{MODEL_SYMBOL}|[A-Za-z_]\w*_model_array)$")
+_ARENA_RE = re.compile(rf"^(?:\w+_)?{ARENA_SYMBOL}$")
+_MODEL_OBJECT_RE = re.compile(r"^(?:sl_tflite_micro_model|[A-Za-z_]\w*_model)$")
+
+
+def carved_component(demangled: str) -> str | None:
+    """"model" for a model array, "arena" for a tensor arena (a file-static C++ array is mangled: _ZL12tensor_arena,
+    demangled to its plain name), else None."""
+    if _MODEL_RE.match(demangled):
         return "model"
-    if demangled == ARENA_SYMBOL:   # a file-static C++ array is mangled (_ZL12tensor_arena)
+    if _ARENA_RE.match(demangled):
         return "arena"
+    return None
+
+
+def _classify_symbol(demangled: str) -> str:
+    carved = carved_component(demangled)
+    if carved:
+        return carved
     if demangled.startswith(("qbuild::", "vtable for qbuild::", "guard variable for qbuild::")):
         return "runtime"
     return "other"
@@ -129,7 +145,7 @@ def attribute_pieces(sections, symbols, demangled, map_records) -> list[Piece]:
                 pieces.append(Piece(sym.section, sym.value, sym.size, _classify_symbol(demangled[sym.name])))
     # The model array and the arena are carved out of whatever object holds them (the piece is split in three).
     for sym in symbols:
-        component = {MODEL_SYMBOL: "model", ARENA_SYMBOL: "arena"}.get(demangled[sym.name])
+        component = carved_component(demangled[sym.name])
         if component is None or sym.section not in counted:
             continue
         for i, piece in enumerate(pieces):

@@ -22,7 +22,7 @@ REGISTRY = runtime.RUNTIME_DIR / "src" / "ops" / "registry.cc"
 
 def _op_table(target, source, env):
     from qbuild.codegen.op_table import write_op_table
-    write_op_table(path(source[0]), text(env, "QBUILD_NOTE"), path(target[0]))
+    write_op_table([path(s) for s in source if str(s).endswith(".tflite")], text(env, "QBUILD_NOTE"), path(target[0]))
 
 
 def _main_cc(target, source, env):
@@ -60,11 +60,12 @@ def objects(benv, sources, src_root: Path, obj_root: Path):
     return objs
 
 
-def registry_object(benv, model_nodes, out: Path, note: str):
-    """registry.cc compiled with the model's op switches (qbuild_ops.h): the only runtime object that differs per model,
-    and the one that decides which ops' code is linked."""
-    ops_h = command(benv, str(out / "qbuild_ops.h"), [model_nodes["tflite"]], _op_table, "op table", ["QBUILD_NOTE"],
-                    QBUILD_NOTE=literal(note))[0]
+def registry_object(benv, models, out: Path, note: str):
+    """registry.cc compiled with the op switches (qbuild_ops.h) of one model or several (the union of their ops): the
+    only runtime object that differs per model, and the one that decides which ops' code is linked."""
+    models = models if isinstance(models, (list, tuple)) else [models]
+    ops_h = command(benv, str(out / "qbuild_ops.h"), [m["tflite"] for m in models], _op_table, "op table",
+                    ["QBUILD_NOTE"], QBUILD_NOTE=literal(note))[0]
     renv = benv.Clone()
     renv.Append(CCFLAGS=["-include", *unsigned([ops_h.abspath])])  # a dependency below: its content is tracked
     obj = renv.Object(str(out / "runtime" / "src" / "ops" / "registry.o"), str(REGISTRY))
@@ -74,18 +75,19 @@ def registry_object(benv, model_nodes, out: Path, note: str):
 
 def qbuild_runtime(env, model=None, target=None):
     """qbuild's runtime compiled with the calling environment's compiler and flags plus the runtime's one flag set, as
-    a static library; with `model` (what QbuildModel returned) only that model's ops are linked. Adds the runtime's
-    include directory to env's CPPPATH; returns the library node."""
+    a static library; with `model` (what QbuildModel returned, or a list of them for several models in one firmware)
+    only those models' ops are linked. Adds the runtime's include directory to env's CPPPATH; returns the library."""
+    models = [] if model is None else list(model) if isinstance(model, (list, tuple)) else [model]
     if target is None:
-        sub = model.targets.out_dir.name if model is not None else "all-ops"
+        sub = "+".join(m.targets.out_dir.name for m in models) or "all-ops"
         target = f"#build/qbuild-runtime/{sub}/libqbuild_runtime.a"
     renv = env.Clone()
     renv.AppendUnique(CXXFLAGS=runtime.CXXFLAGS, CPPPATH=[str(p) for p in runtime.include_dirs()])
     out = Path(env.File(target).abspath).parent
-    shared = runtime.sources() if model is None else [s for s in runtime.sources() if s != REGISTRY]
+    shared = [s for s in runtime.sources() if s != REGISTRY] if models else runtime.sources()
     objs = objects(renv, shared, runtime.RUNTIME_DIR.parent, out / "obj")
-    if model is not None:
-        objs += registry_object(renv, model, out, model.targets.tflite.name)
+    if models:
+        objs += registry_object(renv, models, out, ", ".join(m.targets.tflite.name for m in models))
     env.AppendUnique(CPPPATH=[str(p) for p in runtime.include_dirs()])
     return renv.StaticLibrary(target, objs)[0]
 
