@@ -153,7 +153,8 @@ def test_vendored_checkout_own_template(tmp_path):
     assert runtime_compiles and all("-O1" in ln.split() and "-DVENDORED=1" in ln.split() and "-fwrapv" in ln.split()
                                     for ln in runtime_compiles)
     main_cc = (project / "build" / "app" / "main.cc").read_text()
-    assert main_cc.startswith("// digits.tflite, data.npz, host.toml, app.cc.j2")
+    assert main_cc.startswith("// build/models/digits/digits.tflite, build/models/digits/data.npz, "
+                              "third_party/qbuild/boards/host.toml, app.cc.j2\n")
     out = subprocess.run([str(project / "build" / "app" / "app")], capture_output=True, text=True, check=True).stdout
     assert re.fullmatch(r"vendored: \d+ samples of 64 values, 64 inputs, arena \d+\n", out), out
     # qbuild's own firmware for a board declares in the same tree (objects keyed by their own folders).

@@ -9,11 +9,12 @@ import pytest
 from qbuild.codegen.templates import TEMPLATES_DIR
 from qbuild.deps import PACKAGE_DIR, step_files
 from qbuild.scons import firmware as fw
+from qbuild.scons import integrate
 from qbuild.scons import model as mdl
 from tests.scons_helpers import ROOT, fresh_tree, scons, steps_run
 
 ACTIONS = {"dataset": mdl._dataset, "train": mdl._train, "quantize": mdl._quantize, "C array": mdl._c_array,
-           "linker script": fw._linker_script, "main.cc": fw._main_cc, "op table": fw._op_table,
+           "linker script": fw._linker_script, "main.cc": integrate._main_cc, "op table": integrate._op_table,
            "footprint": fw._footprint, "run": fw._run, "profile": fw._profile,
            "instruction-count plugin": fw._plugin, "model page": mdl._model_page}
 BOARD_PAGE = fw._board_page  # same label as the model's page: checked separately below

@@ -9,7 +9,7 @@ from pathlib import Path
 from qbuild.errors import QbuildError
 from qbuild.scons.actions import (as_json, command, fail, in_project, literal, node, path, project_path, setting,
                                   text, unsigned)
-from qbuild.scons.integrate import REGISTRY, objects, registry_object
+from qbuild.scons.integrate import REGISTRY, objects, qbuild_main, registry_object
 from qbuild.target import runtime
 from qbuild.target.boards import SUPPORT_DIR
 
@@ -23,13 +23,6 @@ def _board(env):
 def _linker_script(target, source, env):
     from qbuild.codegen.linker import write_linker_script
     write_linker_script(_board(env), path(target[0]))
-
-
-def _main_cc(target, source, env):
-    from qbuild.codegen.main_cc import write_main_cc
-    data = path(source[1]) if env["QBUILD_HAS_DATA"] else None
-    write_main_cc(path(source[0]), data, _board(env), setting(env, "QBUILD_CLASSES"), text(env, "QBUILD_NOTE"),
-                  path(target[0]))
 
 
 def _footprint(target, source, env):
@@ -139,12 +132,7 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
         script = command(benv, str(board_dir / "linker.ld"), [board_file], _linker_script, "linker script",
                          ["QBUILD_BOARD"])[0]
 
-    note = ", ".join(os.path.relpath(p, root) for p in [t.tflite] + ([t.data] if has_data else []) + [b.path])
-    nodes["main"] = command(benv, str(out / "main.cc"),
-                            [model_nodes["tflite"]] + ([data_node] if has_data else []) + [board_file],
-                            _main_cc, "main.cc", ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE"],
-                            QBUILD_HAS_DATA=int(has_data), QBUILD_CLASSES=as_json(t.settings.get("classes", [])),
-                            QBUILD_NOTE=literal(note))[0]
+    nodes["main"] = qbuild_main(benv, model_nodes, b, target=str(out / "main.cc"))
 
     # Only the model's ops in the runtime's op table: registry.cc is compiled per model with a generated header of op
     # switches; every other runtime object is shared by all models on the board.

@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.scons.actions import as_json, command, fail, literal, node, path, setting, text, unsigned
+from qbuild.scons.actions import (as_json, command, fail, in_project, literal, node, path, project_path, setting,
+                                  text, unsigned)
 from qbuild.target import runtime
 
 REGISTRY = runtime.RUNTIME_DIR / "src" / "ops" / "registry.cc"
@@ -29,9 +30,9 @@ def _main_cc(target, source, env):
     from qbuild.codegen.main_cc import write_main_cc
     from qbuild.target.boards import load_board
     data = path(source[1]) if env["QBUILD_HAS_DATA"] else None
-    template = text(env, "QBUILD_TEMPLATE") or None
-    write_main_cc(path(source[0]), data, load_board(text(env, "QBUILD_BOARD")), setting(env, "QBUILD_CLASSES"),
-                  text(env, "QBUILD_NOTE"), path(target[0]), template=Path(template) if template else None)
+    template = in_project(env, "QBUILD_TEMPLATE") if text(env, "QBUILD_TEMPLATE") else None
+    write_main_cc(path(source[0]), data, load_board(in_project(env, "QBUILD_BOARD")), setting(env, "QBUILD_CLASSES"),
+                  text(env, "QBUILD_NOTE"), path(target[0]), template=template)
 
 
 def _footprint(target, source, env):
@@ -93,13 +94,13 @@ def qbuild_runtime(env, model=None, target=None):
 
 
 def qbuild_main(env, model, board, target=None, template=None):
-    """main.cc for `model` on `board` (an id or a board .toml): qbuild's board template, or the user's own Jinja
-    template given as `template` (rendered with the same variables; qbuild's templates/ stays importable from it).
-    Returns the main.cc node."""
-    from qbuild.target.boards import load_board
+    """main.cc for `model` on `board` (an id, a board .toml or a loaded Board): qbuild's board template, or the user's
+    own Jinja template given as `template` (rendered with the same variables; qbuild's templates/ stays importable
+    from it). Returns the main.cc node."""
+    from qbuild.target.boards import Board, load_board
 
     try:
-        b = load_board(board)
+        b = board if isinstance(board, Board) else load_board(board)
     except QbuildError as e:
         fail(e)
     t = model.targets
@@ -110,13 +111,14 @@ def qbuild_main(env, model, board, target=None, template=None):
     tpl = Path(env.File(template).abspath) if template else None
     if tpl is not None:
         sources.append(node(env, tpl))
-    note = ", ".join([t.tflite.name] + ([t.data.name] if data_node is not None else []) + [b.path.name]
-                     + ([tpl.name] if tpl else []))
+    # The inputs named in main.cc's first line: project-relative, or by file name when outside the project.
+    named = [t.tflite] + ([t.data] if data_node is not None else []) + [b.path] + ([tpl] if tpl else [])
+    note = ", ".join(p if not p.startswith("/") else Path(p).name for p in (project_path(env, p) for p in named))
     return command(env, target, sources, _main_cc, "main.cc",
                    ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE", "QBUILD_TEMPLATE"],
-                   QBUILD_BOARD=literal(b.path), QBUILD_HAS_DATA=int(data_node is not None),
+                   QBUILD_BOARD=literal(project_path(env, b.path)), QBUILD_HAS_DATA=int(data_node is not None),
                    QBUILD_CLASSES=as_json(t.settings.get("classes", [])), QBUILD_NOTE=literal(note),
-                   QBUILD_TEMPLATE=literal(tpl or ""))[0]
+                   QBUILD_TEMPLATE=literal(project_path(env, tpl) if tpl else ""))[0]
 
 
 def _memory(memory) -> dict:
