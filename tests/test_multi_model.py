@@ -187,3 +187,19 @@ def test_scons_symbol_keyword_names_files_and_rebuilds_only_the_c_array(tmp_path
     assert "speech_model_array" in (kws_dir / "speech_model.h").read_text()
     bad = _scons(tmp_path, "symbol=no way", check=False)
     assert bad.returncode == 2 and "qbuild: error: symbol 'no way' cannot prefix C names" in bad.stderr
+
+
+def test_firmware_main_uses_the_prefixed_names(tmp_path):
+    """QbuildFirmware's generated main.cc includes and loads the prefixed array; the firmware runs bit-exact."""
+    (tmp_path / "SConstruct").write_text(
+        "import os\n"
+        f"env = Environment(ENV=os.environ.copy(), toolpath=[{str(ROOT / 'site_scons' / 'site_tools')!r}],\n"
+        "                  tools=['default', 'qbuild_tool'])\n"
+        "m = env.QbuildModel('img.tflite', symbol='img')\n"
+        "env.QbuildFirmware(m, board='host')\n")
+    shutil.copy(ROOT / ".cache" / "mltk" / "image_example1.tflite", tmp_path / "img.tflite")
+    p = _scons(tmp_path, "run")
+    main_cc = next((tmp_path / "build" / "host").glob("img-*/main.cc")).read_text()
+    assert '#include "img_model.h"' in main_cc and "model.load(img_model_array, img_model_len," in main_cc
+    assert "sl_tflite" not in main_cc
+    assert "firmware output identical to the reference" in p.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qbuild.codegen.carray import naming
 from qbuild.codegen.cformat import c_float
 from qbuild.codegen.templates import render, render_file
 from qbuild.errors import QbuildError
@@ -19,8 +20,10 @@ from qbuild.tflite.reader import read_model
 TEMPLATES = ("main.cc.j2",)
 
 
-def main_context(tflite, samples: np.ndarray, board, arena_bytes: int, classes: list, sources: str) -> dict:
-    """The template's variables for a model (bytes or a parsed Graph), its raw firmware samples and a board."""
+def main_context(tflite, samples: np.ndarray, board, arena_bytes: int, classes: list, sources: str,
+                 symbol: str | None = None) -> dict:
+    """The template's variables for a model (bytes or a parsed Graph), its raw firmware samples and a board; `symbol`
+    the model's C array prefix (None: the MLTK names)."""
     io = io_details(tflite)
     params = read_params(tflite)
     mode, _ = norm_mode(params)
@@ -40,16 +43,16 @@ def main_context(tflite, samples: np.ndarray, board, arena_bytes: int, classes: 
         "input_type": io["input"]["type"], "output_type": io["output"]["type"],
         "input_path": input_path(io["input"]["type"], raw_type, mode),
         "raw_type": raw_type, "raw_ctype": C_TYPES[raw_type], "sample_size": n_in, "samples": values,
-        "classes": list(classes), "output_size": int(np.prod(io["output"]["shape"])),
+        "classes": list(classes), "output_size": int(np.prod(io["output"]["shape"])), "names": naming(symbol),
     }
 
 
 def write_main_cc(tflite_path: Path, data_path: Path | None, board, classes: list, sources: str, out: Path,
-                  template: Path | None = None) -> None:
+                  template: Path | None = None, symbol: str | None = None) -> None:
     """main.cc from qbuild's board template, or from the user's own Jinja `template` (same variables)."""
     data = Path(tflite_path).read_bytes()
     graph = read_model(data, str(tflite_path))
     arena = plan_model(graph, pointer_size=board.pointer_size).arena_bytes  # also the tensor checks, before samples
     samples = firmware_samples(data_path, graph)
-    context = main_context(graph, samples, board, arena, classes, sources)
+    context = main_context(graph, samples, board, arena, classes, sources, symbol)
     write_atomic(out, render_file(template, **context) if template else render("main.cc.j2", **context))

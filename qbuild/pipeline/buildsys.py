@@ -23,7 +23,7 @@ def _model_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--data", help="raw .npz (array 'x', optional 'y') for a .keras model")
     ap.add_argument("--norm", default="none", help="rescale:<factor> | mean_std | none (for a .keras model)")
     ap.add_argument("--out", default="build/models", help="output directory root, as given to `build`")
-    ap.add_argument("--symbol", help="C array prefix, as given to `build` (paths only: main.cc uses the MLTK names)")
+    ap.add_argument("--symbol", help="C array prefix, as given to `build` (the C array names in paths and main.cc)")
 
 
 def _targets(args) -> ModelTargets:
@@ -81,7 +81,7 @@ def main_main(argv) -> int:
     t, board = _targets(args), load_board(args.board)
     data = samples_path(t)
     write_main_cc(t.tflite, data, board, t.settings.get("classes", []), _note([t.tflite, data, board.path]),
-                  args.output)
+                  args.output, symbol=t.symbol)
     return 0
 
 

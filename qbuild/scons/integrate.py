@@ -32,7 +32,7 @@ def _main_cc(target, source, env):
     data = path(source[1]) if env["QBUILD_HAS_DATA"] else None
     template = in_project(env, "QBUILD_TEMPLATE") if text(env, "QBUILD_TEMPLATE") else None
     write_main_cc(path(source[0]), data, load_board(in_project(env, "QBUILD_BOARD")), setting(env, "QBUILD_CLASSES"),
-                  text(env, "QBUILD_NOTE"), path(target[0]), template=template)
+                  text(env, "QBUILD_NOTE"), path(target[0]), template=template, symbol=text(env, "QBUILD_SYMBOL") or None)
 
 
 def _footprint(target, source, env):
@@ -115,10 +115,11 @@ def qbuild_main(env, model, board, target=None, template=None):
     named = [t.tflite] + ([t.data] if data_node is not None else []) + [b.path] + ([tpl] if tpl else [])
     note = ", ".join(p if not p.startswith("/") else Path(p).name for p in (project_path(env, p) for p in named))
     return command(env, target, sources, _main_cc, "main.cc",
-                   ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE", "QBUILD_TEMPLATE"],
+                   ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE", "QBUILD_TEMPLATE",
+                    "QBUILD_SYMBOL"],
                    QBUILD_BOARD=literal(project_path(env, b.path)), QBUILD_HAS_DATA=int(data_node is not None),
                    QBUILD_CLASSES=as_json(t.settings.get("classes", [])), QBUILD_NOTE=literal(note),
-                   QBUILD_TEMPLATE=literal(project_path(env, tpl) if tpl else ""))[0]
+                   QBUILD_TEMPLATE=literal(project_path(env, tpl) if tpl else ""), QBUILD_SYMBOL=t.symbol or "")[0]
 
 
 def _memory(memory) -> dict:
