@@ -6,7 +6,7 @@
 //
 // This file is compiled at -O2 whatever the build's level (the pragma must precede every function, the headers'
 // inline helpers included): the loops below are the firmware's hot spot, and -Os spills their accumulators.
-#pragma GCC optimize("O2", "omit-frame-pointer")
+#pragma GCC optimize("O2", "omit-frame-pointer", "no-tree-loop-distribute-patterns")
 
 #include "conv.h"
 
@@ -55,45 +55,37 @@ struct Taps {
 
 QB_INLINE int32_t lane_offset(uint32_t off2) { return static_cast<int16_t>(off2 & 0xFFFFu); }
 
-// Requantization parameters of one op.
+// Requantization parameters of one op (the bias is not here: it is the accumulators' start value).
 struct Requant {
   const int32_t* multipliers;  // per channel, or the per-tensor value with step 0
   const int32_t* shifts;
-  const int32_t* bias;         // per channel, or a zero with step 0
-  int32_t step, bias_step;     // 1 or 0
+  int32_t step;                // 1 or 0
+  int32_t fast;                // per channel and every shift negative: requantize_fast()
   int32_t out_offset, lo, hi;
 };
 
-// out[i] = requantized acc[i], i < n. kStep: 1 = per-channel multipliers and a bias (post-incremented pointers),
-// 0 = the general strides of `r`. kFullRange: the activation clamp is the whole int8 range (one SSAT).
-template <int32_t kStep, bool kFullRange>
-QB_INLINE void requantize_loop(const Requant& r, const int32_t* bias, const int32_t* mult, const int32_t* shift,
-                               int32_t n, const int32_t* acc, int8_t* out) {
+// TFLite's MultiplyByQuantizedMultiplier(a, m, s) for s < 0 (multiplier below 1, the usual case): both roundings in
+// one. With y = a * m, q = floor((y + 2^30) / 2^31) (the doubling high multiply) and r = -s, TFLite's
+// RoundingDivideByPOT(q, r) is floor((q + 2^(r-1) - [q < 0]) / 2^r), and nested floors merge:
+// floor((y + K) / 2^(31 + r)) with K = 2^30 + (2^(r-1) - [q < 0]) * 2^31. [a < 0] may stand for [q < 0]: they differ
+// only when q = 0, where both give 0. 2^(31 + r) >= 2^32, so the result is the high word of y + K shifted right by
+// r - 1 (one SMLAL). Checked against the two-step formula on 62 M (a, m, s) triples, every s in [-31, -1].
+QB_INLINE int32_t scale_down(int32_t a, int32_t m, int32_t s) {
+  const int32_t r1 = -s - 1;
+  const uint32_t d = (1u << r1) + static_cast<uint32_t>(a >> 31);
+  const int64_t k = static_cast<int64_t>((static_cast<uint64_t>(d >> 1) << 32) | ((d << 31) | 0x40000000u));
+  return static_cast<int32_t>((static_cast<int64_t>(a) * m + k) >> 32) >> r1;
+}
+
+// out[i] = requantized acc[i], i < n, per-channel multipliers and shifts all negative (checked once per op, so no
+// branch per value). kFullRange: the activation clamp is the whole int8 range (one SSAT).
+template <bool kFullRange>
+QB_INLINE void requantize_fast(const Requant& r, const int32_t* mult, const int32_t* shift, int32_t n,
+                               const int32_t* acc, int8_t* out) {
   // Locals: stores through int8_t* may alias anything, so fields of r would be reloaded after every output.
-  const int32_t step = kStep ? 1 : r.step, bias_step = kStep ? 1 : r.bias_step;
   const int32_t out_offset = r.out_offset, lo = r.lo, hi = r.hi;
   for (int32_t i = 0; i < n; ++i) {
-    const int32_t a = add_wrap(acc[i], *bias);
-    const int32_t m = *mult;
-    const int32_t s = *shift;
-    bias += bias_step;
-    mult += step;
-    shift += step;
-    int32_t v;
-    if (s < 0) {
-      // The usual case (multiplier below 1): both roundings in one. With y = a * m, q = floor((y + 2^30) / 2^31)
-      // (the doubling high multiply) and r = -s, TFLite's RoundingDivideByPOT(q, r) is
-      // floor((q + 2^(r-1) - [q < 0]) / 2^r), and nested floors merge: floor((y + K) / 2^(31 + r)) with
-      // K = 2^30 + (2^(r-1) - [q < 0]) * 2^31. [a < 0] may stand for [q < 0]: they differ only when q = 0, where both
-      // give 0. 2^(31 + r) >= 2^32, so the result is the high word of y + K shifted right by r - 1 (one SMLAL).
-      // Checked against the two-step formula on 62 M (a, m, s) triples, every s in [-31, -1].
-      const int32_t r1 = -s - 1;
-      const uint32_t d = (1u << r1) + static_cast<uint32_t>(a >> 31);
-      const int64_t k = static_cast<int64_t>((static_cast<uint64_t>(d >> 1) << 32) | ((d << 31) | 0x40000000u));
-      v = (static_cast<int32_t>((static_cast<int64_t>(a) * m + k) >> 32) >> r1) + out_offset;
-    } else {
-      v = multiply_by_quantized_multiplier_shared(a, m, s) + out_offset;  // rare: out of line
-    }
+    int32_t v = scale_down(acc[i], mult[i], shift[i]) + out_offset;
     if (kFullRange) {
       v = __ssat(v, 8);  // the clamp is [-128, 127] (no activation, or ReLU with output zero point -128)
     } else {
@@ -104,21 +96,24 @@ QB_INLINE void requantize_loop(const Requant& r, const int32_t* bias, const int3
   }
 }
 
-// Bias, TFLite's MultiplyByQuantizedMultiplier, zero point and clamp for output channels oc0 .. oc0 + n - 1: the
-// values of finish() in conv.cc. One tight loop per pixel (inlined per accumulator, GCC reloaded the
-// requantization parameters for every value).
+// TFLite's MultiplyByQuantizedMultiplier, zero point and clamp for output channels oc0 .. oc0 + n - 1 (the bias is
+// already in acc): the values of finish() in conv.cc. One tight loop per pixel (inlined per accumulator, GCC
+// reloaded the requantization parameters for every value).
 __attribute__((noinline)) void requantize(const Requant& r, int32_t oc0, int32_t n, const int32_t* acc, int8_t* out) {
-  const int32_t* bias = r.bias + oc0 * r.bias_step;
   const int32_t* mult = r.multipliers + oc0 * r.step;
   const int32_t* shift = r.shifts + oc0 * r.step;
-  if (r.step == 1 && r.bias_step == 1) {
+  if (r.fast) {
     if (r.lo == -128 && r.hi == 127) {
-      requantize_loop<1, true>(r, bias, mult, shift, n, acc, out);
+      requantize_fast<true>(r, mult, shift, n, acc, out);
     } else {
-      requantize_loop<1, false>(r, bias, mult, shift, n, acc, out);
+      requantize_fast<false>(r, mult, shift, n, acc, out);
     }
-  } else {
-    requantize_loop<0, false>(r, bias, mult, shift, n, acc, out);
+    return;
+  }
+  for (int32_t i = 0; i < n; ++i) {  // per-tensor, or a shift >= 0 somewhere (rare: out of line)
+    const int32_t m = mult[i * r.step], s = shift[i * r.step];
+    const int32_t v = s < 0 ? scale_down(acc[i], m, s) : multiply_by_quantized_multiplier_shared(acc[i], m, s);
+    out[i] = static_cast<int8_t>(clamp_i32(v + r.out_offset, r.lo, r.hi));
   }
 }
 
@@ -126,9 +121,40 @@ __attribute__((noinline)) void requantize(const Requant& r, int32_t oc0, int32_t
 constexpr int32_t kChunk = 64;
 // Largest CONV_2D window (bytes) gathered into one run on the stack.
 constexpr int32_t kPatch = 256;
+// Longest piece of a run widened at once (values; 2 bytes each on the stack): a multiple of 8.
+constexpr int32_t kWide = 256;
 
-// Filters 0, 3 and 2 of a run4 pass against the widened input pair (xe, xo): shared by both run4 variants.
-#define QB_RUN4_FILTERS_0_3_2                  \
+// f(x, w) for every run of the window's in-bounds taps (Taps), x and w where the run starts in input and filter.
+template <class F>
+QB_INLINE void for_each_run(const Taps& g, const int8_t* x_row, const int8_t* w_row, F f) {
+  for (int32_t r = 0; r < g.rows; ++r) {
+    const int8_t* x = x_row;
+    const int8_t* w = w_row;
+    for (int32_t k = 0; k < g.runs; ++k) {
+      f(x, w);
+      x += g.x_run;
+      w += g.w_run;
+    }
+    x_row += g.x_row;
+    w_row += g.w_row;
+  }
+}
+
+// wide[2q] = values 4q and 4q + 2 of x plus the input offset (16-bit lanes), wide[2q + 1] = values 4q + 1 and 4q + 3:
+// the lanes SXTB16 gives a filter word, so one SMLAD multiplies matching values. The last len % 4 values stay int8.
+QB_INLINE void widen(const int8_t* x, int32_t len, uint32_t off2, uint32_t* wide) {
+  for (int32_t q = 0; q < len >> 2; ++q) {
+    const uint32_t xv = load4(x + 4 * q);
+    wide[2 * q] = even_plus(off2, xv);
+    wide[2 * q + 1] = odd_plus(off2, xv);
+  }
+}
+
+// a + w * x wrapping (the accumulators start at the bias, so a partial sum may pass INT32_MAX and come back).
+QB_INLINE int32_t mac(int32_t a, int32_t w, int32_t x) { return add_wrap(a, w * x); }
+
+// Filters 0, 3 and 2 of a block of four against the widened input pair (xe, xo).
+#define QB_BLOCK_FILTERS_0_3_2                 \
   "ldr %[wv], [%[w]], #4\n\t"                  \
   "sxtb16 %[wt], %[wv]\n\t"                    \
   "sxtb16 %[wv], %[wv], ror #8\n\t"            \
@@ -145,178 +171,124 @@ constexpr int32_t kPatch = 256;
   "smlad %[a2], %[wt], %[xe], %[a2]\n\t"       \
   "smlad %[a2], %[wv], %[xo], %[a2]\n\t"
 
-// One pass of run4: four input values against four filters (16 MACs).
-#define QB_RUN4_STEP                           \
-  "ldr %[xo], [%[x]], #4\n\t"                  \
-  "ldr %[wt], %[off2]\n\t"                     \
-  "ldr %[wv], [%[w], %[s]]\n\t"                \
-  "sxtab16 %[xe], %[wt], %[xo]\n\t"            \
-  "sxtab16 %[xo], %[wt], %[xo], ror #8\n\t"    \
-  "sxtb16 %[wt], %[wv]\n\t"                    \
-  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
-  "smlad %[a1], %[wt], %[xe], %[a1]\n\t"       \
-  "smlad %[a1], %[wv], %[xo], %[a1]\n\t"       \
-  QB_RUN4_FILTERS_0_3_2
-
-// acc_j += sum_k w_j[k] * (x[k] + offset), j = 0..3, over the len values of one run; filter j at w + j * s.
-// The input offset rides in SXTAB16 (x + offset stays within int16: [-255, 255]), so it costs nothing per MAC and
-// needs no per-channel constant; each input word is widened once for four filters. The loop body is hand-scheduled:
-// GCC spilled an accumulator and the pointers (28 instructions per 16 MACs instead of 22 + the loop test).
-QB_INLINE void run4(const int8_t* x, const int8_t* w, int32_t s, int32_t len, uint32_t off2, int32_t& a0,
-                    int32_t& a1, int32_t& a2, int32_t& a3) {
-  const int8_t* const x_end = x + (len & ~3);
-  const int8_t* w2 = w + 2 * s;  // filters 0/1 through w, 2/3 through w2: one stride register instead of three
-  // 12 registers (off2 is read from the stack into a scratch register): 13 made GCC fail to allocate some callers.
-  // Eight values per pass while they last (one loop test per 32 MACs), then four.
-  const int8_t* const x_end8 = x + (len & ~7);
-  while (x != x_end8) {
-    uint32_t xe, xo, wv, wt;
-    __asm__ volatile(QB_RUN4_STEP QB_RUN4_STEP
-                     : [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
-                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
-                     : [s] "r"(s), [off2] "m"(off2));
-  }
-  if (x != x_end) {
-    uint32_t xe, xo, wv, wt;
-    __asm__ volatile(QB_RUN4_STEP
-                     : [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
-                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
-                     : [s] "r"(s), [off2] "m"(off2));
-  }
-#undef QB_RUN4_STEP
-  const int32_t offset = lane_offset(off2);
-  for (int32_t k = 0; k < (len & 3); ++k) {
-    const int32_t xv = x[k] + offset;
-    a0 += w[k] * xv;
-    a1 += w[k + s] * xv;
-    a2 += w2[k] * xv;
-    a3 += w2[k + s] * xv;
-  }
-}
-
-// One pass over a pre-widened input (four values as two 16-bit pairs, offset included) against four filters.
-#define QB_RUN4W_STEP                          \
+// Four widened values (one LDRD) against four filters: 16 MACs in 20 instructions.
+#define QB_BLOCK_STEP                          \
   "ldrd %[xe], %[xo], [%[x]], #8\n\t"          \
   "ldr %[wv], [%[w], %[s]]\n\t"                \
   "sxtb16 %[wt], %[wv]\n\t"                    \
   "sxtb16 %[wv], %[wv], ror #8\n\t"            \
   "smlad %[a1], %[wt], %[xe], %[a1]\n\t"       \
   "smlad %[a1], %[wv], %[xo], %[a1]\n\t"       \
-  QB_RUN4_FILTERS_0_3_2
+  QB_BLOCK_FILTERS_0_3_2
 
-// run4 on an input widened once per pixel (conv_pixel): one LDRD instead of a load and two SXTAB16 per pass, shared by
-// every block of four filters (20 instructions per 16 MACs instead of 23). x: the int8 run, for the 1-3 value tail.
-QB_INLINE void run4_wide(const uint32_t* xw, const int8_t* x, const int8_t* w, int32_t s, int32_t len, int32_t offset,
-                         int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
-  const int8_t* w2 = w + 2 * s;
-  const uint32_t* const end8 = xw + 4 * (len >> 3);
-  if (xw != end8) {
-    // The loop inside the asm, its end read from the stack into a scratch register: 12 registers, so it still
-    // allocates with r7 or r9 reserved (frame pointer, RWPI); as a C loop GCC spilled a pointer around every pass.
+// acc[j] = init[j] + sum_k w_j[k] * (x[k] + offset), k < len, for the n filters w_j = w + j * s: one piece of a run,
+// xw its widened values, x its int8 values. init may be acc. Blocks of four filters against the first len & ~7 values
+// in one asm loop (each widened word read once per block; the input offset rode in SXTAB16, so it costs nothing per
+// MAC and needs no per-channel constant), the 1-3 filters left over one at a time, then the last len % 8 values.
+// Out of line: one copy for both callers in conv_pixel, and the asm block's stack slots stay off conv_pixel's frame.
+__attribute__((noinline)) void conv_pixel_piece(const uint32_t* xw, const int8_t* x, int32_t len, int32_t offset,
+                                                const int8_t* w, int32_t s, int32_t n, const int32_t* init,
+                                                int32_t* acc) {
+  const int32_t len8 = len & ~7, n4 = n & ~3;
+  if (len8 == 0) {  // only the last values: they start from acc
+    for (int32_t j = 0; j < n; ++j) acc[j] = init[j];
+  } else if (n4 > 0) {
+    // The block loop and the value loop inside the asm, everything but 12 registers read from the stack, so it still
+    // allocates with r7 or r9 reserved (frame pointer, RWPI); as C loops GCC spilled and shuffled the accumulators.
+    const uint32_t* const end8 = xw + len8 / 2;
+    const int8_t* const w_end = w + n4 * s;
+    const int32_t back = 4 * s - len8;  // from the end of filter 0's values to the next block's filter 0
+    const int32_t* init_p = init;
+    int32_t* acc_p = acc;
+    const int8_t* wb = w;
+    const uint32_t* xp;
+    const int8_t* w2;
+    int32_t a0, a1, a2, a3;
     uint32_t xe, xo, wv, wt;
-    __asm__ volatile("1:\n\t" QB_RUN4W_STEP QB_RUN4W_STEP
-                     "ldr %[wt], %[end]\n\t"
-                     "cmp %[x], %[wt]\n\t"
-                     "bne 1b\n\t"
-                     : [x] "+r"(xw), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
-                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
-                     : [s] "r"(s), [end] "m"(end8)
-                     : "cc");
+    __asm__ volatile(
+        "2:\n\t"
+        "ldr %[wt], %[init]\n\t"
+        "ldrd %[a0], %[a1], [%[wt]]\n\t"
+        "ldrd %[a2], %[a3], [%[wt], #8]\n\t"
+        "add %[wt], %[wt], #16\n\t"
+        "str %[wt], %[init]\n\t"
+        "ldr %[x], %[xw]\n\t"
+        "add %[w2], %[w], %[s], lsl #1\n\t"
+        "1:\n\t" QB_BLOCK_STEP QB_BLOCK_STEP
+        "ldr %[wt], %[end]\n\t"
+        "cmp %[x], %[wt]\n\t"
+        "bne 1b\n\t"
+        "ldr %[wt], %[acc]\n\t"
+        "strd %[a0], %[a1], [%[wt]]\n\t"
+        "strd %[a2], %[a3], [%[wt], #8]\n\t"
+        "add %[wt], %[wt], #16\n\t"
+        "str %[wt], %[acc]\n\t"
+        "ldr %[wt], %[back]\n\t"
+        "add %[w], %[w], %[wt]\n\t"
+        "ldr %[wt], %[w_end]\n\t"
+        "cmp %[w], %[wt]\n\t"
+        "bne 2b\n\t"
+        : [x] "=&r"(xp), [w] "+r"(wb), [w2] "=&r"(w2), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2),
+          [a3] "=&r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt), [init] "+m"(init_p),
+          [acc] "+m"(acc_p)
+        : [s] "r"(s), [xw] "m"(xw), [end] "m"(end8), [back] "m"(back), [w_end] "m"(w_end)
+        : "cc", "memory");
   }
-  if (len & 4) {
-    uint32_t xe, xo, wv, wt;
-    __asm__ volatile(QB_RUN4W_STEP
-                     : [x] "+r"(xw), [w] "+r"(w), [w2] "+r"(w2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
-                       [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [wv] "=&r"(wv), [wt] "=&r"(wt)
-                     : [s] "r"(s));
-  }
-  x += len & ~3;
-  for (int32_t k = 0; k < (len & 3); ++k) {
-    const int32_t xv = x[k] + offset;
-    a0 += w[k] * xv;
-    a1 += w[k + s] * xv;
-    a2 += w2[k] * xv;
-    a3 += w2[k + s] * xv;
-  }
-}
-#undef QB_RUN4W_STEP
-#undef QB_RUN4_FILTERS_0_3_2
-
-// Longest run widened once per pixel (values; 2 bytes each on the stack).
-constexpr int32_t kWide = 256;
-
-// One filter, the same sum.
-QB_INLINE int32_t run1(const int8_t* x, const int8_t* w, int32_t len, uint32_t off2, int32_t acc) {
-  for (int32_t n = len >> 2; n > 0; --n) {
-    const uint32_t xv = load4(x);
-    const uint32_t wv = load4(w);
-    x += 4;
-    w += 4;
-    acc = __smlad(even(wv), even_plus(off2, xv), acc);
-    acc = __smlad(odd(wv), odd_plus(off2, xv), acc);
-  }
-  for (int32_t k = 0; k < (len & 3); ++k) acc += w[k] * (x[k] + lane_offset(off2));
-  return acc;
-}
-
-// Every output channel of one CONV_2D / FULLY_CONNECTED pixel: four filters per pass over the in-bounds taps, the
-// sums kept on the stack and requantized together. Out of line so the accumulators stay in registers.
-__attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, const int8_t* x0, const int8_t* w0,
-                                          int32_t out_c, int8_t* out) {
-  int32_t acc[kChunk];
-  // 1x1 conv, FC, gathered windows: one run in all, widened once for every block of four filters.
-  uint32_t wide[kWide / 2];
-  const bool single = g.rows == 1 && g.runs == 1 && g.len >= 4 && g.len <= kWide;
-  if (single) {
-    for (int32_t q = 0; q < g.len >> 2; ++q) {
-      const uint32_t xv = load4(x0 + 4 * q);
-      wide[2 * q] = even_plus(g.off2, xv);
-      wide[2 * q + 1] = odd_plus(g.off2, xv);
-    }
-  }
-  for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
-    const int32_t n = out_c - c0 < kChunk ? out_c - c0 : kChunk;
-    int32_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      const int8_t* x_row = x0;
-      const int8_t* w_row = w0 + (c0 + j) * g.w_stride;
-      if (single) {
-        run4_wide(wide, x0, w_row, g.w_stride, g.len, lane_offset(g.off2), a0, a1, a2, a3);
-      } else {
-      for (int32_t r = 0; r < g.rows; ++r) {
-        const int8_t* x = x_row;
-        const int8_t* w = w_row;
-        for (int32_t k = 0; k < g.runs; ++k) {
-          run4(x, w, g.w_stride, g.len, g.off2, a0, a1, a2, a3);
-          x += g.x_run;
-          w += g.w_run;
-        }
-        x_row += g.x_row;
-        w_row += g.w_row;
-      }
-      }
-      acc[j] = a0;
-      acc[j + 1] = a1;
-      acc[j + 2] = a2;
-      acc[j + 3] = a3;
-    }
-    for (; j < n; ++j) {
-      int32_t a = 0;
-      const int8_t* x_row = x0;
-      const int8_t* w_row = w0 + (c0 + j) * g.w_stride;
-      for (int32_t r = 0; r < g.rows; ++r) {
-        const int8_t* x = x_row;
-        const int8_t* w = w_row;
-        for (int32_t k = 0; k < g.runs; ++k) {
-          a = run1(x, w, g.len, g.off2, a);
-          x += g.x_run;
-          w += g.w_run;
-        }
-        x_row += g.x_row;
-        w_row += g.w_row;
+  if (len8) {
+    for (int32_t j = n4; j < n; ++j) {
+      int32_t a = init[j];
+      const int8_t* wj = w + j * s;
+      for (int32_t q = 0; q < len8 / 4; ++q) {
+        const uint32_t wv = load4(wj + 4 * q);
+        a = __smlad(even(wv), xw[2 * q], a);
+        a = __smlad(odd(wv), xw[2 * q + 1], a);
       }
       acc[j] = a;
+    }
+  }
+  if (len & 7) {
+    for (int32_t j = 0; j < n; ++j) {
+      int32_t a = acc[j];
+      const int8_t* wj = w + j * s;
+      for (int32_t k = len8; k < len; ++k) a = mac(a, wj[k], x[k] + offset);
+      acc[j] = a;
+    }
+  }
+}
+#undef QB_BLOCK_STEP
+#undef QB_BLOCK_FILTERS_0_3_2
+
+// Every output channel of one CONV_2D / FULLY_CONNECTED pixel: the in-bounds taps walked once per chunk of kChunk
+// channels, each run in pieces of at most kWide values widened to 16-bit pairs, every piece against all filters of
+// the chunk; the sums wait on the stack between pieces and are requantized together. A one-run window (1x1 conv, FC,
+// gathered window) is widened once per pixel. Out of line so the accumulators stay in registers.
+__attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, const int32_t* bias, const int8_t* x0,
+                                          const int8_t* w0, int32_t out_c, int8_t* out) {
+  int32_t acc[kChunk];
+  uint32_t wide[kWide / 2];
+  const int32_t offset = lane_offset(g.off2);
+  const bool single = g.rows == 1 && g.runs == 1 && g.len <= kWide;
+  if (single) widen(x0, g.len, g.off2, wide);
+  for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
+    const int32_t n = out_c - c0 < kChunk ? out_c - c0 : kChunk;
+    if (bias == nullptr) {
+      for (int32_t j = 0; j < n; ++j) acc[j] = 0;
+    }
+    const int32_t* init = bias ? bias + c0 : acc;  // the first piece starts at the bias, the others where it stopped
+    if (single) {
+      conv_pixel_piece(wide, x0, g.len, offset, w0 + c0 * g.w_stride, g.w_stride, n, init, acc);
+    } else {
+      for_each_run(g, x0, w0 + c0 * g.w_stride, [&](const int8_t* x, const int8_t* w) {
+        for (int32_t p = 0; p < g.len; p += kWide) {
+          const int32_t len = g.len - p < kWide ? g.len - p : kWide;
+          widen(x + p, len, g.off2, wide);
+          conv_pixel_piece(wide, x + p, len, offset, w + p, g.w_stride, n, init, acc);
+          init = acc;
+        }
+      });
+      if (init != acc) {  // no tap inside the input
+        for (int32_t j = 0; j < n; ++j) acc[j] = init[j];
+      }
     }
     requantize(rq, c0, n, acc, out + c0);
   }
@@ -336,28 +308,34 @@ __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, cons
   "smlabb %[a1], %[wo], %[xo], %[a1]\n\t"        \
   "smlatt %[a3], %[wo], %[xo], %[a3]\n\t"
 
-// Every channel of one DEPTHWISE_CONV_2D pixel (depth multiplier 1): four channels per pass; a 3x3 window inside the
-// input is one hand-scheduled block of nine taps (GCC reloaded the row pointers from the stack per tap).
-__attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq, const int8_t* x0, const int8_t* w0,
-                                               int32_t channels, int8_t* out) {
+// Every channel of one DEPTHWISE_CONV_2D pixel (depth multiplier 1): four channels per pass, the sums starting at
+// the bias; a 3x3 window inside the input is one hand-scheduled block of nine taps (GCC reloaded the row pointers from
+// the stack per tap), other windows go tap by tap.
+__attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq, const int32_t* bias,
+                                               const int8_t* x0, const int8_t* w0, int32_t channels, int8_t* out) {
   const uint32_t off2 = g.off2;
-  const int32_t xs = g.x_run, ws = g.w_run;
+  const int32_t xs = g.x_run;
   const int32_t x_step = g.x_row, w_step = g.w_row;  // asm memory operands: on the stack, no base register
+  const bool block9 = g.rows == 3 && g.runs == 3 && xs == g.w_run;
   int32_t acc[kChunk];
   for (int32_t c0 = 0; c0 < channels; c0 += kChunk) {
     const int32_t n = channels - c0 < kChunk ? channels - c0 : kChunk;
     int32_t j = 0;
     for (; j + 4 <= n; j += 4) {
       int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      const int8_t* x_row = x0 + c0 + j;
-      const int8_t* w_row = w0 + c0 + j;
-      if (g.rows == 3 && g.runs == 3 && xs == ws) {
+      if (bias) {
+        a0 = bias[c0 + j];
+        a1 = bias[c0 + j + 1];
+        a2 = bias[c0 + j + 2];
+        a3 = bias[c0 + j + 3];
+      }
+      const int8_t* x = x0 + c0 + j;
+      const int8_t* w = w0 + c0 + j;
+      if (block9) {
         // A 3x3 window fully inside the input (every interior pixel of an undilated 3x3 depthwise): all nine taps
         // in one block, one register for the tap step of input and filter (equal without dilation), the row steps
         // read from the stack into a scratch register: 12 registers, so it allocates with r7 or r9 reserved.
         uint32_t xe, xo, we, wo;
-        const int8_t* x = x_row;
-        const int8_t* w = w_row;
         __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")
                              QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
                          "ldr %[xe], %[xr]\n\t"
@@ -375,22 +353,14 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
                            [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo), [x] "+r"(x), [w] "+r"(w)
                          : [st] "r"(xs), [off2] "r"(off2), [xr] "m"(x_step), [wr] "m"(w_step));
-      } else {  // border windows and other filter sizes: tap by tap
-        for (int32_t r = 0; r < g.rows; ++r) {
-          const int8_t* x = x_row;
-          const int8_t* w = w_row;
-          for (int32_t t = 0; t < g.runs; ++t) {
-            uint32_t xe, xo, we, wo;
-            __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]")
-                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
-                               [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
-                             : [x] "r"(x), [w] "r"(w), [off2] "r"(off2));
-            x += xs;
-            w += ws;
-          }
-          x_row += g.x_row;
-          w_row += g.w_row;
-        }
+      } else {  // border windows and other filter sizes
+        for_each_run(g, x, w, [&](const int8_t* xt, const int8_t* wt) {
+          uint32_t xe, xo, we, wo;
+          __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]")
+                           : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
+                             [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
+                           : [x] "r"(xt), [w] "r"(wt), [off2] "r"(off2));
+        });
       }
       acc[j] = a0;
       acc[j + 1] = a1;
@@ -398,14 +368,9 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
       acc[j + 3] = a3;
     }
     for (; j < n; ++j) {  // at most three channels: the plain sum
-      int32_t a = 0;
-      const int8_t* x_row = x0 + c0 + j;
-      const int8_t* w_row = w0 + c0 + j;
-      for (int32_t r = 0; r < g.rows; ++r) {
-        for (int32_t t = 0; t < g.runs; ++t) a += w_row[t * ws] * (x_row[t * xs] + lane_offset(off2));
-        x_row += g.x_row;
-        w_row += g.w_row;
-      }
+      int32_t a = bias ? bias[c0 + j] : 0;
+      for_each_run(g, x0 + c0 + j, w0 + c0 + j,
+                   [&](const int8_t* xt, const int8_t* wt) { a = mac(a, *wt, *xt + lane_offset(off2)); });
       acc[j] = a;
     }
     requantize(rq, c0, n, acc, out + c0);
@@ -450,9 +415,10 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
   const bool conv = p.kind == WindowKind::kConv && p.depth == input.c && p.filter_offset == 0;
   const bool depthwise = p.kind == WindowKind::kDepthwise && output.c == input.c;
   if (!conv && !depthwise) return false;
-  const int32_t zero = 0;
+  int32_t fast = p.per_channel;
+  for (int32_t c = 0; fast && c < output.c; ++c) fast = shifts[c] < 0;
   const Requant rq{p.per_channel ? multipliers : &p.output_multiplier, p.per_channel ? shifts : &p.output_shift,
-                   bias ? bias : &zero, p.per_channel ? 1 : 0, bias ? 1 : 0, p.output_offset, p.act_min, p.act_max};
+                   p.per_channel, fast, p.output_offset, p.act_min, p.act_max};
   const int32_t in_c = input.c;
   const int32_t out_c = output.c;
   const int32_t depth = depthwise ? out_c : p.depth;  // filter values per tap
@@ -489,7 +455,7 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
             in_batch + ((iy0 + fy_start * p.dilation_h) * input.w + ix0 + fx_start * p.dilation_w) * in_c;
         const int8_t* w0 = filter_data + (fy_start * p.filter_w + fx_start) * depth;
         if (depthwise) {
-          depthwise_pixel(g, rq, x0, w0, out_c, out);
+          depthwise_pixel(g, rq, bias, x0, w0, out_c, out);
         } else if (gather && g.rows > 0) {
           // The whole window as one run: filter rows (OHWI) are contiguous, so the input rows are copied next to
           // each other, and taps outside the input are filled with the input zero point, which contributes
@@ -510,9 +476,9 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
           Taps one = g;
           one.rows = 1;
           one.len = p.filter_h * row_len;
-          conv_pixel(one, rq, patch, filter_data, out_c, out);
+          conv_pixel(one, rq, bias, patch, filter_data, out_c, out);
         } else {
-          conv_pixel(g, rq, x0, w0, out_c, out);
+          conv_pixel(g, rq, bias, x0, w0, out_c, out);
         }
         out += out_c;
       }
