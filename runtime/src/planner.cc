@@ -1,5 +1,7 @@
 #include "planner.h"
 
+#include "schema.h"
+
 namespace qbuild {
 namespace {
 
@@ -16,6 +18,44 @@ bool goes_before(const PlanBuffer* buffers, uint16_t a, uint16_t b) {
 }
 
 }  // namespace
+
+InPlace in_place_kind(int32_t builtin) {
+  switch (builtin) {
+    case schema::kReshape:
+      return InPlace::kAlias;
+    case schema::kAdd:  // same-shape inputs index like the output; a broadcast input is smaller (never shared)
+    case schema::kMul:
+    case schema::kRelu:
+    case schema::kRelu6:
+    case schema::kLogistic:
+    case schema::kTanh:
+    case schema::kHardSwish:
+    case schema::kQuantize:  // int8 -> int8 requantize (a float input has other bytes)
+      return InPlace::kOverwrite;
+    default:
+      return InPlace::kNone;
+  }
+}
+
+uint16_t plan_root(const PlanBuffer* pb, uint16_t t) {
+  while (pb[t].next != kPlanRoot) t = pb[t].next;
+  return t;
+}
+
+bool plan_share(PlanBuffer* pb, InPlace kind, uint16_t in, uint16_t out, uint16_t op) {
+  if (kind == InPlace::kNone || pb[in].size != pb[out].size) return false;
+  const uint16_t root = plan_root(pb, in);
+  // `out` must be fresh: its own root, first used here, not a graph input.
+  if (root == out || pb[out].next != kPlanRoot || pb[out].first != op || (pb[out].offset & kPlanGraphInput)) {
+    return false;
+  }
+  // Overwriting: the input's group dies at this op and holds no graph I/O (an input stays readable after invoke()).
+  if (kind == InPlace::kOverwrite && (pb[root].last != op || pb[root].offset != 0)) return false;
+  pb[out].next = root;
+  if (pb[out].last > pb[root].last) pb[root].last = pb[out].last;
+  pb[root].offset |= pb[out].offset;
+  return true;
+}
 
 uint32_t plan_buffers(PlanBuffer* buffers, uint16_t count, uint32_t align) {
   // Selection of the next buffer to place is a linear scan (no sort buffer needed); `placed` marks are kept in
