@@ -262,12 +262,15 @@ __attribute__((noinline)) void conv_pixel_piece(const uint32_t* xw, const int8_t
 // channels, each run in pieces of at most kWide values widened to 16-bit pairs, every piece against all filters of
 // the chunk; the sums wait on the stack between pieces and are requantized together. A one-run window (1x1 conv, FC,
 // gathered window) is widened once per pixel. Out of line so the accumulators stay in registers.
+// `count` pixels whose windows start x_step apart (a row of a 1x1 conv in one call), outputs out_c apart.
 __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, const int32_t* bias, const int8_t* x0,
-                                          const int8_t* w0, int32_t out_c, int8_t* out) {
+                                          int32_t x_step, const int8_t* w0, int32_t out_c, int32_t count,
+                                          int8_t* out) {
   int32_t acc[kChunk];
   uint32_t wide[kWide / 2];
   const int32_t offset = lane_offset(g.off2);
   const bool single = g.rows == 1 && g.runs == 1 && g.len <= kWide;
+  for (; count > 0; --count, x0 += x_step, out += out_c) {
   if (single) widen(x0, g.len, g.off2, wide);
   for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
     const int32_t n = out_c - c0 < kChunk ? out_c - c0 : kChunk;
@@ -292,6 +295,7 @@ __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, cons
     }
     requantize(rq, c0, n, acc, out + c0);
   }
+  }
 }
 
 // One depthwise tap for four channels: each lane is its own channel, so 16x16 multiply-accumulates per lane
@@ -311,13 +315,16 @@ __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, cons
 // Every channel of one DEPTHWISE_CONV_2D pixel (depth multiplier 1): four channels per pass, the sums starting at
 // the bias; a 3x3 window inside the input is one hand-scheduled block of nine taps (GCC reloaded the row pointers from
 // the stack per tap), other windows go tap by tap.
+// `count` pixels with the same taps whose windows start x_step apart (a row's pixels inside the input in width).
 __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq, const int32_t* bias,
-                                               const int8_t* x0, const int8_t* w0, int32_t channels, int8_t* out) {
+                                               const int8_t* x0, int32_t x_step, const int8_t* w0, int32_t channels,
+                                               int32_t count, int8_t* out) {
   const uint32_t off2 = g.off2;
   const int32_t xs = g.x_run;
-  const int32_t x_step = g.x_row, w_step = g.w_row;  // asm memory operands: on the stack, no base register
+  const int32_t x_row = g.x_row, w_row = g.w_row;  // asm memory operands: on the stack, no base register
   const bool block9 = g.rows == 3 && g.runs == 3 && xs == g.w_run;
   int32_t acc[kChunk];
+  for (; count > 0; --count, x0 += x_step, out += channels) {
   for (int32_t c0 = 0; c0 < channels; c0 += kChunk) {
     const int32_t n = channels - c0 < kChunk ? channels - c0 : kChunk;
     int32_t j = 0;
@@ -352,7 +359,7 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
                                  QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
                            [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo), [x] "+r"(x), [w] "+r"(w)
-                         : [st] "r"(xs), [off2] "r"(off2), [xr] "m"(x_step), [wr] "m"(w_step));
+                         : [st] "r"(xs), [off2] "r"(off2), [xr] "m"(x_row), [wr] "m"(w_row));
       } else {  // border windows and other filter sizes
         for_each_run(g, x, w, [&](const int8_t* xt, const int8_t* wt) {
           uint32_t xe, xo, we, wo;
@@ -375,6 +382,7 @@ __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq,
     }
     requantize(rq, c0, n, acc, out + c0);
   }
+  }
 }
 #undef QB_DW_TAP
 
@@ -390,6 +398,12 @@ QB_INLINE void copy(int8_t* dst, const int8_t* src, int32_t n) {
 
 QB_INLINE void fill(int8_t* dst, int8_t value, int32_t n) {
   for (int32_t k = 0; k < n; ++k) dst[k] = value;
+}
+
+// dst = n runs of len values from src, each followed by `fill` up to len8 values (once per op: bytes, small code).
+__attribute__((noinline)) void pad_runs(int8_t* dst, const int8_t* src, int32_t n, int32_t len, int32_t len8,
+                                        int8_t fill) {
+  for (int32_t i = 0; i < n * len8; ++i) dst[i] = i % len8 < len ? src[i / len8 * len + i % len8] : fill;
 }
 
 // Same as in conv.cc: the filter taps whose input row/column is inside [0, size).
@@ -409,9 +423,11 @@ QB_INLINE void tap_range(int32_t origin, int32_t dilation, int32_t filter_size, 
 // Conv: with unit horizontal dilation the in-bounds taps of one filter row are one contiguous run of (taps x depth)
 // int8 values in the NHWC input and in the OHWI filter alike, so each row is a single dot product; windows that fit
 // kPatch are gathered into one run. Depthwise: a run is one tap of four channels.
-bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
-                   const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
-                   int8_t* output_data) {
+// Per pixel or per row of pixels, not per MAC: compiled for size.
+__attribute__((optimize("Os"))) bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers,
+                                                   const int32_t* shifts, const Shape4& input,
+                                                   const int8_t* input_data, const int8_t* filter_data,
+                                                   const int32_t* bias, const Shape4& output, int8_t* output_data) {
   const bool conv = p.kind == WindowKind::kConv && p.depth == input.c && p.filter_offset == 0;
   const bool depthwise = p.kind == WindowKind::kDepthwise && output.c == input.c;
   if (!conv && !depthwise) return false;
@@ -423,7 +439,7 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
   const int32_t out_c = output.c;
   const int32_t depth = depthwise ? out_c : p.depth;  // filter values per tap
   const bool contiguous = conv && p.dilation_w == 1;
-  Taps g;
+  Taps g{};
   g.x_run = p.dilation_w * in_c;
   g.w_run = depth;
   g.x_row = p.dilation_h * input.w * in_c;
@@ -436,12 +452,41 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
   // by tap (rare: left to the run loop).
   const bool gather = contiguous && p.filter_h * p.filter_w > 1 && p.filter_h * p.filter_w * depth <= kPatch;
   const int8_t pad = static_cast<int8_t>(-p.input_offset);  // the input zero point
+  // A gathered window whose length is not a multiple of 8 (27 for a 3x3 filter over three channels, every image
+  // model's first layer) would leave each block of four filters a scalar remainder. When all filters fit kPatch with
+  // their length rounded up to 8, they are copied here once per op with zero weights in the padding, and the patch
+  // is padded too (with the zero point: any value gives 0 * value = 0): whole 8-value passes only.
+  const int32_t window = p.filter_h * p.filter_w * depth, window8 = (window + 7) & ~7;
+  int8_t padded[kPatch];
+  const bool pad_filters = gather && window8 != window && out_c * window8 <= kPatch;
+  if (pad_filters) {
+    pad_runs(padded, filter_data, out_c, window, window8, 0);
+    pad_runs(patch + window, nullptr, 1, 0, window8 - window, pad);
+  }
+  Taps one = g;  // the gathered window: one run
+  one.rows = 1;
+  one.runs = 1;
+  one.len = pad_filters ? window8 : window;
+  one.w_stride = one.len;
+  const int8_t* const one_w = pad_filters ? padded : filter_data;
+  // 1x1 conv and FC.
+  const bool pointwise = conv && p.filter_h == 1 && p.filter_w == 1;
+  if (pointwise) {
+    g.rows = g.runs = 1;
+    g.len = depth;
+  }
   for (int32_t b = 0; b < output.n; ++b) {
     const int8_t* in_batch = input_data + b * input.h * input.w * in_c;
     for (int32_t oy = 0; oy < output.h; ++oy) {
       const int32_t iy0 = oy * p.stride_h - p.pad_h;
       int32_t fy_start, fy_end;
       tap_range(iy0, p.dilation_h, p.filter_h, input.h, &fy_start, &fy_end);
+      if (pointwise) {  // every window one run inside the input (no padding): the whole row in one call
+        conv_pixel(g, rq, bias, in_batch + iy0 * input.w * in_c, p.stride_w * in_c, filter_data, out_c, output.w,
+                   out);
+        out += output.w * out_c;
+        continue;
+      }
       for (int32_t ox = 0; ox < output.w; ++ox) {
         const int32_t ix0 = ox * p.stride_w - p.pad_w;
         int32_t fx_start, fx_end;
@@ -455,7 +500,15 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
             in_batch + ((iy0 + fy_start * p.dilation_h) * input.w + ix0 + fx_start * p.dilation_w) * in_c;
         const int8_t* w0 = filter_data + (fy_start * p.filter_w + fx_start) * depth;
         if (depthwise) {
-          depthwise_pixel(g, rq, bias, x0, w0, out_c, out);
+          // A window whole in width: so are the next ones up to the right border, with the same taps; one call.
+          int32_t count = 1;
+          if (taps == p.filter_w) {
+            const int32_t last = (input.w - 1 - (p.filter_w - 1) * p.dilation_w + p.pad_w) / p.stride_w;
+            count = (last < output.w - 1 ? last : output.w - 1) - ox + 1;
+          }
+          depthwise_pixel(g, rq, bias, x0, p.stride_w * in_c, w0, out_c, count, out);
+          ox += count - 1;
+          out += (count - 1) * out_c;
         } else if (gather && g.rows > 0) {
           // The whole window as one run: filter rows (OHWI) are contiguous, so the input rows are copied next to
           // each other, and taps outside the input are filled with the input zero point, which contributes
@@ -473,12 +526,9 @@ bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_
               fill(dst + left + mid, pad, row_len - left - mid);
             }
           }
-          Taps one = g;
-          one.rows = 1;
-          one.len = p.filter_h * row_len;
-          conv_pixel(one, rq, bias, patch, filter_data, out_c, out);
+          conv_pixel(one, rq, bias, patch, 0, one_w, out_c, 1, out);
         } else {
-          conv_pixel(g, rq, bias, x0, w0, out_c, out);
+          conv_pixel(g, rq, bias, x0, 0, w0, out_c, 1, out);
         }
         out += out_c;
       }
