@@ -17,7 +17,7 @@ CORPUS_NAMES = [
     "dwconv_mult2_s2", "dwconv_dilated_valid", "dwconv_per_tensor_int8io", "fc_relu_softmax", "fc_per_tensor_int8io",
     "fc_3d_keep_dims", "pools", "mean_gap", "mean_keepdims_mul_logistic", "residual_add_relu", "relu6_tanh_logistic",
     "relu_relu6_standalone", "add_broadcast", "slices_stack", "hard_swish", "pad_concat_reshape", "dynamic_batch_flatten", "mul_broadcast_int8io",
-    "split_unstack",
+    "split_unstack", "leaky_prelu_sub", "transpose_max", "transpose_conv",
 ]
 MLTK_DIR = Path(__file__).resolve().parents[1] / ".cache" / "mltk"
 
@@ -91,6 +91,9 @@ def _models(keras):
     build("dynamic_batch_flatten", (4, 5, 3), lambda x: L.Dense(4)(L.Flatten()(L.Conv2D(2, 3)(x))), batch=None)
     build("mul_broadcast_int8io", (5, 4, 3), lambda x: L.Multiply()([x, L.Conv2D(1, 1)(x)]), int8_io=True)
     build("split_unstack", (4, 6), lambda x: _split_unstack(keras, x))
+    build("leaky_prelu_sub", (5, 4, 3), lambda x: L.Subtract()([L.LeakyReLU(0.2)(x), L.PReLU()(L.Conv2D(3, 1)(x))]))
+    build("transpose_max", (4, 6, 3), lambda x: keras.ops.max(L.Permute((2, 1, 3))(x), axis=(1, 2)))
+    build("transpose_conv", (4, 3, 2), lambda x: L.Conv2DTranspose(3, 3, strides=2, padding="same")(x))
     return m
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +32,24 @@ OP_DATA_BYTES = {
     "FULLY_CONNECTED": 72, "HARD_SWISH": 24, "LOGISTIC": 16, "MAX_POOL_2D": 72, "MEAN": 24, "MUL": 28, "PACK": 0,
     "PAD": 0, "QUANTIZE": 16, "RELU": 24, "RELU6": 8, "RESHAPE": 0, "SHAPE": 0, "SOFTMAX": 12, "SPLIT": 0, "STRIDED_SLICE": 0,
     "TANH": 16, "UNPACK": 0,
+    "LEAKY_RELU": 24, "PRELU": 28, "REDUCE_MAX": 4, "SUB": 48, "TRANSPOSE": 0, "TRANSPOSE_CONV": 24,
 }
 SUPPORTED_OPS = sorted(OP_DATA_BYTES)
 # Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
 PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+# Ops that keep the two arrays (output channels, dimension 3 of the output) even for a per-tensor filter, as TFLM does.
+CHANNEL_ARRAY_OPS = {"TRANSPOSE_CONV"}
+
+
+def scratch_bytes(g: Graph, op) -> int:
+    """Bytes of the scratch buffer an op's glue requests in Prepare (ctx.scratch_bytes; planned live at that op only)."""
+    if op.name == "TRANSPOSE_CONV":  # one int32 accumulator per output value
+        return 4 * math.prod(g.tensors[op.outputs[0]].shape)
+    return 0
 
 # Ops whose output must be int8 (everything but the data-movement ops and DEQUANTIZE).
 _INT8_OUTPUT_OPS = set(OP_DATA_BYTES) - {"CONCATENATION", "PACK", "PAD", "RESHAPE", "SHAPE", "SPLIT", "STRIDED_SLICE",
-                                         "UNPACK", "DEQUANTIZE"}
+                                         "TRANSPOSE", "UNPACK", "DEQUANTIZE"}
 
 
 @dataclass
@@ -162,6 +173,9 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
             channels = filt[0] if name == "FULLY_CONNECTED" else g.tensors[outs[0]].shape[3]
             cursor = _align(cursor, 8) + 4 * channels
             cursor = _align(cursor, 8) + 4 * channels
+        if name in CHANNEL_ARRAY_OPS:
+            channels = g.tensors[outs[0]].shape[3]
+            cursor = _align(_align(cursor, 8) + 4 * channels, 8) + 4 * channels
     persistent = _align(cursor, ALIGN)
 
     first: dict[int, int] = {}
@@ -182,8 +196,13 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
         use(t, max(nops - 1, 0))
     buffers = [{"tensor": t, "order": k, "size": g.tensors[t].bytes(), "first": first[t], "last": last[t]}
                for k, t in enumerate(sorted(first))]
-    planned = plan_buffers(buffers)
-    temp = nt * PLAN_RECORD_BYTES
+    # One scratch record per op that asks for one, after the tensors' (model.cc), live at that op only.
+    scratch = [{"tensor": -1, "order": len(buffers) + k, "size": size, "first": i, "last": i}
+               for k, (i, size) in enumerate((i, s) for i, s in ((i, scratch_bytes(g, op)) for i, op in enumerate(g.ops))
+                                             if s)]
+    planned = plan_buffers(buffers + scratch)
+    buffers += scratch
+    temp = (nt + len(scratch)) * PLAN_RECORD_BYTES
     region = max(planned, temp)
     lower = max((sum(b["size"] for b in buffers if b["first"] <= op <= b["last"]) for op in range(max(nops, 1))),
                 default=0)
@@ -191,7 +210,7 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
     return Plan(arena_bytes=persistent + region, ops=ops, lower_bound_bytes=lower, persistent_bytes=persistent,
                 activation_bytes=region, pointer_size=pointer_size,
                 offsets={b["tensor"]: b["offset"] for b in buffers},
-                lifetimes={b["tensor"]: (b["first"], b["last"]) for b in buffers})
+                lifetimes={b["tensor"]: (b["first"], b["last"]) for b in buffers if b["tensor"] >= 0})
 
 
 def cli_main(argv) -> int:

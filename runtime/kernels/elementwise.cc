@@ -60,6 +60,15 @@ inline int8_t add_one(const AddParams& p, int32_t x, int32_t y) {
   return static_cast<int8_t>(clamp_i32(r, p.act_min, p.act_max));
 }
 
+inline int8_t sub_one(const AddParams& p, int32_t x, int32_t y) {
+  const int32_t a = (x + p.input1_offset) * (1 << p.left_shift);
+  const int32_t b = (y + p.input2_offset) * (1 << p.left_shift);
+  const int32_t sa = multiply_by_quantized_multiplier(a, p.input1_multiplier, p.input1_shift);
+  const int32_t sb = multiply_by_quantized_multiplier(b, p.input2_multiplier, p.input2_shift);
+  const int32_t r = multiply_by_quantized_multiplier(sa - sb, p.output_multiplier, p.output_shift) + p.output_offset;
+  return static_cast<int8_t>(clamp_i32(r, p.act_min, p.act_max));
+}
+
 inline int8_t mul_one(const MulParams& p, int32_t x, int32_t y) {
   const int32_t prod = (x + p.input1_offset) * (y + p.input2_offset);
   const int32_t r = multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift) + p.output_offset;
@@ -104,6 +113,11 @@ void eval_binary(const Params& p, const Shape4& in1, const int8_t* a, const Shap
 void eval_add(const AddParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
               const int8_t* in2_data, const Shape4& out, int8_t* out_data) {
   eval_binary<AddParams, add_one>(p, in1, in1_data, in2, in2_data, out, out_data);
+}
+
+void eval_sub(const AddParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
+              const int8_t* in2_data, const Shape4& out, int8_t* out_data) {
+  eval_binary<AddParams, sub_one>(p, in1, in1_data, in2, in2_data, out, out_data);
 }
 
 void eval_mul(const MulParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,

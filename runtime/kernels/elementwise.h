@@ -41,6 +41,13 @@ Status check_broadcast(const Shape4& in1, const Shape4& in2, const Shape4& out);
 // Shapes may differ (broadcast); when in1 == in2 == out a flat loop is used.
 void eval_add(const AddParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
               const int8_t* in2_data, const Shape4& out, int8_t* out_data);
+// SUB: TFLM's SUB prepares exactly like ADD (both inputs rescaled to twice the larger scale); eval subtracts.
+inline Status prepare_sub(Activation act, QuantInfo input1_q, QuantInfo input2_q, QuantInfo output_q,
+                          AddParams* params) {
+  return prepare_add(act, input1_q, input2_q, output_q, params);
+}
+void eval_sub(const AddParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
+              const int8_t* in2_data, const Shape4& out, int8_t* out_data);
 void eval_mul(const MulParams& p, const Shape4& in1, const int8_t* in1_data, const Shape4& in2,
               const int8_t* in2_data, const Shape4& out, int8_t* out_data);
 

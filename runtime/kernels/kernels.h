@@ -9,7 +9,9 @@
 #include "fully_connected.h"
 #include "pooling.h"
 #include "quantize.h"
+#include "rectifier.h"
 #include "reduce.h"
 #include "softmax.h"
+#include "transpose_conv.h"
 
 #endif  // QBUILD_KERNELS_KERNELS_H_

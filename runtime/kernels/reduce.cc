@@ -3,9 +3,10 @@
 namespace qbuild {
 namespace kernels {
 
-Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes, int32_t num_axes,
-                    QuantInfo input_q, QuantInfo output_q, MeanParams* params) {
-  if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
+namespace {
+
+// The Shape4 axes an axis list reduces (bit i: axis i of {n, h, w, c}), or a failure status.
+Status axis_mask(const Shape4& input, int32_t input_rank, const int32_t* axes, int32_t num_axes, int32_t* out) {
   if (input_rank < 0 || input_rank > 4 || num_axes < 0 || (num_axes > 0 && axes == nullptr)) {
     return Status::kUnsupportedOptions;
   }
@@ -17,6 +18,58 @@ Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes
     mask |= 1 << (a + 4 - input_rank);  // Shape4 is right-aligned
   }
   if (!sane_shape(input)) return Status::kBadShape;
+  *out = mask;
+  return Status::kOk;
+}
+
+// Calls fn(out_index_base, inner extents, strides) per output value: the loop nest both reductions share.
+template <typename Fn>
+void for_each_output(int32_t mask, const Shape4& input, Fn fn) {
+  const int32_t dims[4] = {input.n, input.h, input.w, input.c};
+  int32_t outer[4];
+  int32_t inner[4];
+  for (int32_t i = 0; i < 4; ++i) {
+    const bool reduced = (mask & (1 << i)) != 0;
+    outer[i] = reduced ? 1 : dims[i];
+    inner[i] = reduced ? dims[i] : 1;
+  }
+  const int32_t stride[4] = {dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1};
+  for (int32_t a = 0; a < outer[0]; ++a)
+    for (int32_t b = 0; b < outer[1]; ++b)
+      for (int32_t c = 0; c < outer[2]; ++c)
+        for (int32_t d = 0; d < outer[3]; ++d) fn(a * stride[0] + b * stride[1] + c * stride[2] + d, inner, stride);
+}
+
+}  // namespace
+
+Status prepare_reduce_max(const Shape4& input, int32_t input_rank, const int32_t* axes, int32_t num_axes,
+                          QuantInfo input_q, QuantInfo output_q, ReduceMaxParams* params) {
+  if (!valid_quant(input_q) || !valid_quant(output_q) || input_q.scale != output_q.scale ||
+      input_q.zero_point != output_q.zero_point) {
+    return Status::kBadQuantization;
+  }
+  return axis_mask(input, input_rank, axes, num_axes, &params->axis_mask);
+}
+
+void eval_reduce_max(const ReduceMaxParams& p, const Shape4& input, const int8_t* input_data, int8_t* output_data) {
+  for_each_output(p.axis_mask, input, [&](int32_t base, const int32_t* inner, const int32_t* stride) {
+    int8_t best = -128;
+    for (int32_t i = 0; i < inner[0]; ++i)
+      for (int32_t j = 0; j < inner[1]; ++j)
+        for (int32_t k = 0; k < inner[2]; ++k) {
+          const int8_t* row = input_data + base + i * stride[0] + j * stride[1] + k * stride[2];
+          for (int32_t l = 0; l < inner[3]; ++l) best = row[l] > best ? row[l] : best;
+        }
+    *output_data++ = best;
+  });
+}
+
+Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes, int32_t num_axes,
+                    QuantInfo input_q, QuantInfo output_q, MeanParams* params) {
+  if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
+  int32_t mask = 0;
+  const Status ms = axis_mask(input, input_rank, axes, num_axes, &mask);
+  if (ms != Status::kOk) return ms;
   // sane_shape: every dim >= 1 and their product <= INT32_MAX, so the reduced count fits an int32.
   const int32_t dims[4] = {input.n, input.h, input.w, input.c};
   int32_t count = 1;

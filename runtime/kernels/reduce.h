@@ -24,6 +24,15 @@ Status prepare_mean(const Shape4& input, int32_t input_rank, const int32_t* axes
 // Output values are laid out in input order with the reduced axes removed (same bytes for keep_dims either way).
 void eval_mean(const MeanParams& p, const Shape4& input, const int8_t* input_data, int8_t* output_data);
 
+// REDUCE_MAX: the largest raw int8 value over the reduced axes, copied without requantizing: input and output must
+// share one quantization (TFLM fails the op otherwise).
+struct ReduceMaxParams {
+  int32_t axis_mask;  // as MeanParams
+};
+Status prepare_reduce_max(const Shape4& input, int32_t input_rank, const int32_t* axes, int32_t num_axes,
+                          QuantInfo input_q, QuantInfo output_q, ReduceMaxParams* params);
+void eval_reduce_max(const ReduceMaxParams& p, const Shape4& input, const int8_t* input_data, int8_t* output_data);
+
 }  // namespace kernels
 }  // namespace qbuild
 

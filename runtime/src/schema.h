@@ -41,13 +41,19 @@ enum BuiltinOp : int {
   kReshape = 22,
   kSoftmax = 25,
   kTanh = 28,
+  kTranspose = 39,
+  kSub = 41,
   kPad = 34,
   kMean = 40,
   kStridedSlice = 45,
   kSplit = 49,
+  kPrelu = 54,
+  kTransposeConv = 67,
   kShape = 77,
+  kReduceMax = 82,
   kPack = 83,
   kUnpack = 88,
+  kLeakyRelu = 98,
   kQuantize = 114,
   kHardSwish = 117,
 };
@@ -96,6 +102,12 @@ constexpr int kNumSplits = 0;
 }
 namespace unpack {  // UnpackOptions
 constexpr int kNum = 0, kAxis = 1;
+}
+namespace leaky_relu {  // LeakyReluOptions
+constexpr int kAlpha = 0;
+}
+namespace transpose_conv {  // TransposeConvOptions
+constexpr int kPadding = 0, kStrideW = 1, kStrideH = 2, kActivation = 3;
 }
 namespace shape {  // ShapeOptions
 constexpr int kOutType = 0;

@@ -48,6 +48,9 @@
 #ifndef QBUILD_OP_HARD_SWISH
 #define QBUILD_OP_HARD_SWISH 1
 #endif
+#ifndef QBUILD_OP_LEAKY_RELU
+#define QBUILD_OP_LEAKY_RELU 1
+#endif
 #ifndef QBUILD_OP_LOGISTIC
 #define QBUILD_OP_LOGISTIC 1
 #endif
@@ -66,8 +69,14 @@
 #ifndef QBUILD_OP_PAD
 #define QBUILD_OP_PAD 1
 #endif
+#ifndef QBUILD_OP_PRELU
+#define QBUILD_OP_PRELU 1
+#endif
 #ifndef QBUILD_OP_QUANTIZE
 #define QBUILD_OP_QUANTIZE 1
+#endif
+#ifndef QBUILD_OP_REDUCE_MAX
+#define QBUILD_OP_REDUCE_MAX 1
 #endif
 #ifndef QBUILD_OP_RELU
 #define QBUILD_OP_RELU 1
@@ -89,6 +98,15 @@
 #endif
 #ifndef QBUILD_OP_STRIDED_SLICE
 #define QBUILD_OP_STRIDED_SLICE 1
+#endif
+#ifndef QBUILD_OP_SUB
+#define QBUILD_OP_SUB 1
+#endif
+#ifndef QBUILD_OP_TRANSPOSE
+#define QBUILD_OP_TRANSPOSE 1
+#endif
+#ifndef QBUILD_OP_TRANSPOSE_CONV
+#define QBUILD_OP_TRANSPOSE_CONV 1
 #endif
 #ifndef QBUILD_OP_UNPACK
 #define QBUILD_OP_UNPACK 1

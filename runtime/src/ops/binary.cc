@@ -1,4 +1,4 @@
-// ADD and MUL glue (int8, broadcasting over up to 4 dims).
+// ADD, SUB and MUL glue (int8, broadcasting over up to 4 dims).
 #include "glue.h"
 
 namespace qbuild {
@@ -39,6 +39,24 @@ Status eval_add(OpContext& ctx) {
   const TensorView* b = ctx.input(1);
   TensorView* out = ctx.output(0);
   k::eval_add(*ctx.data_at<const k::AddParams>(0), shape4(*a), a->data.int8, shape4(*b), b->data.int8, shape4(*out),
+              out->data.int8);
+  return Status::kOk;
+}
+
+Status prepare_sub(OpContext& ctx) {
+  Status s = check(ctx);
+  if (s != Status::kOk) return s;
+  auto* params = static_cast<k::AddParams*>(ctx.alloc(sizeof(k::AddParams)));
+  if (!params) return Status::kArenaTooSmall;
+  return from(k::prepare_sub(activation(ctx), quant(*ctx.input(0)), quant(*ctx.input(1)), quant(*ctx.output(0)),
+                             params));
+}
+
+Status eval_sub(OpContext& ctx) {
+  const TensorView* a = ctx.input(0);
+  const TensorView* b = ctx.input(1);
+  TensorView* out = ctx.output(0);
+  k::eval_sub(*ctx.data_at<const k::AddParams>(0), shape4(*a), a->data.int8, shape4(*b), b->data.int8, shape4(*out),
               out->data.int8);
   return Status::kOk;
 }

@@ -32,6 +32,9 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_HARD_SWISH
     QBUILD_OP(kHardSwish, hard_swish)
 #endif
+#if QBUILD_OP_LEAKY_RELU
+    QBUILD_OP(kLeakyRelu, leaky_relu)
+#endif
 #if QBUILD_OP_LOGISTIC
     QBUILD_OP(kLogistic, logistic)
 #endif
@@ -50,8 +53,14 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_PAD
     QBUILD_OP(kPad, pad)
 #endif
+#if QBUILD_OP_PRELU
+    QBUILD_OP(kPrelu, prelu)
+#endif
 #if QBUILD_OP_QUANTIZE
     QBUILD_OP(kQuantize, quantize)
+#endif
+#if QBUILD_OP_REDUCE_MAX
+    QBUILD_OP(kReduceMax, reduce_max)
 #endif
 #if QBUILD_OP_RELU
     QBUILD_OP(kRelu, relu)
@@ -74,8 +83,17 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_STRIDED_SLICE
     QBUILD_OP(kStridedSlice, strided_slice)
 #endif
+#if QBUILD_OP_SUB
+    QBUILD_OP(kSub, sub)
+#endif
 #if QBUILD_OP_TANH
     QBUILD_OP(kTanh, tanh)
+#endif
+#if QBUILD_OP_TRANSPOSE
+    QBUILD_OP(kTranspose, transpose)
+#endif
+#if QBUILD_OP_TRANSPOSE_CONV
+    QBUILD_OP(kTransposeConv, transpose_conv)
 #endif
 #if QBUILD_OP_UNPACK
     QBUILD_OP(kUnpack, unpack)
