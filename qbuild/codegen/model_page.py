@@ -165,8 +165,8 @@ def quant_report(path: Path, summary: dict, threshold: float, range_threshold: f
 def accuracy(metrics: dict | None) -> dict | None:
     if not metrics or metrics.get("float_accuracy") is None:
         return None
-    f, q = metrics["float_accuracy"], metrics["int8_accuracy"]
-    return {"float": pct(f), "int8": pct(q), "float_w": f, "int8_w": q, "samples": count(metrics.get("test_samples")),
+    f, q = metrics["float_accuracy"], metrics["int8_accuracy"]  # int8_accuracy: the quantized model, any mode
+    return {"mode": {"int16x8": "16x8"}.get(metrics.get("quantization"), "int8"), "float": pct(f), "int8": pct(q), "float_w": f, "int8_w": q, "samples": count(metrics.get("test_samples")),
             "delta": f"{100.0 * (q - f):+.2f} points"}
 
 

@@ -15,8 +15,11 @@ TEMPLATES = ("qbuild_ops.h.j2",)
 def write_op_table(tflite_paths, sources: str, out: Path) -> None:
     """The op switches for one model's .tflite, or for several (the union: several models in one firmware)."""
     paths = [tflite_paths] if isinstance(tflite_paths, (str, Path)) else list(tflite_paths)
-    used = {op for p in paths for op in check_ops(read_model(Path(p).read_bytes(), str(p)))}
-    write_atomic(out, render("qbuild_ops.h.j2", sources=sources, ops=[(op, op in used) for op in SUPPORTED_OPS]))
+    graphs = [read_model(Path(p).read_bytes(), str(p)) for p in paths]
+    used = {op for g in graphs for op in check_ops(g)}
+    int16 = any(t.type == "int16" and not t.const for g in graphs for t in g.tensors)  # a 16x8 model (QBUILD_INT16)
+    write_atomic(out, render("qbuild_ops.h.j2", sources=sources, ops=[(op, op in used) for op in SUPPORTED_OPS],
+                             int16=int16))
 
 
 def cli_main(argv) -> int:

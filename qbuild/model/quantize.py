@@ -1,4 +1,5 @@
-"""Keras model -> int8 .tflite (float32 or int8 I/O) with a static batch of 1, plus the post-conversion int8 check."""
+"""Keras model -> int8 or 16x8 .tflite (float32 or int8 I/O) with a static batch of 1, plus the post-conversion type
+check."""
 from __future__ import annotations
 
 import re
@@ -6,12 +7,14 @@ import re
 import numpy as np
 
 from qbuild.errors import QbuildError
+from qbuild.model.spec import ops_set_names
 from qbuild.model.tfenv import captured_fds, import_tf
 from qbuild.tflite.reader import Graph, as_graph
 
 EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")
 SHAPE_OPS = ("SHAPE", "STRIDED_SLICE", "PACK")
 INT_TYPES = ("int8", "int32", "bool")  # int32: biases and shape operands; bool: comparison results
+INT16X8_TYPES = INT_TYPES + ("int16", "int64")  # 16x8: int16 activations, int64 biases
 
 
 def representative_samples(x_float: np.ndarray, max_samples: int, seed: int = 0) -> list[np.ndarray]:
@@ -95,7 +98,8 @@ class ConverterFactory:
         tf = self.tf
         conv = tf.lite.TFLiteConverter.from_concrete_functions([self.concrete], self.holder)
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.target_spec.supported_ops = [getattr(tf.lite.OpsSet, n) for n in ops_set_names(
+            settings.get("supported_ops", ["TFLITE_BUILTINS_INT8"]))]
         conv.representative_dataset = lambda: ([r] for r in rep)
         conv.inference_input_type = tf.as_dtype(settings["inference_input_type"])
         conv.inference_output_type = tf.as_dtype(settings["inference_output_type"])
@@ -103,14 +107,15 @@ class ConverterFactory:
 
 
 def convert(factory: ConverterFactory, rep: list, settings: dict) -> bytes:
-    """Full int8 conversion; with denylisted nodes/ops, selective quantization through the debugger."""
+    """Full int8 (or 16x8, supported_ops) conversion; with denylisted nodes/ops, selective quantization through the
+    debugger."""
     deny_nodes, deny_ops = list(settings.get("denylisted_nodes") or []), list(settings.get("denylisted_ops") or [])
     with captured_fds() as chatter:
         try:
             if deny_nodes or deny_ops:
                 tf = factory.tf
                 conv = factory.make(rep, settings)
-                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+                conv.target_spec.supported_ops = list(conv.target_spec.supported_ops) + [tf.lite.OpsSet.TFLITE_BUILTINS]
                 opts = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=deny_nodes or None,
                                                                       denylisted_ops=deny_ops or None)
                 dbg = tf.lite.experimental.QuantizationDebugger(converter=conv, debug_dataset=lambda: ([r] for r in rep),
@@ -121,13 +126,17 @@ def convert(factory: ConverterFactory, rep: list, settings: dict) -> bytes:
             err = e
     found = re.findall(r"error: ([^\n]+)", str(err) + "\n" + chatter())
     detail = found[0].strip() if found else f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
-    raise QbuildError(f"TFLite could not quantize the model to int8: {detail}; replace the op named there with one "
-                      "TFLite supports in int8, or keep it in float with tflite_converter['denylisted_ops']")
+    mode = "16x8" if "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8" in (settings.get("supported_ops") or
+                                                                                     ()) else "int8"
+    raise QbuildError(f"TFLite could not quantize the model to {mode}: {detail}; replace the op named there with one "
+                      f"TFLite supports in {mode}, or keep it in float with tflite_converter['denylisted_ops']")
 
 
-def check_int8(tflite: bytes | Graph, allow_float: tuple = ()) -> list[str]:
-    """Ops that do not run on int8 tensors (QUANTIZE/DEQUANTIZE at the edges excepted), one line each."""
+def check_int8(tflite: bytes | Graph, allow_float: tuple = (), mode: str = "int8") -> list[str]:
+    """Ops that do not run on int8 tensors (int16 activations and int64 biases too in 16x8 mode; QUANTIZE/DEQUANTIZE
+    at the edges excepted), one line each."""
     g = as_graph(tflite, "converted model")
+    allowed = INT16X8_TYPES if mode == "int16x8" else INT_TYPES
     problems = []
     for op in g.ops:
         if op.name in EDGE_OPS:
@@ -136,7 +145,7 @@ def check_int8(tflite: bytes | Graph, allow_float: tuple = ()) -> list[str]:
             problems.append(f"{op.name} at '{g.output_name(op)}' (a dynamic batch leaked into the graph)")
             continue
         tensors = g.op_tensors(op, "inputs") + g.op_tensors(op, "outputs")
-        other = sorted({t.type for t in tensors if t.type not in INT_TYPES and t.name not in allow_float})
+        other = sorted({t.type for t in tensors if t.type not in allowed and t.name not in allow_float})
         if other:
             problems.append(f"{op.name} at '{g.output_name(op)}' runs on {', '.join(other)} tensors")
     return problems

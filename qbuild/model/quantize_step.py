@@ -16,12 +16,14 @@ from qbuild.model import report
 from qbuild.model.evaluate import accuracy, tflm_outputs
 from qbuild.model.preprocess import model_input, norm_mode
 from qbuild.model.quantize import ConverterFactory, check_int8, convert, representative_samples
+from qbuild.model.spec import quantization_mode
 from qbuild.model.tfenv import load_keras
 from qbuild.tflite import params as qparams
 from qbuild.tflite import plan as qplan
 from qbuild.tflite.reader import read_model
 
 TOP_REPORT_ROWS = 5
+MODE_LABELS = {"int8": "int8", "int16x8": "16x8"}  # how logs, the report and the model page name a mode
 
 
 def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) -> dict:
@@ -35,15 +37,20 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
     rawdata.check_raw(d["x_train"], f"{data_path}", shape)
     x_train = model_input(d["x_train"], params, shape)
 
-    log(f"{name}: quantizing to int8 ({conv_settings['inference_input_type']} input, "
+    mode = quantization_mode(conv_settings)
+    label = MODE_LABELS[mode]
+    if mode != "int8" and "int8" in (str(conv_settings["inference_input_type"]), str(conv_settings["inference_output_type"])):
+        raise QbuildError(f"{name}: 16x8 quantization (supported_ops) takes float32 model input and output; set "
+                          "tflite_converter['inference_input_type'] and ['inference_output_type'] to np.float32")
+    log(f"{name}: quantizing to {label} ({conv_settings['inference_input_type']} input, "
         f"{conv_settings['inference_output_type']} output)")
     t0 = time.time()
     rep = representative_samples(x_train, int(conv_settings["representative_dataset_max_samples"]))
     factory = ConverterFactory(model)
     tflite = convert(factory, rep, conv_settings)
-    problems = check_int8(read_model(tflite, "converted model"))
+    problems = check_int8(read_model(tflite, "converted model"), mode=mode)
     if problems and not (conv_settings["denylisted_nodes"] or conv_settings["denylisted_ops"]):
-        msg = f"{name}: ops left in float after int8 conversion: " + "; ".join(problems)
+        msg = f"{name}: ops left in float after {label} conversion: " + "; ".join(problems)
         if settings.get("strict"):
             raise QbuildError(msg + " (strict=1); replace those layers or denylist them on purpose")
         log("warning: " + msg)
@@ -56,7 +63,10 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
         rows = report.debugger_rows(factory, rep, conv_settings)
         t_report = time.time() - t0
         worst = sorted(rows, key=lambda r: -float(r["rmse/scale"]))[:TOP_REPORT_ROWS]
-        log(f"{name}: quantization report, worst rmse/scale (≈0.289 is ideal, > {rmse_t:g} flagged):")
+        # TFLite's QuantizationDebugger analyses int8 only (measured: a 16x8 converter gives the same rows), so in 16x8
+        # mode the report says what int8 would do to each layer.
+        log(f"{name}: {'' if mode == 'int8' else 'int8 (TFLite debugger; this build is ' + label + ') '}quantization "
+            f"report, worst rmse/scale (≈0.289 is ideal, > {rmse_t:g} flagged):")
         for r in worst:
             log(f"  {float(r['rmse/scale']):6.3f}  range {float(r['range']):7.2f}  {r['op_name']:<18} {r['tensor_name'][:70]}")
 
@@ -81,7 +91,9 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
     all_params["hash"] = qparams.model_hash(tflite, all_params)
     tflite = qparams.embed_params(tflite, all_params)
 
-    metrics = {"name": name, "tflite_bytes": len(tflite), "arena_bytes": arena, "ops": ops,
+    # int8_accuracy is the quantized model's accuracy whatever the mode (its key predates 16x8); `quantization` says
+    # which mode it is.
+    metrics = {"name": name, "quantization": mode, "tflite_bytes": len(tflite), "arena_bytes": arena, "ops": ops,
                "convert_seconds": round(t_convert, 3), "report_seconds": round(t_report, 3), "float_accuracy": None, "int8_accuracy": None,
                "test_samples": 0, "ops_left_in_float": problems, "advice_findings": len(findings)}
     y_test = d.get("y_test")
@@ -92,14 +104,15 @@ def step_quantize(settings: dict, keras_path: Path, data_path: Path, out: dict) 
         float_acc = accuracy(np.asarray(model.predict(x_test, verbose=0)), y_test)
         int8_acc = accuracy(tflm_outputs(tflite, x_test), y_test)
         metrics.update(float_accuracy=round(float_acc, 6), int8_accuracy=round(int8_acc, 6), test_samples=len(y_test))
-        log(f"{name}: accuracy on {len(y_test)} test samples: float {100 * float_acc:.2f} %   int8 {100 * int8_acc:.2f} %")
-    log(f"{name}: {len(tflite):,} B .tflite, {len(ops)} ops"
+        log(f"{name}: accuracy on {len(y_test)} test samples: float {100 * float_acc:.2f} %   {label} {100 * int8_acc:.2f} %")
+    log(f"{name}: {label}, {len(tflite):,} B .tflite, {len(ops)} ops"
         + (f", arena {arena:,} B (32-bit target)" if arena is not None else ""))
 
     # Everything is computed: only now write the outputs (a failure above leaves the previous ones untouched).
     if rows:
         report.write_csv(rows, out["csv"])
-        report.write_html(rows, out["html"], name, rmse_t, range_t, advice=advise.advice_lines(findings),
+        title = name if mode == "int8" else f"{name} ({label} build; rows: TFLite's int8 QuantizationDebugger)"
+        report.write_html(rows, out["html"], title, rmse_t, range_t, advice=advise.advice_lines(findings),
                           sources=settings.get("sources", ""))
     advise.write_advice_json(findings, out["advice"], {"rmse_scale": rmse_t, "range": range_t})
     write_json(out["metrics"], metrics)

@@ -38,8 +38,31 @@ CONVERTER_DEFAULTS = {
     "denylisted_ops": [],
     "report_rmse_scale_threshold": 0.5,
     "report_range_threshold": 255.0,
+    "supported_ops": ["TFLITE_BUILTINS_INT8"],
 }
 IO_TYPES = {"float32": np.float32, "int8": np.int8}
+
+# MLTK's `supported_ops` key with TensorFlow's OpsSet names -> qbuild's quantization mode (report, accuracy lines).
+# 16x8: int16 activations, int8 weights (TFLite's experimental 16x8 quantization; the runtime's int16 kernels).
+QUANTIZATION_MODES = {"TFLITE_BUILTINS_INT8": "int8",
+                      "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8": "int16x8"}
+
+
+def ops_set_names(value) -> list[str]:
+    """`supported_ops` as OpsSet names: a list of one tf.lite.OpsSet member or its name (MLTK passes the enum)."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    names = [str(getattr(v, "name", v)).rsplit(".", 1)[-1] for v in items]
+    if len(names) != 1 or names[0] not in QUANTIZATION_MODES:
+        raise QbuildError(f"tflite_converter['supported_ops'] = {names} is not supported; use "
+                          "[tf.lite.OpsSet.TFLITE_BUILTINS_INT8] (int8, the default) or "
+                          "[tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8] (16x8: int16 "
+                          "activations, int8 weights), or their names as strings")
+    return names
+
+
+def quantization_mode(converter_settings: dict) -> str:
+    """'int8' or 'int16x8' from (canonical or not) converter settings; absent = int8."""
+    return QUANTIZATION_MODES[ops_set_names(converter_settings.get("supported_ops", ["TFLITE_BUILTINS_INT8"]))[0]]
 
 
 def dtype_name(t) -> str:
@@ -60,12 +83,15 @@ class ConverterSettings(dict):
         super().__init__(CONVERTER_DEFAULTS)
         self["denylisted_nodes"] = []
         self["denylisted_ops"] = []
+        self["supported_ops"] = list(CONVERTER_DEFAULTS["supported_ops"])
 
     def __setitem__(self, key, value):
         if key not in CONVERTER_DEFAULTS:
             raise QbuildError(f"unknown tflite_converter key '{key}'; valid keys: {', '.join(sorted(CONVERTER_DEFAULTS))}")
         if key in ("inference_input_type", "inference_output_type"):
             dtype_name(value)
+        if key == "supported_ops":
+            value = ops_set_names(value)
         super().__setitem__(key, value)
 
     def canonical(self) -> dict:
@@ -75,6 +101,8 @@ class ConverterSettings(dict):
             v = self[k]
             if k in ("inference_input_type", "inference_output_type"):
                 v = dtype_name(v)
+            elif k == "supported_ops" and v == CONVERTER_DEFAULTS[k]:
+                continue  # the default mode adds nothing: settings (and rebuild signatures) of int8 specs unchanged
             elif isinstance(v, (list, tuple)):
                 v = list(v)
             out[k] = v
@@ -102,6 +130,26 @@ class ModelSpec:
         self._dataset = None
         self._build = None
         self._train = None
+        self._base_files: list[Path] = []  # a variant's: the model files of the spec it copies
+
+    def variant(self, name: str, description: str = "") -> "ModelSpec":
+        """A copy under another name (its own build folder): same data, model code, training and settings, so one
+        setting can change without copying the spec, e.g. a 16x8 build of digits:
+            my_model = load_spec(path_to_digits_model_py).variant("digits_16x8")
+            my_model.tflite_converter["supported_ops"] = ["EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"]
+        The copy's model files include this spec's: an edit there retrains the variant too."""
+        v = ModelSpec(name=name, version=self.version, description=description or self.description, classes=self.classes)
+        for k, value in self.tflite_converter.items():
+            v.tflite_converter[k] = list(value) if isinstance(value, list) else value
+        v.model_parameters = dict(self.model_parameters)
+        v.epochs, v.batch_size, v.seed = self.epochs, self.batch_size, self.seed
+        base = self.path.parent if self.path else Path.cwd()
+        v.data_sources = [str((base / f).resolve()) for f in self.data_sources]
+        v.data_dirs = [str(d) for d in self.resolved_data_dirs()]
+        v.data_env = list(self.data_env)
+        v._dataset, v._build, v._train = self._dataset, self._build, self._train
+        v._base_files = self.model_files()
+        return v
 
     # decorators ----------------------------------------------------------------------------------------------------------
     def dataset(self, fn):
@@ -154,7 +202,8 @@ class ModelSpec:
 
     def model_files(self) -> list[Path]:
         """Every .py file next to the spec: the model code may be split over several."""
-        return sorted(p.resolve() for p in self.path.parent.glob("*.py")) if self.path else []
+        own = [p.resolve() for p in self.path.parent.glob("*.py")] if self.path else []
+        return sorted(set(own) | set(self._base_files))
 
     def settings(self) -> dict:
         """Everything that is not a file but changes the artifacts: sorted, JSON-able."""

@@ -115,6 +115,14 @@
 #define QBUILD_OP_TANH 1
 #endif
 
+// 16x8 models (int16 activations, int8 weights): 1 registers CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, the pools,
+// MEAN, SOFTMAX, QUANTIZE and DEQUANTIZE through entry points that also take int16 tensors (runtime/src/ops/int16.cc,
+// runtime/kernels/int16.cc, with SOFTMAX's two 1026-byte tables in flash). 0: int8 only; qbuild_ops.h sets it from the
+// model, so an int8 firmware links none of it.
+#ifndef QBUILD_INT16
+#define QBUILD_INT16 1
+#endif
+
 // Model parameters (SL_PARAMSv1 metadata, Model::parameters()). 0: load() skips the metadata and parameters() is
 // always empty; saves 408 bytes of Cortex-M33 -Os flash in the KWS image (more when the application calls
 // Parameters::get()).

@@ -1,4 +1,5 @@
 // The op table. An op disabled in port.h is absent here, so its glue and kernel are dropped at link time.
+#include "int16.h"
 #include "ops.h"
 #include "qbuild/port.h"
 
@@ -6,28 +7,34 @@ namespace qbuild {
 namespace {
 
 #define QBUILD_OP(code, name) {schema::code, ops::prepare_##name, ops::eval_##name},
+// Ops with int16 (16x8) kernels: with QBUILD_INT16, entry points that pick the int16 or the int8 glue (ops/int16.h).
+#if QBUILD_INT16
+#define QBUILD_OP_ANY(code, name) {schema::code, ops::prepare_##name##_any, ops::eval_##name##_any},
+#else
+#define QBUILD_OP_ANY(code, name) QBUILD_OP(code, name)
+#endif
 
 constexpr OpKernel kOps[] = {
 #if QBUILD_OP_ADD
     QBUILD_OP(kAdd, add)
 #endif
 #if QBUILD_OP_AVERAGE_POOL_2D
-    QBUILD_OP(kAveragePool2D, average_pool_2d)
+    QBUILD_OP_ANY(kAveragePool2D, average_pool_2d)
 #endif
 #if QBUILD_OP_CONCATENATION
     QBUILD_OP(kConcatenation, concatenation)
 #endif
 #if QBUILD_OP_CONV_2D
-    QBUILD_OP(kConv2D, conv_2d)
+    QBUILD_OP_ANY(kConv2D, conv_2d)
 #endif
 #if QBUILD_OP_DEPTHWISE_CONV_2D
-    QBUILD_OP(kDepthwiseConv2D, depthwise_conv_2d)
+    QBUILD_OP_ANY(kDepthwiseConv2D, depthwise_conv_2d)
 #endif
 #if QBUILD_OP_DEQUANTIZE
-    QBUILD_OP(kDequantize, dequantize)
+    QBUILD_OP_ANY(kDequantize, dequantize)
 #endif
 #if QBUILD_OP_FULLY_CONNECTED
-    QBUILD_OP(kFullyConnected, fully_connected)
+    QBUILD_OP_ANY(kFullyConnected, fully_connected)
 #endif
 #if QBUILD_OP_HARD_SWISH
     QBUILD_OP(kHardSwish, hard_swish)
@@ -39,10 +46,10 @@ constexpr OpKernel kOps[] = {
     QBUILD_OP(kLogistic, logistic)
 #endif
 #if QBUILD_OP_MAX_POOL_2D
-    QBUILD_OP(kMaxPool2D, max_pool_2d)
+    QBUILD_OP_ANY(kMaxPool2D, max_pool_2d)
 #endif
 #if QBUILD_OP_MEAN
-    QBUILD_OP(kMean, mean)
+    QBUILD_OP_ANY(kMean, mean)
 #endif
 #if QBUILD_OP_MUL
     QBUILD_OP(kMul, mul)
@@ -57,7 +64,7 @@ constexpr OpKernel kOps[] = {
     QBUILD_OP(kPrelu, prelu)
 #endif
 #if QBUILD_OP_QUANTIZE
-    QBUILD_OP(kQuantize, quantize)
+    QBUILD_OP_ANY(kQuantize, quantize)
 #endif
 #if QBUILD_OP_REDUCE_MAX
     QBUILD_OP(kReduceMax, reduce_max)
@@ -75,7 +82,7 @@ constexpr OpKernel kOps[] = {
     QBUILD_OP(kShape, shape)
 #endif
 #if QBUILD_OP_SOFTMAX
-    QBUILD_OP(kSoftmax, softmax)
+    QBUILD_OP_ANY(kSoftmax, softmax)
 #endif
 #if QBUILD_OP_SPLIT
     QBUILD_OP(kSplit, split)
@@ -101,6 +108,7 @@ constexpr OpKernel kOps[] = {
     {-1, nullptr, nullptr},
 };
 
+#undef QBUILD_OP_ANY
 #undef QBUILD_OP
 
 }  // namespace
