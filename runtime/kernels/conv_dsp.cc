@@ -193,7 +193,7 @@ __attribute__((noinline)) void conv_pixel_piece(const uint32_t* xw, const int8_t
   if (len8 == 0) {  // only the last values: they start from acc
     for (int32_t j = 0; j < n; ++j) acc[j] = init[j];
   } else if (n4 > 0) {
-    // The block loop and the value loop inside the asm, everything but 12 registers read from the stack, so it still
+    // The block loop and the value loop inside the asm, everything beyond 12 registers read from the stack, so it still
     // allocates with r7 or r9 reserved (frame pointer, RWPI); as C loops GCC spilled and shuffled the accumulators.
     const uint32_t* const end8 = xw + len8 / 2;
     const int8_t* const w_end = w + n4 * s;
@@ -261,8 +261,8 @@ __attribute__((noinline)) void conv_pixel_piece(const uint32_t* xw, const int8_t
 // Every output channel of one CONV_2D / FULLY_CONNECTED pixel: the in-bounds taps walked once per chunk of kChunk
 // channels, each run in pieces of at most kWide values widened to 16-bit pairs, every piece against all filters of
 // the chunk; the sums wait on the stack between pieces and are requantized together. A one-run window (1x1 conv, FC,
-// gathered window) is widened once per pixel. Out of line so the accumulators stay in registers.
-// `count` pixels whose windows start x_step apart (a row of a 1x1 conv in one call), outputs out_c apart.
+// gathered window) is widened once per pixel. `count` pixels whose windows start x_step apart (a row of a 1x1 conv
+// in one call), outputs out_c apart.
 __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, const int32_t* bias, const int8_t* x0,
                                           int32_t x_step, const int8_t* w0, int32_t out_c, int32_t count,
                                           int8_t* out) {
@@ -271,30 +271,30 @@ __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, cons
   const int32_t offset = lane_offset(g.off2);
   const bool single = g.rows == 1 && g.runs == 1 && g.len <= kWide;
   for (; count > 0; --count, x0 += x_step, out += out_c) {
-  if (single) widen(x0, g.len, g.off2, wide);
-  for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
-    const int32_t n = out_c - c0 < kChunk ? out_c - c0 : kChunk;
-    if (bias == nullptr) {
-      for (int32_t j = 0; j < n; ++j) acc[j] = 0;
-    }
-    const int32_t* init = bias ? bias + c0 : acc;  // the first piece starts at the bias, the others where it stopped
-    if (single) {
-      conv_pixel_piece(wide, x0, g.len, offset, w0 + c0 * g.w_stride, g.w_stride, n, init, acc);
-    } else {
-      for_each_run(g, x0, w0 + c0 * g.w_stride, [&](const int8_t* x, const int8_t* w) {
-        for (int32_t p = 0; p < g.len; p += kWide) {
-          const int32_t len = g.len - p < kWide ? g.len - p : kWide;
-          widen(x + p, len, g.off2, wide);
-          conv_pixel_piece(wide, x + p, len, offset, w + p, g.w_stride, n, init, acc);
-          init = acc;
-        }
-      });
-      if (init != acc) {  // no tap inside the input
-        for (int32_t j = 0; j < n; ++j) acc[j] = init[j];
+    if (single) widen(x0, g.len, g.off2, wide);
+    for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
+      const int32_t n = out_c - c0 < kChunk ? out_c - c0 : kChunk;
+      if (bias == nullptr) {
+        for (int32_t j = 0; j < n; ++j) acc[j] = 0;
       }
+      const int32_t* init = bias ? bias + c0 : acc;  // the first piece starts at the bias, the next where it stopped
+      if (single) {
+        conv_pixel_piece(wide, x0, g.len, offset, w0 + c0 * g.w_stride, g.w_stride, n, init, acc);
+      } else {
+        for_each_run(g, x0, w0 + c0 * g.w_stride, [&](const int8_t* x, const int8_t* w) {
+          for (int32_t p = 0; p < g.len; p += kWide) {
+            const int32_t len = g.len - p < kWide ? g.len - p : kWide;
+            widen(x + p, len, g.off2, wide);
+            conv_pixel_piece(wide, x + p, len, offset, w + p, g.w_stride, n, init, acc);
+            init = acc;
+          }
+        });
+        if (init != acc) {  // no tap inside the input
+          for (int32_t j = 0; j < n; ++j) acc[j] = init[j];
+        }
+      }
+      requantize(rq, c0, n, acc, out + c0);
     }
-    requantize(rq, c0, n, acc, out + c0);
-  }
   }
 }
 
@@ -312,78 +312,108 @@ __attribute__((noinline)) void conv_pixel(const Taps& g, const Requant& rq, cons
   "smlabb %[a1], %[wo], %[xo], %[a1]\n\t"        \
   "smlatt %[a3], %[wo], %[xo], %[a3]\n\t"
 
-// Every channel of one DEPTHWISE_CONV_2D pixel (depth multiplier 1): four channels per pass, the sums starting at
-// the bias; a 3x3 window inside the input is one hand-scheduled block of nine taps (GCC reloaded the row pointers from
-// the stack per tap), other windows go tap by tap.
-// `count` pixels with the same taps whose windows start x_step apart (a row's pixels inside the input in width).
+// Nine taps for four channels: a 3x3 window inside the input (every interior pixel of an undilated 3x3 depthwise),
+// one register for the tap step of input and filter (equal without dilation), the row steps read from the stack.
+#define QB_DW_3X3                                                                                               \
+  QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")                                     \
+  QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")                                                   \
+  "ldr %[xe], %[xr]\n\t"                                                                                        \
+  "ldr %[we], %[wr]\n\t"                                                                                        \
+  "add %[x], %[x], %[xe]\n\t"                                                                                   \
+  "add %[w], %[w], %[we]\n\t"                                                                                   \
+  QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")                                     \
+  QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")                                                   \
+  "ldr %[xe], %[xr]\n\t"                                                                                        \
+  "ldr %[we], %[wr]\n\t"                                                                                        \
+  "add %[x], %[x], %[xe]\n\t"                                                                                   \
+  "add %[w], %[w], %[we]\n\t"                                                                                   \
+  QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")                                     \
+  QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
+
+// Every channel of `count` DEPTHWISE_CONV_2D pixels (depth multiplier 1) with the same taps, windows x_step apart (a
+// row's pixels inside the input in width): four channels per pass, the sums starting at the bias. A 3x3 window
+// inside the input runs every block of four channels in one asm loop (GCC reloaded the row pointers from the stack
+// per tap); other windows go tap by tap.
 __attribute__((noinline)) void depthwise_pixel(const Taps& g, const Requant& rq, const int32_t* bias,
                                                const int8_t* x0, int32_t x_step, const int8_t* w0, int32_t channels,
                                                int32_t count, int8_t* out) {
   const uint32_t off2 = g.off2;
   const int32_t xs = g.x_run;
-  const int32_t x_row = g.x_row, w_row = g.w_row;  // asm memory operands: on the stack, no base register
+  // asm memory operands (on the stack, no base register): row steps, and the way back from the third row to the next
+  // block's first.
+  const int32_t x_row = g.x_row, w_row = g.w_row, x_back = 2 * g.x_row - 4, w_back = 2 * g.w_row - 4;
   const bool block9 = g.rows == 3 && g.runs == 3 && xs == g.w_run;
   int32_t acc[kChunk];
   for (; count > 0; --count, x0 += x_step, out += channels) {
-  for (int32_t c0 = 0; c0 < channels; c0 += kChunk) {
-    const int32_t n = channels - c0 < kChunk ? channels - c0 : kChunk;
-    int32_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      if (bias) {
-        a0 = bias[c0 + j];
-        a1 = bias[c0 + j + 1];
-        a2 = bias[c0 + j + 2];
-        a3 = bias[c0 + j + 3];
+    for (int32_t c0 = 0; c0 < channels; c0 += kChunk) {
+      const int32_t n = channels - c0 < kChunk ? channels - c0 : kChunk;
+      if (bias == nullptr) {
+        for (int32_t j = 0; j < n; ++j) acc[j] = 0;
       }
-      const int8_t* x = x0 + c0 + j;
-      const int8_t* w = w0 + c0 + j;
-      if (block9) {
-        // A 3x3 window fully inside the input (every interior pixel of an undilated 3x3 depthwise): all nine taps
-        // in one block, one register for the tap step of input and filter (equal without dilation), the row steps
-        // read from the stack into a scratch register: 12 registers, so it allocates with r7 or r9 reserved.
+      const int32_t* const init = bias ? bias + c0 : acc;
+      int32_t j = 0;
+      if (block9 && n >= 4) {
+        // 12 registers (init, acc and the loop end read from the stack into scratch registers), so it allocates with
+        // r7 or r9 reserved.
+        const int8_t* x = x0 + c0;
+        const int8_t* w = w0 + c0;
+        const int8_t* const x_end = x + (n & ~3);
+        const int32_t* init_p = init;
+        int32_t* acc_p = acc;
+        int32_t a0, a1, a2, a3;
         uint32_t xe, xo, we, wo;
-        __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")
-                             QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
-                         "ldr %[xe], %[xr]\n\t"
-                         "ldr %[we], %[wr]\n\t"
-                         "add %[x], %[x], %[xe]\n\t"
-                         "add %[w], %[w], %[we]\n\t"
-                             QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")
-                                 QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
-                         "ldr %[xe], %[xr]\n\t"
-                         "ldr %[we], %[wr]\n\t"
-                         "add %[x], %[x], %[xe]\n\t"
-                         "add %[w], %[w], %[we]\n\t"
-                             QB_DW_TAP("[%[x]]", "[%[w]]") QB_DW_TAP("[%[x], %[st]]", "[%[w], %[st]]")
-                                 QB_DW_TAP("[%[x], %[st], lsl #1]", "[%[w], %[st], lsl #1]")
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
-                           [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo), [x] "+r"(x), [w] "+r"(w)
-                         : [st] "r"(xs), [off2] "r"(off2), [xr] "m"(x_row), [wr] "m"(w_row));
-      } else {  // border windows and other filter sizes
-        for_each_run(g, x, w, [&](const int8_t* xt, const int8_t* wt) {
+        __asm__ volatile(
+            "2:\n\t"
+            "ldr %[wo], %[init]\n\t"
+            "ldrd %[a0], %[a1], [%[wo]]\n\t"
+            "ldrd %[a2], %[a3], [%[wo], #8]\n\t"
+            "add %[wo], %[wo], #16\n\t"
+            "str %[wo], %[init]\n\t"
+            QB_DW_3X3
+            "ldr %[xe], %[xb]\n\t"
+            "ldr %[we], %[wb]\n\t"
+            "sub %[x], %[x], %[xe]\n\t"
+            "sub %[w], %[w], %[we]\n\t"
+            "ldr %[wo], %[acc]\n\t"
+            "strd %[a0], %[a1], [%[wo]]\n\t"
+            "strd %[a2], %[a3], [%[wo], #8]\n\t"
+            "add %[wo], %[wo], #16\n\t"
+            "str %[wo], %[acc]\n\t"
+            "ldr %[xe], %[x_end]\n\t"
+            "cmp %[x], %[xe]\n\t"
+            "bne 2b\n\t"
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo),
+              [we] "=&r"(we), [wo] "=&r"(wo), [x] "+r"(x), [w] "+r"(w), [init] "+m"(init_p), [acc] "+m"(acc_p)
+            : [st] "r"(xs), [off2] "r"(off2), [xr] "m"(x_row), [wr] "m"(w_row), [xb] "m"(x_back),
+              [wb] "m"(w_back), [x_end] "m"(x_end)
+            : "cc", "memory");
+        j = n & ~3;
+      }
+      for (; j + 4 <= n; j += 4) {  // border windows and other filter sizes: tap by tap
+        int32_t a0 = init[j], a1 = init[j + 1], a2 = init[j + 2], a3 = init[j + 3];
+        for_each_run(g, x0 + c0 + j, w0 + c0 + j, [&](const int8_t* xt, const int8_t* wt) {
           uint32_t xe, xo, we, wo;
           __asm__ volatile(QB_DW_TAP("[%[x]]", "[%[w]]")
                            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe),
                              [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
                            : [x] "r"(xt), [w] "r"(wt), [off2] "r"(off2));
         });
+        acc[j] = a0;
+        acc[j + 1] = a1;
+        acc[j + 2] = a2;
+        acc[j + 3] = a3;
       }
-      acc[j] = a0;
-      acc[j + 1] = a1;
-      acc[j + 2] = a2;
-      acc[j + 3] = a3;
+      for (; j < n; ++j) {  // at most three channels: the plain sum
+        int32_t a = init[j];
+        for_each_run(g, x0 + c0 + j, w0 + c0 + j,
+                     [&](const int8_t* xt, const int8_t* wt) { a = mac(a, *wt, *xt + lane_offset(off2)); });
+        acc[j] = a;
+      }
+      requantize(rq, c0, n, acc, out + c0);
     }
-    for (; j < n; ++j) {  // at most three channels: the plain sum
-      int32_t a = bias ? bias[c0 + j] : 0;
-      for_each_run(g, x0 + c0 + j, w0 + c0 + j,
-                   [&](const int8_t* xt, const int8_t* wt) { a = mac(a, *wt, *xt + lane_offset(off2)); });
-      acc[j] = a;
-    }
-    requantize(rq, c0, n, acc, out + c0);
-  }
   }
 }
+#undef QB_DW_3X3
 #undef QB_DW_TAP
 
 // Window rows are a few bytes (4 for a 10x4 one-channel filter): word copies, and no call for empty fills.
