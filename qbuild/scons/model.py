@@ -32,6 +32,14 @@ def _quantize(target, source, env):
              {k: path(n) for k, n in zip(keys, target)})
 
 
+def _compare_modes(target, source, env):
+    from qbuild.model.isolate import run_step
+    from qbuild.model.modes import step_compare_modes
+    settings = setting(env, "QBUILD_SETTINGS")
+    run_step("compare modes", settings["name"], step_compare_modes, settings, path(source[0]), path(source[1]),
+             path(source[2]) if len(source) > 2 else None, {"json": path(target[0]), "md": path(target[1])})
+
+
 def _copy_tflite(target, source, env):
     from qbuild.tflite.copy import step_copy_tflite
     step_copy_tflite(path(source[0]), path(target[0]))
@@ -106,6 +114,12 @@ def qbuild_model(env, model, data=None, norm=None, strict=False, symbol=None):
                     QBUILD_OUTPUT_KEYS=as_json(list(outs)))
         nodes.update(zip(outs, q))
         tf_steps += list(q)
+        if env.get("QBUILD_COMPARE_MODES"):  # compare_modes=1: float/int8/16x8/selective float on the test data
+            modes = [str(t.out_dir / "modes.json"), str(t.out_dir / "modes.md")]
+            nodes["modes"] = list(command(env, modes, [keras_node, data_node] + ([nodes["csv"]] if "csv" in nodes else []),
+                                          _compare_modes, "compare modes", ["QBUILD_SETTINGS"],
+                                          QBUILD_SETTINGS=as_json(t.settings)))
+            tf_steps += nodes["modes"]
 
     carray_vars = {"QBUILD_NOTE": literal(t.tflite.name)}
     if t.symbol:  # only then: the MLTK-named C array keeps its action signature

@@ -16,6 +16,8 @@ OPTIONS = {
     "max_growth": "bytes of flash or RAM growth vs baseline= that fail the build",
     "ram_margin": "RAM headroom to keep, e.g. 10% or 4096 (bytes)",
     "verbose": "1: show full compiler and linker command lines (default 0)",
+    "compare_modes": "1: also measure float, int8, 16x8 and selective float (flagged layers in float) on the test data: "
+                     "accuracy, .tflite size, arena of each (modes.md/.json; four conversions, slow)",
     "summary": "1: print the per-op summary (shapes, parameters, MACs, live bytes) of the model in the build output",
     "clean": "all: `scons -c` also deletes the dataset and the trained .keras (kept by default)",
     "cache": "directory of a build cache shared by checkouts and CI jobs (SCons CacheDir): every artifact, "
@@ -76,6 +78,9 @@ def parse_options(env, arguments, targets, showing_help):
     if arguments.get("summary") not in (None, "0", "1"):
         fail(QbuildError(f"summary={arguments['summary']} is not 0 or 1"))
     env["QBUILD_SUMMARY"] = arguments.get("summary") == "1"
+    if arguments.get("compare_modes") not in (None, "0", "1"):
+        fail(QbuildError(f"compare_modes={arguments['compare_modes']} is not 0 or 1"))
+    env["QBUILD_COMPARE_MODES"] = arguments.get("compare_modes") == "1"
     clean = arguments.get("clean")
     if clean not in (None, "all"):
         fail(QbuildError(f"clean={clean} is not understood; use clean=all (with scons -c) or leave it out"))
