@@ -20,6 +20,8 @@ CORPUS_NAMES = [
     "split_unstack", "leaky_prelu_sub", "transpose_max", "transpose_conv",
 ]
 MLTK_DIR = Path(__file__).resolve().parents[1] / ".cache" / "mltk"
+# Ops Keras 3 cannot produce for the corpus, with the test that covers them.
+COVERED_ELSEWHERE = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "tests/test_lstm_int8.py (a tf.keras LSTM, TFLM's conversion)"}
 
 
 def random_inputs(tflite_bytes: bytes, seed: int) -> list[np.ndarray]:
@@ -171,4 +173,4 @@ def test_corpus_covers_every_supported_op(corpus):
     seen = set()
     for p in corpus.values():
         seen.update(check_ops(p.read_bytes()))
-    assert sorted(seen) == SUPPORTED_OPS
+    assert sorted(seen | set(COVERED_ELSEWHERE)) == SUPPORTED_OPS

@@ -33,6 +33,7 @@ OP_DATA_BYTES = {
     "PAD": 0, "QUANTIZE": 16, "RELU": 24, "RELU6": 8, "RESHAPE": 0, "SHAPE": 0, "SOFTMAX": 12, "SPLIT": 0, "STRIDED_SLICE": 0,
     "TANH": 16, "UNPACK": 0,
     "LEAKY_RELU": 24, "PRELU": 28, "REDUCE_MAX": 4, "SUB": 48, "TRANSPOSE": 0, "TRANSPOSE_CONV": 24,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": 136,
 }
 SUPPORTED_OPS = sorted(OP_DATA_BYTES)
 # Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
@@ -45,6 +46,8 @@ def scratch_bytes(g: Graph, op) -> int:
     """Bytes of the scratch buffer an op's glue requests in Prepare (ctx.scratch_bytes; planned live at that op only)."""
     if op.name == "TRANSPOSE_CONV":  # one int32 accumulator per output value
         return 4 * math.prod(g.tensors[op.outputs[0]].shape)
+    if op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM":  # four int16 gate buffers of batches x state (input 18: the state)
+        return 4 * 2 * math.prod(g.tensors[op.inputs[18]].shape)
     return 0
 
 # Ops whose output must be int8 (everything but the data-movement ops and DEQUANTIZE).
@@ -110,7 +113,10 @@ MAX_TENSOR_BYTES = 2**31 - 1    # the loader sizes tensors in 32 bits
 def check_tensors(g: Graph) -> None:
     """The loader's tensor rules (runtime/src/model.cc init_tensor), so a model it would refuse fails here with the
     tensor's name: rank <= QBUILD_MAX_DIMS, every dimension >= 1, at most 2^31-1 bytes."""
+    used = {i for op in g.ops for i in op.inputs + op.outputs} | set(g.inputs) | set(g.outputs)
     for t in g.tensors:
+        if t.index not in used and 0 in t.shape and min(t.shape) == 0:  # an LSTM's empty intermediate: never used
+            continue
         if len(t.shape) > MAX_DIMS:
             raise QbuildError(f"tensor '{t.name}' has rank {len(t.shape)}; the runtime takes at most {MAX_DIMS} "
                               f"dimensions (QBUILD_MAX_DIMS in runtime/include/qbuild/port.h)")
@@ -174,6 +180,9 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
     nt, nops = len(g.tensors), len(g.ops)
 
     cursor = _align(nt * tensor_view_bytes(pointer_size), 8) + nops * OP_NODE_BYTES
+    for t in g.tensors:  # variable tensors (op state) first, in tensor order (model.cc)
+        if t.variable:
+            cursor = _align(cursor, 8) + t.bytes()
     for op in g.ops:
         name, ins, outs = op.name, op.inputs, op.outputs
         cursor = _align(cursor, 8)
@@ -194,7 +203,7 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
     last: dict[int, int] = {}
 
     def use(t: int, op: int) -> None:
-        if t < 0 or g.tensors[t].const:
+        if t < 0 or g.tensors[t].const or g.tensors[t].variable:
             return
         first[t] = min(first.get(t, op), op)
         last[t] = max(last.get(t, op), op)

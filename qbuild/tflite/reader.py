@@ -45,6 +45,7 @@ class Tensor:
     const: bool                   # has data in its buffer (weights, biases, constant operands)
     scales: list[float] = field(default_factory=list)
     zero_points: list[int] = field(default_factory=list)
+    variable: bool = False        # op state kept across invokes (LSTM): persistent arena, never planned
 
     @property
     def element_bytes(self) -> int:
@@ -120,7 +121,8 @@ def read_model(data: bytes, what: str = "model") -> Graph:
                 shape=_ints(t.ShapeAsNumpy, t.ShapeLength()),
                 const=buf is not None and buf.DataLength() > 0,
                 scales=[float(v) for v in q.ScaleAsNumpy()] if q is not None and q.ScaleLength() else [],
-                zero_points=[int(v) for v in q.ZeroPointAsNumpy()] if q is not None and q.ZeroPointLength() else []))
+                zero_points=[int(v) for v in q.ZeroPointAsNumpy()] if q is not None and q.ZeroPointLength() else [],
+                variable=bool(t.IsVariable())))
         ops = []
         for i in range(sg.OperatorsLength()):
             op = sg.Operators(i)

@@ -7,6 +7,7 @@
 #include "conv.h"
 #include "elementwise.h"
 #include "fully_connected.h"
+#include "lstm.h"
 #include "pooling.h"
 #include "quantize.h"
 #include "rectifier.h"

@@ -47,14 +47,15 @@ Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers
   if (!fb.ok()) return reader_status(fb);
   // type_size() is 0 for the types the runtime does not know (negative codes included).
   uint32_t bytes = static_cast<uint32_t>(type_size(static_cast<TensorType>(type)));
-  if (bytes == 0 || is_variable) return Status::kTensorType;
+  if (bytes == 0) return Status::kTensorType;
   tv->type = static_cast<TensorType>(type);
   if (shape.length > QBUILD_MAX_DIMS) return Status::kTooManyDims;
   tv->rank = static_cast<uint8_t>(shape.length);
   for (uint32_t d = 0; d < shape.length; ++d) {
     int32_t v = fb.element<int32_t>(shape, d);
-    // bytes * v > 2^31 - 1, tested without a 64-bit product.
-    if (v <= 0 || static_cast<uint32_t>(v) > 0x7FFFFFFFu / bytes) return Status::kTooManyDims;
+    // bytes * v > 2^31 - 1, tested without a 64-bit product. A zero dimension makes an empty tensor, which only
+    // an op's intermediates may be (the LSTM's quantization-only tensors): check_indices refuses it anywhere else.
+    if (v < 0 || (v > 0 && static_cast<uint32_t>(v) > 0x7FFFFFFFu / (bytes ? bytes : 1u))) return Status::kTooManyDims;
     tv->dims[d] = v;
     bytes *= static_cast<uint32_t>(v);
   }
@@ -84,6 +85,11 @@ Status init_tensor(const FbReader& fb, const FbTable& t, const FbVector& buffers
     tv->is_constant = 1;
   }
   if (!sane_scale(tv->params.scale)) return Status::kBadQuantization;
+  if (is_variable) {  // op state (LSTM): arena storage from load_impl, never planned, so "constant" to the planner
+    if (tv->is_constant) return Status::kBadBuffer;
+    tv->is_constant = 1;
+    tv->is_variable = 1;
+  }
   return Status::kOk;
 }
 
@@ -113,6 +119,7 @@ Status check_indices(const FbReader& fb, const FbVector& v, int32_t lowest, cons
   for (uint32_t k = 0; k < v.length; ++k) {
     int32_t t = fb.element<int32_t>(v, k);
     if (t < lowest || t >= static_cast<int32_t>(nt)) return Status::kBadTensorIndex;
+    if (t >= 0 && tv[t].bytes == 0) return Status::kTooManyDims;  // empty: every dimension of a used tensor is >= 1
     if (writable && tv[t].is_constant) return Status::kBadBuffer;
   }
   return Status::kOk;
@@ -273,6 +280,13 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   ctx.tensor_tables = tensors;
   ctx.alloc_cur = arena + fixed;
   ctx.alloc_end = arena_end;
+  // Variable tensors (op state), in tensor order before any op data: reset like TFLM (int8 to the zero point).
+  for (uint32_t i = 0; i < nt; ++i) {
+    if (!tv[i].is_variable) continue;
+    tv[i].data.raw = ctx.alloc(tv[i].bytes);
+    if (!tv[i].data.raw) return Status::kArenaTooSmall;
+    if (tv[i].type == TensorType::kInt8) memset(tv[i].data.raw, tv[i].params.zero_point, tv[i].bytes);
+  }
   uint32_t scratch_count = 0;
   for (uint32_t i = 0; i < nops; ++i) {
     error_op_ = static_cast<int>(i);

@@ -43,6 +43,7 @@ enum BuiltinOp : int {
   kTanh = 28,
   kTranspose = 39,
   kSub = 41,
+  kUnidirectionalSequenceLstm = 44,
   kPad = 34,
   kMean = 40,
   kStridedSlice = 45,
@@ -108,6 +109,9 @@ constexpr int kAlpha = 0;
 }
 namespace transpose_conv {  // TransposeConvOptions
 constexpr int kPadding = 0, kStrideW = 1, kStrideH = 2, kActivation = 3;
+}
+namespace lstm {  // UnidirectionalSequenceLSTMOptions
+constexpr int kActivation = 0, kCellClip = 1, kProjClip = 2, kTimeMajor = 3;
 }
 namespace shape {  // ShapeOptions
 constexpr int kOutType = 0;

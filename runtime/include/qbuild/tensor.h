@@ -45,7 +45,7 @@ struct TensorView {
   TensorType type;
   uint8_t rank;
   uint8_t is_constant;            // data lives in the model (flash), read-only
-  uint8_t reserved;
+  uint8_t is_variable;            // op state kept across invoke() (LSTM), in the arena; also is_constant (unplanned)
 
   size_t elements() const;        // product of dims (1 for a scalar)
   int32_t dim(int i) const { return dims[i]; }

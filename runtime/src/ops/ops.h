@@ -40,6 +40,7 @@ QBUILD_DECLARE_OP(sub)
 QBUILD_DECLARE_OP(tanh)
 QBUILD_DECLARE_OP(transpose)
 QBUILD_DECLARE_OP(transpose_conv)
+QBUILD_DECLARE_OP(unidirectional_sequence_lstm)
 QBUILD_DECLARE_OP(unpack)
 
 #undef QBUILD_DECLARE_OP

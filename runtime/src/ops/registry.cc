@@ -102,6 +102,9 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_TRANSPOSE_CONV
     QBUILD_OP(kTransposeConv, transpose_conv)
 #endif
+#if QBUILD_OP_UNIDIRECTIONAL_SEQUENCE_LSTM
+    QBUILD_OP(kUnidirectionalSequenceLstm, unidirectional_sequence_lstm)
+#endif
 #if QBUILD_OP_UNPACK
     QBUILD_OP(kUnpack, unpack)
 #endif

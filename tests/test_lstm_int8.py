@@ -1,0 +1,105 @@
+"""TFLM's int8 LSTM: a row-by-row digit classifier (sklearn's 8x8 digits, each image fed as 8 time steps of 8
+pixels: MNIST offline in miniature) built and converted the way TFLM's mnist_lstm example does it: a tf.keras (Keras 2)
+LSTM with return_sequences, Flatten, Dense softmax, re-wrapped with a fixed batch of 1, from_keras_model, full int8
+quantization. The converter fuses the layer into one UNIDIRECTIONAL_SEQUENCE_LSTM (int8 weights and hidden state, int16
+cell state, both states variable tensors); the runtime must give TFLM's bytes on the host and on Cortex-M33, with
+arena_used_bytes() equal to the Python plan (which counts the state and the gate scratch)."""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from qbuild.tflite.plan import plan_model
+from qbuild.tflite.reader import read_model
+from test_runtime_corpus import tflm_outputs
+from test_runtime_exact import host_tool, run_host  # noqa: F401
+
+UNITS = 16
+
+
+@pytest.fixture(scope="module")
+def lstm_model(tmp_path_factory):
+    tf_keras = pytest.importorskip("tf_keras", reason="tf_keras (Keras 2) missing: run scripts/setup")
+    import tensorflow as tf
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.images / 16.0).astype(np.float32)  # (n, 8 rows = time steps, 8 pixels)
+    y = digits.target
+    tf_keras.utils.set_random_seed(0)
+    L = tf_keras.layers
+    model = tf_keras.Sequential([L.Input(shape=(8, 8)), L.LSTM(UNITS, return_sequences=True), L.Flatten(),
+                                 L.Dense(10, activation="softmax")])
+    model.compile(optimizer=tf_keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with contextlib.redirect_stdout(sys.stderr):
+        model.fit(x[:1500], y[:1500], epochs=15, batch_size=32, verbose=0)
+        fixed = L.Input(shape=(8, 8), batch_size=1)
+        conv = tf.lite.TFLiteConverter.from_keras_model(tf_keras.Model(fixed, model(fixed)))
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(0, 1500, 15))
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        data = conv.convert()
+    path = tmp_path_factory.mktemp("lstm_int8") / "digits_lstm_int8.tflite"
+    path.write_bytes(data)
+    return path, x[1500:], y[1500:]
+
+
+def test_converter_fuses_one_int8_lstm(lstm_model):
+    g = read_model(lstm_model[0].read_bytes())
+    assert [op.name for op in g.ops].count("UNIDIRECTIONAL_SEQUENCE_LSTM") == 1
+    lstm = next(op for op in g.ops if op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM")
+    hidden, cell = g.tensors[lstm.inputs[18]], g.tensors[lstm.inputs[19]]
+    assert (hidden.type, cell.type, hidden.variable, cell.variable) == ("int8", "int16", True, True)
+
+
+def _tflm_classes(data: bytes, x: np.ndarray) -> list[int]:
+    """TFLM's predictions, one interpreter reset between images (the LSTM state persists across invokes)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(data, arena_size=1 << 20)
+    out = []
+    for i in range(len(x)):
+        it.reset()
+        it.set_input(x[i:i + 1], 0)
+        it.invoke()
+        out.append(int(np.argmax(it.get_output(0))))
+    return out
+
+
+def test_lstm_bit_exact_on_host(lstm_model, host_tool, tmp_path):
+    path, x, y = lstm_model
+    data = path.read_bytes()
+    for i in range(0, len(x), 4):  # 75 of the held-out images, each a fresh load (state reset) as in TFLM
+        inputs = [x[i:i + 1]]
+        result, got = run_host(host_tool, path, inputs, tmp_path)
+        assert result["status"] == "ok", result
+        assert got == tflm_outputs(data, inputs)[0].tobytes(), f"image {i}: differs from TFLM"
+    assert result["arena_used_bytes"] == plan_model(data, pointer_size=8).arena_bytes
+    accuracy = float(np.mean(np.array(_tflm_classes(data, x)) == y))
+    print(f"int8 LSTM digits: accuracy {accuracy:.3f} on {len(y)} held-out images; "
+          f"arena {plan_model(data, pointer_size=4).arena_bytes} B on Cortex-M")
+    assert accuracy > 0.8
+
+
+@pytest.mark.skipif(not (shutil.which("arm-none-eabi-g++") and shutil.which("qemu-system-arm")),
+                    reason="arm-none-eabi-g++ / qemu-system-arm missing: run scripts/setup")
+def test_lstm_bit_exact_on_cortex_m33(lstm_model, tmp_path):
+    from tests.harness import build_firmware_harness, run_firmware_harness
+
+    path, x, _ = lstm_model
+    data = path.read_bytes()
+    cases, expected = [], {}
+    for i in range(12):
+        inputs = [x[i:i + 1]]
+        cases.append((f"lstm{i}", data, inputs[0].tobytes()))
+        expected[f"lstm{i}"] = tflm_outputs(data, inputs)[0].tobytes()
+    arena = plan_model(data, pointer_size=4).arena_bytes
+    results = run_firmware_harness(build_firmware_harness(tmp_path, cases, arena, opt="-Os"))
+    for name, out in expected.items():
+        assert results[name]["status"] == 0, name
+        assert results[name]["out"] == out, f"{name}: qemu-m33 output differs from TFLM"
+        assert results[name]["arena"] == arena, name
