@@ -59,3 +59,11 @@ def test_runtime_gap_empty_for_a_runnable_model(digits):
     m, x, _ = digits
     tflite = convert(ConverterFactory(m), [x[i:i + 1] for i in range(50)], ConverterSettings().canonical())
     assert runtime_gap(tflite) == ""
+
+
+def test_advise_cli_compare_needs_labelled_test_data():
+    from qbuild.advise.cli import compare
+    from qbuild.errors import QbuildError
+
+    with pytest.raises(QbuildError, match="--compare-modes needs labelled test data"):
+        compare(None, np.zeros((1, 8, 8, 1), np.float32), None, {}, {}, [], {"rmse_scale": 0.5, "range": 255.0})

@@ -36,6 +36,8 @@ def _args(argv):
     ap.add_argument("--json", help="also write the findings to this advice.json")
     ap.add_argument("--root", default=".", help="repository root holding models/ and build/ (default: .)")
     ap.add_argument("--strict", action="store_true", help="exit non-zero when there is any finding")
+    ap.add_argument("--compare-modes", action="store_true",
+                    help="also measure float, int8, 16x8 and selective float (flagged rows in float) on the test data")
     return ap.parse_args(argv)
 
 
@@ -66,7 +68,8 @@ def _from_spec(args, root: Path):
         model = train_spec(spec, data, params, where=str(args.data or spec.path))
     conv = spec.tflite_converter
     thresholds = {"rmse_scale": conv["report_rmse_scale_threshold"], "range": conv["report_range_threshold"]}
-    return model, data["x_train"], params, conv.canonical(), thresholds
+    test = (data["x_test"], data["y_test"]) if data.get("y_test") is not None and "x_test" in data else None
+    return model, data["x_train"], params, conv.canonical(), thresholds, test
 
 
 def _from_keras(args):
@@ -75,8 +78,9 @@ def _from_keras(args):
     from qbuild.model.tfenv import load_keras
 
     model = load_keras(Path(args.model))
-    x = load_user_npz(Path(args.data))["x_train"] if args.data else None
-    return model, x, _norm(args.norm), ConverterSettings().canonical(), {}
+    data = load_user_npz(Path(args.data)) if args.data else {}
+    test = (data["x_test"], data["y_test"]) if data.get("y_test") is not None else None
+    return model, data.get("x_train"), _norm(args.norm), ConverterSettings().canonical(), {}, test
 
 
 def convert_and_report(model, x_float, settings: dict):
@@ -87,6 +91,20 @@ def convert_and_report(model, x_float, settings: dict):
     rep = representative_samples(x_float, int(settings.get("representative_dataset_max_samples", 500)))
     factory = ConverterFactory(model)
     return convert(factory, rep, settings), debugger_rows(factory, rep, settings)
+
+
+def compare(model, x_float, test, params, settings: dict, rows: list, thresholds: dict) -> None:
+    """--compare-modes: the table `scons ... compare_modes=1` prints (qbuild.model.modes)."""
+    from qbuild.model.modes import compare_modes, flagged_tensor_names, render_table
+    from qbuild.model.preprocess import model_input
+
+    if x_float is None or test is None:
+        raise QbuildError("--compare-modes needs labelled test data: a spec with y_test, or --data raw.npz with 'y'")
+    shape = tuple(model.inputs[0].shape[1:])
+    x_test, y_test = model_input(test[0], params, shape), test[1]
+    flagged = flagged_tensor_names(rows, thresholds["rmse_scale"], thresholds["range"])
+    results = compare_modes(model, x_float, x_test, y_test, settings, flagged)
+    print(render_table(getattr(model, "name", "model"), results, len(y_test)), end="")
 
 
 def _norm(text: str | None) -> dict:
@@ -100,7 +118,7 @@ def cli_main(argv) -> int:
     overrides = parse_thresholds(args.threshold)  # bad arguments fail before anything slow
     _norm(args.norm)
     is_keras = args.model.endswith(".keras")
-    model, x_raw, params, settings, spec_thresholds = _from_keras(args) if is_keras else _from_spec(args, root)
+    model, x_raw, params, settings, spec_thresholds, test = _from_keras(args) if is_keras else _from_spec(args, root)
     thresholds = advise.thresholds_with(spec_thresholds | overrides)
 
     tflite = rows = x = None
@@ -117,6 +135,8 @@ def cli_main(argv) -> int:
     print(advise.format_findings(findings) or "quantization advice: no findings")
     if args.json:
         advise.write_advice_json(findings, args.json, thresholds)
+    if args.compare_modes:
+        compare(model, x, test, params, settings, rows or [], thresholds)
     if args.strict:
         advise.raise_if_any(findings)
     return 0
