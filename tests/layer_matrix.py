@@ -41,6 +41,8 @@ CASES = {
     "BatchNormalization_after_conv": ("BatchNormalization", (6, 5, 3),
                                       lambda k, x: k.layers.BatchNormalization()(k.layers.Conv2D(4, 3)(x))),
     "LayerNormalization": ("LayerNormalization", (5, 8), lambda k, x: k.layers.LayerNormalization()(x)),
+    "LayerNormalization_conv": ("LayerNormalization", (5, 4, 3),
+                                lambda k, x: k.layers.LayerNormalization()(k.layers.Conv2D(6, 1)(x))),
     "ReLU": ("ReLU", (6, 5, 3), lambda k, x: k.layers.ReLU()(x)),
     "ReLU6": ("ReLU6", (6, 5, 3), lambda k, x: k.layers.ReLU(max_value=6.0)(x)),
     "LeakyReLU": ("LeakyReLU", (6, 5, 3), lambda k, x: k.layers.LeakyReLU(negative_slope=0.2)(x)),
@@ -71,9 +73,6 @@ CASES = {
 
 # case -> (reason, the ops check_ops refuses). Kept exact: a change in either direction fails the matrix test.
 EXPECTED_UNSUPPORTED = {
-    "LayerNormalization": ("the converter leaves NEG in float32 between int8 ops even with TFLITE_BUILTINS_INT8, and "
-                           "the int8 RSQRT/SQUARED_DIFFERENCE kernels are not in the runtime yet",
-                           {"NEG", "RSQRT", "SQUARED_DIFFERENCE"}),
     "UpSampling2D": ("Keras 3 lowers nearest-neighbour UpSampling2D to TILE, which TFLM does not implement either "
                      "(its interpreter refuses the model)", {"TILE"}),
     "UpSampling2D_bilinear": ("RESIZE_BILINEAR is not in the runtime yet", {"RESIZE_BILINEAR"}),

@@ -1,4 +1,5 @@
-"""Edge cases of the ops the Keras layer matrix added (LEAKY_RELU, PRELU, SUB, REDUCE_MAX, TRANSPOSE, TRANSPOSE_CONV):
+"""Edge cases of the ops the Keras layer matrix added (LEAKY_RELU, PRELU, SUB, REDUCE_MAX, TRANSPOSE, TRANSPOSE_CONV,
+and LayerNormalization's SQUARED_DIFFERENCE, RSQRT and float NEG):
 small converted models, some with options or quantization the converter rarely writes (edited in the flatbuffer),
 each run through the whole runtime (qbuild-run) against TFLM on every int8 input value or random inputs, with the
 arena equal to the Python plan."""
@@ -75,6 +76,14 @@ def _models(keras):
           per_tensor=True, int8_io=True)
     build("tconv_no_bias", (4, 4, 3), lambda x: L.Conv2DTranspose(5, 4, strides=2, padding="same", use_bias=False)(x))
     build("tconv_1x1", (3, 3, 4), lambda x: L.Conv2DTranspose(2, 1)(x))
+    build("sqdiff_bcast", (6, 5), lambda x: ops.square(L.Dense(5)(x) - ops.mean(x, axis=-1, keepdims=True)))
+    build("rsqrt", (256,), lambda x: ops.rsqrt(ops.relu(x) + 0.05), int8_io=True, edits=[
+        ("out_coarse", lambda t: _quant(t, OP.RSQRT, "out", 0, 0.5, -100)),
+        ("out_fine", lambda t: _quant(t, OP.RSQRT, "out", 0, 0.01, 20)),
+        ("in_zp", lambda t: setattr(_op(t, OP.RSQRT), "inputs", [t.subgraphs[0].inputs[0]]))])
+    build("layernorm", (4, 16), lambda x: L.LayerNormalization()(x), int8_io=True, edits=[
+        ("sqdiff_out", lambda t: _quant(t, OP.SQUARED_DIFFERENCE, "out", 0, 0.003, -128)),
+        ("sqdiff_in_zp", lambda t: _quant(t, OP.SQUARED_DIFFERENCE, "in", 1, None, 30))])
     return m
 
 
@@ -110,10 +119,13 @@ def _cases(data: bytes):
 # Edits TFLM refuses at invoke (REDUCE_MAX copies raw values: input and output must share one quantization); the
 # runtime refuses them at load.
 REFUSED = {"max_hw_out_zp"}
+# RSQRT of a value below its input zero point (a negative real) fails TFLM's invoke: the runtime's too (the edit feeds
+# the graph's int8 input, about half of it negative, straight to RSQRT).
+NEGATIVE_RSQRT = "rsqrt_in_zp"
 
 
 def test_refused_edits_fail_in_both(models, host_tool, tmp_path):
-    for name in REFUSED:
+    for name in REFUSED | {NEGATIVE_RSQRT}:
         data = models[name].read_bytes()
         inputs = random_inputs(data, 0)
         with pytest.raises(RuntimeError):
@@ -125,7 +137,7 @@ def test_refused_edits_fail_in_both(models, host_tool, tmp_path):
 def test_new_ops_bit_exact_on_host(models, host_tool, tmp_path):
     failures = []
     for name, path in models.items():
-        if name in REFUSED:
+        if name in REFUSED or name == NEGATIVE_RSQRT:
             continue
         data = path.read_bytes()
         for inputs in _cases(data):
@@ -145,3 +157,12 @@ def test_transpose_conv_scratch_is_planned(models):
     plan = plan_model(models["tconv_s2_same"].read_bytes(), pointer_size=4)
     # the scratch (one int32 per output value: 8 x 6 x 6) is live at the op, on top of its input and output
     assert plan.lower_bound_bytes >= 8 * 6 * 6 * 4 + 8 * 6 * 6 + 4 * 3 * 5
+
+
+def test_layer_norm_ops_are_the_ones_tested(models):
+    from qbuild.tflite.reader import read_model
+
+    ops = {op.name for op in read_model(models["sqdiff_bcast"].read_bytes()).ops}
+    assert "SQUARED_DIFFERENCE" in ops
+    ops = {op.name for op in read_model(models["layernorm"].read_bytes()).ops}
+    assert {"NEG", "RSQRT", "SQUARED_DIFFERENCE"} <= ops

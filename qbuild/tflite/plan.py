@@ -33,7 +33,7 @@ OP_DATA_BYTES = {
     "PAD": 0, "QUANTIZE": 16, "RELU": 24, "RELU6": 8, "RESHAPE": 0, "SHAPE": 0, "SOFTMAX": 12, "SPLIT": 0, "STRIDED_SLICE": 0,
     "TANH": 16, "UNPACK": 0,
     "LEAKY_RELU": 24, "PRELU": 28, "REDUCE_MAX": 4, "SUB": 48, "TRANSPOSE": 0, "TRANSPOSE_CONV": 24,
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": 136,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": 136, "NEG": 0, "RSQRT": 16, "SQUARED_DIFFERENCE": 36,
 }
 SUPPORTED_OPS = sorted(OP_DATA_BYTES)
 # Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
@@ -52,7 +52,7 @@ def scratch_bytes(g: Graph, op) -> int:
 
 # Ops whose output must be int8 (everything but the data-movement ops and DEQUANTIZE).
 _INT8_OUTPUT_OPS = set(OP_DATA_BYTES) - {"CONCATENATION", "PACK", "PAD", "RESHAPE", "SHAPE", "SPLIT", "STRIDED_SLICE",
-                                         "TRANSPOSE", "UNPACK", "DEQUANTIZE"}
+                                         "TRANSPOSE", "UNPACK", "DEQUANTIZE", "NEG"}
 
 
 # Ops with 16x8 kernels (int16 activations, int8 weights: runtime/src/ops/int16.cc, QBUILD_INT16). Their op data has

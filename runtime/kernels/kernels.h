@@ -8,6 +8,7 @@
 #include "elementwise.h"
 #include "fully_connected.h"
 #include "lstm.h"
+#include "norm.h"
 #include "pooling.h"
 #include "quantize.h"
 #include "rectifier.h"

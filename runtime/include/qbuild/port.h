@@ -63,6 +63,9 @@
 #ifndef QBUILD_OP_MUL
 #define QBUILD_OP_MUL 1
 #endif
+#ifndef QBUILD_OP_NEG
+#define QBUILD_OP_NEG 1
+#endif
 #ifndef QBUILD_OP_PACK
 #define QBUILD_OP_PACK 1
 #endif
@@ -87,6 +90,9 @@
 #ifndef QBUILD_OP_RESHAPE
 #define QBUILD_OP_RESHAPE 1
 #endif
+#ifndef QBUILD_OP_RSQRT
+#define QBUILD_OP_RSQRT 1
+#endif
 #ifndef QBUILD_OP_SHAPE
 #define QBUILD_OP_SHAPE 1
 #endif
@@ -95,6 +101,9 @@
 #endif
 #ifndef QBUILD_OP_SPLIT
 #define QBUILD_OP_SPLIT 1
+#endif
+#ifndef QBUILD_OP_SQUARED_DIFFERENCE
+#define QBUILD_OP_SQUARED_DIFFERENCE 1
 #endif
 #ifndef QBUILD_OP_STRIDED_SLICE
 #define QBUILD_OP_STRIDED_SLICE 1

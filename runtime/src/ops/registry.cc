@@ -54,6 +54,9 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_MUL
     QBUILD_OP(kMul, mul)
 #endif
+#if QBUILD_OP_NEG
+    QBUILD_OP(kNeg, neg)
+#endif
 #if QBUILD_OP_PACK
     QBUILD_OP(kPack, pack)
 #endif
@@ -78,6 +81,9 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_RESHAPE
     QBUILD_OP(kReshape, reshape)
 #endif
+#if QBUILD_OP_RSQRT
+    QBUILD_OP(kRsqrt, rsqrt)
+#endif
 #if QBUILD_OP_SHAPE
     QBUILD_OP(kShape, shape)
 #endif
@@ -86,6 +92,9 @@ constexpr OpKernel kOps[] = {
 #endif
 #if QBUILD_OP_SPLIT
     QBUILD_OP(kSplit, split)
+#endif
+#if QBUILD_OP_SQUARED_DIFFERENCE
+    QBUILD_OP(kSquaredDifference, squared_difference)
 #endif
 #if QBUILD_OP_STRIDED_SLICE
     QBUILD_OP(kStridedSlice, strided_slice)
