@@ -158,3 +158,21 @@ def test_op_check_and_op_table_know_int16(models, tmp_path):
     (tmp_path / "d.tflite").write_bytes(tflite)
     write_op_table(tmp_path / "d.tflite", "d.tflite", tmp_path / "ops.h")
     assert "#define QBUILD_INT16 1" in (tmp_path / "ops.h").read_text()
+
+
+def test_variant_spec_builds_the_base_spec_in_16x8(tmp_path):
+    from pathlib import Path
+
+    from qbuild.model.spec import describe, load_spec
+
+    root = Path(__file__).resolve().parents[1]
+    info = describe(root / "models/_variants/kws_16x8/model.py", cache_dir=tmp_path)
+    base = load_spec(root / "models/kws/model.py")
+    assert info.name == "kws_16x8"
+    assert info.settings["tflite_converter"]["supported_ops"] == MODE_16X8
+    # Same data (the base's dataset files, recordings folder, environment) and training; the base's code retrains it.
+    assert set(info.dataset_files) == {str(p) for p in base.dataset_files()}
+    assert info.data_dirs == [str(d) for d in base.resolved_data_dirs()]
+    assert {str(p) for p in base.model_files()} <= set(info.model_files)
+    assert info.settings["training"] == base.settings()["training"]
+    assert info.settings["model_parameters"] == base.settings()["model_parameters"]
