@@ -10,6 +10,7 @@ COMMANDS = {
     "build": ("qbuild.pipeline.standalone", "build model artifacts without SCons (for Make/CMake)"),
     "params": ("qbuild.tflite.params", "print the model parameters (SL_PARAMSv1) of a .tflite as JSON"),
     "plan": ("qbuild.tflite.plan", "print the op list and planned arena size of a .tflite"),
+    "prepare": ("qbuild.codegen.prepared", "write a .tflite's prepare as const C++ tables (the build-time load path)"),
     "summarize": ("qbuild.tflite.summary", "per-op shapes, parameters, MACs, live activation bytes and quantization"),
     "size": ("qbuild.footprint.cli", "flash/RAM footprint of an ELF against a board's budget"),
     "size-diff": ("qbuild.footprint.diff", "compare a change's footprint.json with main's (CI: Markdown, exit 1 on breach)"),

@@ -93,3 +93,162 @@ def test_check_ops_rejects_float_arithmetic(corpus):
     data = repack(corpus["conv_same_relu"].read_bytes(), to_float)
     with pytest.raises(QbuildError, match=r"int8 only.*CONV_2D \(output tensor '"):
         check_ops(data)
+
+
+def _producer(g, t):
+    return next(i for i, op in enumerate(g.ops) if t in op.outputs)
+
+
+def test_reshape_aliases_and_elementwise_ops_overwrite_in_place(corpus):
+    from qbuild.tflite.reader import read_model
+    kinds = set()
+    for path in corpus.values():
+        g = read_model(path.read_bytes())
+        p = plan_model(g, 4)
+        lifetimes = {}
+        for t, r in p.shared.items():
+            lifetimes.setdefault(r, []).append(t)
+        for t, r in p.shared.items():
+            i = _producer(g, t)
+            op = g.ops[i]
+            kinds.add(op.name)
+            assert p.offsets[t] == p.offsets[r] and g.tensors[t].bytes() == g.tensors[r].bytes(), path.stem
+            assert r not in g.inputs or op.name == "RESHAPE", f"{path.stem}: a graph input was overwritten"
+            if op.name != "RESHAPE":  # overwritten: no member of the input's group is read after op i
+                group = [m for m, root in p.shared.items() if root == r and _producer(g, m) <= i] + [r]
+                assert all(not any(m in o.inputs for o in g.ops[i + 1:]) for m in group if m != t), path.stem
+    # Every in-place kind is exercised by the corpus (and so by the bit-exactness tests on host and QEMU).
+    assert {"RESHAPE", "ADD", "MUL", "RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "QUANTIZE"} <= kinds
+
+
+def test_overwrite_needs_the_input_to_die_there(corpus):
+    # residual_add_relu: the ADD's output overwrites the conv output that dies there, never the skip input that
+    # lives on; relu_relu6_standalone: RELU, RELU6 and RESHAPE chain on one buffer.
+    from qbuild.tflite.reader import read_model
+    g = read_model(corpus["relu_relu6_standalone"].read_bytes())
+    p = plan_model(g, 4)
+    chain = [op.outputs[0] for op in g.ops if op.name in ("RELU", "RELU6", "RESHAPE")]
+    assert len({p.offsets[t] for t in chain}) == 1 and len(p.shared) == len(chain)
+    g = read_model(corpus["residual_add_relu"].read_bytes())
+    p = plan_model(g, 4)
+    add = next(op for op in g.ops if op.name == "ADD")
+    assert p.shared == {add.outputs[0]: p.shared[add.outputs[0]]}
+    assert p.shared[add.outputs[0]] in add.inputs
+    assert all(t not in g.inputs for t in p.shared.values())
+
+
+PLANNER_DRIVER = r"""
+#include <stdio.h>
+#include "planner.h"
+// stdin: count, then size first last per buffer; stdout: the total, then each offset.
+int main() {
+  static qbuild::PlanBuffer b[4096];
+  unsigned n = 0;
+  if (scanf("%u", &n) != 1 || n > 4096) return 2;
+  for (unsigned i = 0; i < n; ++i) {
+    unsigned s, f, l;
+    if (scanf("%u %u %u", &s, &f, &l) != 3) return 2;
+    b[i] = qbuild::PlanBuffer{s, 0, (uint16_t)f, (uint16_t)l, 0, (uint16_t)i};
+  }
+  printf("%u\n", (unsigned)qbuild::plan_buffers(b, (uint16_t)n, 16));
+  for (unsigned i = 0; i < n; ++i) printf("%u\n", (unsigned)b[i].offset);
+  return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def planner_driver(tmp_path_factory):
+    d = tmp_path_factory.mktemp("planner")
+    (d / "main.cc").write_text(PLANNER_DRIVER)
+    exe = d / "plan_buffers"
+    subprocess.run(["g++", "-std=c++17", "-O1", "-I", str(ROOT / "runtime/src"), "-I", str(ROOT / "runtime/include"),
+                    str(d / "main.cc"), str(ROOT / "runtime/src/planner.cc"), "-o", str(exe)], check=True)
+    return exe
+
+
+def random_buffers(rng, n):
+    out = []
+    for k in range(n):
+        first = rng.randint(0, n // 2 + 1)
+        size = rng.choice([rng.randint(1, 3000), 16 * rng.randint(1, 64), rng.randint(1, 40)])
+        out.append({"order": k, "size": size, "first": first, "last": first + rng.randint(0, 4)})
+    return out
+
+
+def test_cpp_planner_equals_python_on_random_graphs(planner_driver):
+    # The run-time planner (C++) and its mirror agree on every offset: 300 random lifetimes/sizes, 1..120 buffers.
+    import random
+    rng = random.Random(15)
+    for trial in range(300):
+        buffers = random_buffers(rng, rng.randint(1, 120))
+        text = f"{len(buffers)}\n" + "".join(f"{b['size']} {b['first']} {b['last']}\n" for b in buffers)
+        r = subprocess.run([str(planner_driver)], input=text, capture_output=True, text=True, check=True)
+        got = [int(v) for v in r.stdout.split()]
+        total = plan_buffers(buffers)
+        assert got == [total] + [b["offset"] for b in buffers], trial
+
+
+def _first_fit_in_order(buffers, order):
+    from qbuild.tflite.placement import _align
+    placed, end = [], 0
+    for i in order:
+        b, candidate = buffers[i], 0
+        for o, s, f, l in sorted(placed):
+            if l < b["first"] or b["last"] < f:
+                continue
+            if candidate + b["size"] <= o:
+                break
+            candidate = max(candidate, _align(o + s, 16))
+        placed.append((candidate, b["size"], b["first"], b["last"]))
+        end = max(end, candidate + b["size"])
+    return _align(end, 16)
+
+
+def test_search_finds_the_optimum_of_every_order_on_small_graphs():
+    # Brute force: first fit over every permutation reaches the optimum (placing an optimal packing's buffers in
+    # offset order reproduces it or better); the search must find exactly that, with valid offsets.
+    import itertools
+    import random
+
+    from qbuild.tflite.placement import lower_bound, search_buffers
+    rng = random.Random(3)
+    improved = 0
+    for _ in range(150):
+        buffers = random_buffers(rng, rng.randint(2, 6))
+        best = min(_first_fit_in_order(buffers, p) for p in itertools.permutations(range(len(buffers))))
+        greedy = plan_buffers([dict(b) for b in buffers])
+        total, why = search_buffers(buffers)
+        assert total == best and total >= lower_bound(buffers) and why
+        improved += total < greedy
+        for a, b in itertools.combinations(buffers, 2):
+            if not (a["last"] < b["first"] or b["last"] < a["first"]):
+                assert a["offset"] + a["size"] <= b["offset"] or b["offset"] + b["size"] <= a["offset"]
+        assert max(b["offset"] + b["size"] for b in buffers) <= total
+    assert improved > 0  # the search does better than the run-time orders on some of them
+
+
+def test_every_corpus_model_plans_at_the_lower_bound(corpus):
+    # Both paths place the activations at the aligned lower bound (the run-time path's region may still be larger:
+    # the planner's records share it while planning).
+    for path in corpus.values():
+        g = path.read_bytes()
+        built = plan_model(g, 4, search=True)
+        assert built.activation_bytes == built.bound_bytes, path.stem
+        assert built.placement_note.startswith("at the lower bound")
+        run = plan_model(g, 4)
+        assert run.offsets == built.offsets or run.activation_bytes >= built.activation_bytes
+
+
+def test_ram_figures_match_the_prepared_tables(corpus, tmp_path):
+    from qbuild.codegen.prepared import figures, tables
+    from qbuild.tflite.plan import ram_figures
+    from qbuild.tflite.reader import read_model
+    for name in ("conv_same_relu", "fc_relu_softmax", "residual_add_relu"):
+        g = read_model(corpus[name].read_bytes())
+        ctx = tables(corpus[name], tmp_path / "tool")
+        for ps in (4, 8):
+            ram = ram_figures(g, plan_model(g, ps))
+            got = figures(ctx, ps)
+            assert ram["build_time"]["table_flash_bytes"] == got["table_flash_bytes"], (name, ps)
+            assert ram["build_time"]["ram_bytes"] == got["ram_bytes"] < ram["ram_bytes"], (name, ps)

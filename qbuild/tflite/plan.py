@@ -20,10 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qbuild.errors import QbuildError
+from qbuild.tflite.placement import (GRAPH_INPUT, GRAPH_OUTPUT, lower_bound, plan_buffers,  # noqa: F401
+                                     search_buffers, share_in_place)
 from qbuild.tflite.reader import Graph, as_graph, read_model
 
 ALIGN = 16            # QBUILD_ARENA_ALIGN
-OP_NODE_BYTES = 16    # sizeof(OpNode)
+MODEL_OBJECT_BYTES = {4: 76, 8: 112}  # sizeof(qbuild::Model): the application's RAM besides the arena
+
+
+def op_node_bytes(pointer_size: int) -> int:
+    """sizeof(qbuild::OpNode): eval pointer, op position, op data and scratch offsets."""
+    return 16 if pointer_size == 4 else 24
 PLAN_RECORD_BYTES = 16  # sizeof(PlanBuffer): the planner's temporary records share the activation region
 
 # Persistent bytes per op (sizeof of the kernel params struct the glue allocates; static_asserts in runtime/src/ops).
@@ -34,6 +41,7 @@ OP_DATA_BYTES = {
     "TANH": 16, "UNPACK": 0,
     "LEAKY_RELU": 24, "PRELU": 28, "REDUCE_MAX": 4, "SUB": 48, "TRANSPOSE": 0, "TRANSPOSE_CONV": 24,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": 136, "NEG": 0, "RSQRT": 16, "SQUARED_DIFFERENCE": 36,
+    "RESIZE_BILINEAR": 12,
 }
 SUPPORTED_OPS = sorted(OP_DATA_BYTES)
 # Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
@@ -74,7 +82,11 @@ class Plan:
     activation_bytes: int             # planned activation region
     pointer_size: int
     offsets: dict[int, int] = field(default_factory=dict)  # tensor index -> offset in the activation region
-    lifetimes: dict[int, tuple[int, int]] = field(default_factory=dict)  # tensor index -> (first op, last op)
+    lifetimes: dict[int, tuple[int, int]] = field(default_factory=dict)  # buffer (root tensor) -> (first, last op)
+    shared: dict[int, int] = field(default_factory=dict)  # tensor -> the tensor whose buffer it takes (in place)
+    bound_bytes: int = 0              # lower bound with each buffer 16-aligned: what a perfect placement reaches
+    placement_note: str = ""          # search=True: why the activations are what they are
+    scratch_offsets: dict[int, int] = field(default_factory=dict)  # op index -> its scratch buffer's offset
 
     def as_dict(self) -> dict:
         return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
@@ -151,35 +163,17 @@ def check_ops(model: bytes | Graph) -> list[str]:
     return [op.name for op in g.ops]
 
 
-def plan_buffers(buffers: list[dict], align: int = ALIGN) -> int:
-    """Greedy placement (same rules as runtime/src/planner.cc); sets b['offset'], returns the aligned total."""
-    placed: list[dict] = []  # ascending offset, ties in placement order
-    total = 0
-    for b in sorted(buffers, key=lambda b: (-b["size"], b["order"])):
-        candidate = 0
-        for p in placed:
-            if p["last"] < b["first"] or b["last"] < p["first"]:
-                continue
-            if candidate + b["size"] <= p["offset"]:
-                break
-            candidate = max(candidate, _align(p["offset"] + p["size"], align))
-        b["offset"] = candidate
-        at = 0
-        while at < len(placed) and placed[at]["offset"] <= candidate:
-            at += 1
-        placed.insert(at, b)
-        total = max(total, candidate + b["size"])
-    return _align(total, align)
-
-
-def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
+def plan_model(model: bytes | Graph, pointer_size: int = 4, search: bool = False) -> Plan:
+    """The run-time path's arena (Model::load(bytes, arena)); with `search`, the build-time path's placement
+    (qbuild.codegen.prepared: no runtime data, no planner records, the exhaustive search when the orders miss the
+    bound)."""
     if pointer_size not in (4, 8):
         raise QbuildError(f"--pointer-size {pointer_size} is not supported; use 4 (Cortex-M) or 8 (64-bit host)")
     g = as_graph(model)
     check_ops(g)
     nt, nops = len(g.tensors), len(g.ops)
 
-    cursor = _align(nt * tensor_view_bytes(pointer_size), 8) + nops * OP_NODE_BYTES
+    cursor = _align(nt * tensor_view_bytes(pointer_size), 8) + nops * op_node_bytes(pointer_size)
     for t in g.tensors:  # variable tensors (op state) first, in tensor order (model.cc)
         if t.variable:
             cursor = _align(cursor, 8) + t.bytes()
@@ -201,37 +195,45 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4) -> Plan:
 
     first: dict[int, int] = {}
     last: dict[int, int] = {}
+    io: dict[int, int] = {}
 
-    def use(t: int, op: int) -> None:
+    def use(t: int, op: int, flag: int = 0) -> None:
         if t < 0 or g.tensors[t].const or g.tensors[t].variable:
             return
         first[t] = min(first.get(t, op), op)
         last[t] = max(last.get(t, op), op)
+        io[t] = io.get(t, 0) | flag
 
     for t in g.inputs:
-        use(t, 0)
+        use(t, 0, GRAPH_INPUT)
     for i, op in enumerate(g.ops):
         for t in op.inputs + op.outputs:
             use(t, i)
     for t in g.outputs:
-        use(t, max(nops - 1, 0))
+        use(t, max(nops - 1, 0), GRAPH_OUTPUT)
+    root = share_in_place(g, first, last, io)
     buffers = [{"tensor": t, "order": k, "size": g.tensors[t].bytes(), "first": first[t], "last": last[t]}
-               for k, t in enumerate(sorted(first))]
+               for k, t in enumerate(t for t in sorted(first) if root[t] == t)]
     # One scratch record per op that asks for one, after the tensors' (model.cc), live at that op only.
     scratch = [{"tensor": -1, "order": len(buffers) + k, "size": size, "first": i, "last": i}
                for k, (i, size) in enumerate((i, s) for i, s in ((i, scratch_bytes(g, op)) for i, op in enumerate(g.ops))
                                              if s)]
-    planned = plan_buffers(buffers + scratch)
+    planned, note = search_buffers(buffers + scratch) if search else (plan_buffers(buffers + scratch), "")
     buffers += scratch
-    temp = (nt + len(scratch)) * PLAN_RECORD_BYTES
+    temp = 0 if search else (nt + len(scratch)) * PLAN_RECORD_BYTES
     region = max(planned, temp)
     lower = max((sum(b["size"] for b in buffers if b["first"] <= op <= b["last"]) for op in range(max(nops, 1))),
                 default=0)
     ops = [(op.name, g.tensors[op.outputs[0]].name if op.outputs else "") for op in g.ops]
+    placed = {b["tensor"]: b for b in buffers}
+    if search:
+        persistent = 0
     return Plan(arena_bytes=persistent + region, ops=ops, lower_bound_bytes=lower, persistent_bytes=persistent,
                 activation_bytes=region, pointer_size=pointer_size,
-                offsets={b["tensor"]: b["offset"] for b in buffers},
-                lifetimes={b["tensor"]: (b["first"], b["last"]) for b in buffers if b["tensor"] >= 0})
+                offsets={t: placed[r]["offset"] for t, r in sorted(root.items())},
+                lifetimes={b["tensor"]: (b["first"], b["last"]) for b in buffers if b["tensor"] >= 0},
+                shared={t: r for t, r in sorted(root.items()) if r != t}, bound_bytes=lower_bound(buffers),
+                placement_note=note, scratch_offsets={b["first"]: b["offset"] for b in scratch})
 
 
 def cli_main(argv) -> int:
@@ -243,15 +245,46 @@ def cli_main(argv) -> int:
     args = ap.parse_args(argv)
     if not args.model.is_file():
         raise QbuildError(f"model file '{args.model}' not found; pass the path of a .tflite")
-    plan = plan_model(read_model(args.model.read_bytes(), str(args.model)), args.pointer_size)
+    g = read_model(args.model.read_bytes(), str(args.model))
+    plan = plan_model(g, args.pointer_size)
+    ram = ram_figures(g, plan)
     if args.json:
-        print(json.dumps(plan.as_dict(), indent=1))
+        print(json.dumps({**plan.as_dict(), **ram}, indent=1))
         return 0
     for i, (name, tensor) in enumerate(plan.ops):
         print(f"{i:3d}  {name:<20} {tensor}")
     print(f"arena: {plan.arena_bytes} bytes (runtime data {plan.persistent_bytes}, activations "
           f"{plan.activation_bytes}; lower bound {plan.lower_bound_bytes}; pointer size {plan.pointer_size})")
+    model = MODEL_OBJECT_BYTES[plan.pointer_size]
+    print(f"RAM, run-time path (Model::load(bytes, arena)): arena {plan.arena_bytes:,} + Model object {model} = "
+          f"{ram['ram_bytes']:,} bytes")
+    b = ram["build_time"]
+    if b:
+        print(f"RAM, build-time path (python -m qbuild prepare): activations {b['arena_bytes']:,} + Model object "
+              f"{model} = {b['ram_bytes']:,} bytes; its tables add {b['table_flash_bytes']:,} bytes of flash "
+              f"(placement: {b['placement']})")
     return 0
+
+
+def ram_figures(g: Graph, plan: Plan) -> dict:
+    """RAM of both load paths at the plan's pointer size (arena + the Model object) and the flash the build-time
+    path's tables add: tensor views, op nodes, op data (the run-time path's runtime data, moved to flash) and the
+    PreparedModel header (qbuild/codegen/prepared.py writes them; tests/test_prepared.py runs them)."""
+    ps = plan.pointer_size
+    out = {"ram_bytes": plan.arena_bytes + MODEL_OBJECT_BYTES[ps], "build_time": None}
+    if any(t.variable for t in g.tensors):  # op state: the build-time path does not take it
+        return out
+    built = plan_model(g, ps, search=True)
+    nt, nops = len(g.tensors), len(g.ops)
+    views = nt * tensor_view_bytes(ps)
+    host = plan if ps == 8 else plan_model(g, 8)  # the op data is the host prepare's bytes, padding included
+    op_data = host.persistent_bytes - _align(nt * tensor_view_bytes(8), 8) - nops * op_node_bytes(8)
+    header = 11 * 4 + _align(4 * 11, ps) - 4 * 11 + 4 * ps
+    out["build_time"] = {"ram_bytes": built.activation_bytes + MODEL_OBJECT_BYTES[ps],
+                         "arena_bytes": built.activation_bytes, "bound_bytes": built.bound_bytes,
+                         "table_flash_bytes": views + nops * op_node_bytes(ps) + op_data + header,
+                         "op_data_bytes": op_data, "placement": built.placement_note}
+    return out
 
 
 if __name__ == "__main__":

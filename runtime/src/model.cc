@@ -18,14 +18,8 @@ namespace {
 constexpr uint32_t kMaxCount = 0xFFF0;  // tensors and ops are indexed with uint16_t in the planner
 constexpr uint16_t kUnused = 0xFFFF;
 
-struct OpNode {
-  uint32_t op_pos;        // Operator table position in the model
-  uint32_t data_off;      // persistent op data, from the arena start
-  uint32_t scratch_off;   // scratch buffer, from the arena start
-  uint16_t kernel;        // index in the op registry
-  uint16_t has_scratch;
-};
-static_assert(sizeof(OpNode) == 16, "qbuild/plan.py assumes 16-byte op nodes");
+static_assert(sizeof(OpNode) == (sizeof(void*) == 4 ? 16 : 24), "qbuild/tflite/plan.py op_node_bytes()");
+static_assert(sizeof(Model) == (sizeof(void*) == 4 ? 76 : 112), "qbuild/tflite/plan.py MODEL_OBJECT_BYTES");
 
 uintptr_t align_ptr(uintptr_t p, uintptr_t a) { return (p + a - 1) / a * a; }
 
@@ -142,6 +136,17 @@ void read_op(const FbReader& fb, const FbTable& op, OpContext* ctx) {
   ctx->outputs = fb.vector(op, schema::kOperatorOutputs, 4);
 }
 
+// An operator's builtin code (-1 for a custom op or a bad opcode index); the caller checks fb.ok().
+int32_t op_builtin(const FbReader& fb, const FbTable& op, const FbVector& opcodes) {
+  uint32_t opcode_index = fb.scalar<uint32_t>(op, schema::kOperatorOpcodeIndex, 0);
+  if (opcode_index >= opcodes.length) return -1;
+  FbTable code = fb.table_element(opcodes, opcode_index);
+  int32_t builtin = fb.scalar<int8_t>(code, schema::kOpCodeDeprecatedBuiltin, 0);
+  int32_t builtin2 = fb.scalar<int32_t>(code, schema::kOpCodeBuiltin, 0);
+  if (builtin2 > builtin) builtin = builtin2;  // codes above 127 live only in the newer field
+  return fb.field_pos(code, schema::kOpCodeCustom, 4) != 0 ? -1 : builtin;
+}
+
 // The registry index of an operator's kernel, after checking its opcode and tensor indices (outputs never constant);
 // fills ctx.op, options, inputs and outputs.
 Status resolve_op(const FbReader& fb, const FbTable& op, const FbVector& opcodes, const TensorView* tv, uint32_t nt,
@@ -152,39 +157,59 @@ Status resolve_op(const FbReader& fb, const FbTable& op, const FbVector& opcodes
   const FbVector out = ctx->outputs;
   if (!fb.ok()) return reader_status(fb);
   if (opcode_index >= opcodes.length) return Status::kBadFlatbuffer;
-  FbTable code = fb.table_element(opcodes, opcode_index);
-  int32_t builtin = fb.scalar<int8_t>(code, schema::kOpCodeDeprecatedBuiltin, 0);
-  int32_t builtin2 = fb.scalar<int32_t>(code, schema::kOpCodeBuiltin, 0);
+  const int32_t builtin = op_builtin(fb, op, opcodes);
   if (!fb.ok()) return reader_status(fb);
-  if (builtin2 > builtin) builtin = builtin2;  // codes above 127 live only in the newer field
-  *kernel = find_op_index(builtin);
-  if (*kernel < 0 || fb.field_pos(code, schema::kOpCodeCustom, 4) != 0) return Status::kUnsupportedOp;
+  *kernel = builtin < 0 ? -1 : find_op_index(builtin);
+  if (*kernel < 0) return Status::kUnsupportedOp;
   Status s = check_indices(fb, in, -1, tv, nt, false);
   if (s != Status::kOk) return s;
   return check_indices(fb, out, 0, tv, nt, true);
 }
 
-// Extends the lifetimes in pb of the activations listed in `v` (tensor indices, -1 = absent) to op `op`.
-void use_tensors(const FbReader& fb, const FbVector& v, uint32_t op, const TensorView* tv, PlanBuffer* pb) {
+// Extends the lifetimes in pb of the activations listed in `v` (tensor indices, -1 = absent) to op `op`; `io` marks
+// graph inputs/outputs for the in-place rules.
+void use_tensors(const FbReader& fb, const FbVector& v, uint32_t op, const TensorView* tv, PlanBuffer* pb,
+                 uint32_t io = 0) {
   for (uint32_t k = 0; k < v.length; ++k) {
     const int32_t t = fb.element<int32_t>(v, k);
     if (t < 0 || tv[t].is_constant) continue;
     if (pb[t].first == kUnused || op < pb[t].first) pb[t].first = static_cast<uint16_t>(op);
     if (op > pb[t].last) pb[t].last = static_cast<uint16_t>(op);
+    pb[t].offset |= io;
   }
 }
 
 // Lifetimes of every activation (first/last op using it) into pb[0..nt); unused tensors keep first == kUnused.
 void tensor_lifetimes(const FbReader& fb, const FbVector& inputs, const FbVector& outputs, const OpNode* nodes,
                       uint32_t nops, const TensorView* tv, PlanBuffer* pb, uint32_t nt) {
-  for (uint32_t i = 0; i < nt; ++i) pb[i] = PlanBuffer{tv[i].bytes, 0, kUnused, 0, 0, static_cast<uint16_t>(i)};
-  use_tensors(fb, inputs, 0, tv, pb);
+  for (uint32_t i = 0; i < nt; ++i) pb[i] = PlanBuffer{tv[i].bytes, 0, kUnused, 0, kPlanRoot, static_cast<uint16_t>(i)};
+  use_tensors(fb, inputs, 0, tv, pb, kPlanGraphInput);
   for (uint32_t i = 0; i < nops; ++i) {
     FbTable op = fb.table_at(nodes[i].op_pos);
     use_tensors(fb, fb.vector(op, schema::kOperatorInputs, 4), i, tv, pb);
     use_tensors(fb, fb.vector(op, schema::kOperatorOutputs, 4), i, tv, pb);
   }
-  use_tensors(fb, outputs, nops > 0 ? nops - 1 : 0, tv, pb);
+  use_tensors(fb, outputs, nops > 0 ? nops - 1 : 0, tv, pb, kPlanGraphOutput);
+}
+
+// In-place sharing (planner.h): each op that allows it gives its output the buffer of its first input that qualifies.
+void share_in_place(const FbReader& fb, const FbVector& opcodes, const OpNode* nodes, uint32_t nops,
+                    const TensorView* tv, PlanBuffer* pb) {
+  for (uint32_t i = 0; i < nops; ++i) {
+    FbTable op = fb.table_at(nodes[i].op_pos);
+    const InPlace kind = in_place_kind(op_builtin(fb, op, opcodes));
+    if (kind == InPlace::kNone) continue;
+    FbVector ins = fb.vector(op, schema::kOperatorInputs, 4);
+    FbVector outs = fb.vector(op, schema::kOperatorOutputs, 4);
+    if (outs.length != 1) continue;
+    const int32_t out = fb.element<int32_t>(outs, 0);
+    const uint32_t candidates = kind == InPlace::kAlias && ins.length > 1 ? 1 : ins.length;
+    for (uint32_t k = 0; k < candidates; ++k) {
+      const int32_t t = fb.element<int32_t>(ins, k);
+      if (t < 0 || tv[t].is_constant || tv[t].type != tv[out].type) continue;
+      if (plan_share(pb, kind, static_cast<uint16_t>(t), static_cast<uint16_t>(out), static_cast<uint16_t>(i))) break;
+    }
+  }
 }
 
 }  // namespace
@@ -263,6 +288,7 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   model_size_ = size;
   subgraph_pos_ = sg.pos;
   arena_ = arena;
+  op_data_ = arena;
   tensors_ = tv;
   nodes_ = nodes;
   tensor_count_ = nt;
@@ -304,12 +330,10 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
     if (ctx.alloc_failed) return Status::kArenaTooSmall;
     if (s != Status::kOk) return s;
     if (!fb.ok()) return reader_status(fb);
-    nodes[i].op_pos = op.pos;
-    nodes[i].data_off = static_cast<uint32_t>(ctx.data - arena);
-    nodes[i].scratch_off = ctx.scratch_bytes;  // size for now, offset after planning
-    nodes[i].kernel = static_cast<uint16_t>(kernel);
-    nodes[i].has_scratch = ctx.scratch_bytes > 0;
-    scratch_count += nodes[i].has_scratch;
+    // scratch_off holds the size until planning gives the offset.
+    nodes[i] = OpNode{op_at(kernel).eval, op.pos, static_cast<uint32_t>(ctx.data - arena),
+                      ctx.scratch_bytes > 0 ? ctx.scratch_bytes : kNoScratch};
+    scratch_count += ctx.scratch_bytes > 0;
   }
   error_op_ = -1;
 
@@ -321,16 +345,21 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
   if (temp_bytes > static_cast<size_t>(arena_end - act)) return Status::kArenaTooSmall;
   PlanBuffer* pb = reinterpret_cast<PlanBuffer*>(act);
   tensor_lifetimes(fb, inputs, outputs, nodes, nops, tv, pb, nt);
+  share_in_place(fb, opcodes, nodes, nops, tv, pb);
   if (!fb.ok()) return reader_status(fb);
+  // A shared tensor's view points at its group root's view until the roots are placed.
+  for (uint32_t i = 0; i < nt; ++i) {
+    if (pb[i].first != kUnused && pb[i].next != kPlanRoot) tv[i].data.raw = &tv[plan_root(pb, static_cast<uint16_t>(i))];
+  }
   uint16_t count = 0;
   uint64_t sum = 0;
   for (uint32_t i = 0; i < nt; ++i) {
-    if (pb[i].first == kUnused) continue;
+    if (pb[i].first == kUnused || pb[i].next != kPlanRoot) continue;
     pb[count++] = pb[i];
     sum += pb[i].size + QBUILD_ARENA_ALIGN;
   }
   for (uint32_t i = 0; i < nops; ++i) {
-    if (!nodes[i].has_scratch) continue;
+    if (nodes[i].scratch_off == kNoScratch) continue;
     pb[count++] = PlanBuffer{nodes[i].scratch_off, 0, static_cast<uint16_t>(i), static_cast<uint16_t>(i), 0,
                              static_cast<uint16_t>(nt + i)};
     sum += nodes[i].scratch_off + QBUILD_ARENA_ALIGN;
@@ -347,6 +376,12 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
       nodes[pb[k].id - nt].scratch_off = static_cast<uint32_t>(act - arena) + pb[k].offset;
     }
   }
+  for (uint32_t i = 0; i < nt; ++i) {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(tv[i].data.raw);
+    if (!tv[i].is_constant && p >= reinterpret_cast<uintptr_t>(tv) && p < reinterpret_cast<uintptr_t>(tv + nt)) {
+      tv[i].data.raw = static_cast<TensorView*>(tv[i].data.raw)->data.raw;
+    }
+  }
   arena_used_ = static_cast<size_t>(act - arena) + static_cast<size_t>(region);
   return Status::kOk;
 }
@@ -354,7 +389,7 @@ Status Model::load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size
 Status Model::invoke() {
   if (!loaded_) return Status::kNotLoaded;
   FbReader fb(model_, model_size_);
-  const OpNode* nodes = static_cast<const OpNode*>(nodes_);
+  const OpNode* nodes = nodes_;
   OpContext ctx;
   ctx.fb = &fb;
   ctx.tensors = static_cast<TensorView*>(tensors_);
@@ -364,15 +399,36 @@ Status Model::invoke() {
     const OpNode& n = nodes[i];
     read_op(fb, fb.table_at(n.op_pos), &ctx);
     ctx.resolve_io();
-    ctx.data = arena_ + n.data_off;
-    ctx.scratch = n.has_scratch ? arena_ + n.scratch_off : nullptr;
-    Status s = op_at(n.kernel).eval(ctx);
+    ctx.data = const_cast<uint8_t*>(op_data_) + n.data_off;  // eval only reads its op data
+    ctx.scratch = n.scratch_off != kNoScratch ? arena_ + n.scratch_off : nullptr;
+    Status s = n.eval(ctx);
     if (s != Status::kOk) {
       error_op_ = static_cast<int>(i);
       return s;
     }
   }
   return Status::kOk;
+}
+
+Model::Layout Model::layout() const {
+  const uint32_t views = static_cast<uint32_t>(align_ptr(tensor_count_ * sizeof(TensorView), 8));
+  return Layout{arena_, nodes_, views + op_count_ * static_cast<uint32_t>(sizeof(OpNode)), subgraph_pos_,
+                inputs_pos_, inputs_len_, outputs_pos_, outputs_len_};
+}
+
+Status Model::attach_parameters(const uint8_t* data, uint32_t size) {
+#if QBUILD_PARAMETERS
+  FbReader fb(data, size);
+  FbTable root = fb.root();
+  FbVector buffers = fb.vector(root, schema::kModelBuffers, 4);
+  FbVector metadata = fb.vector(root, schema::kModelMetadata, 4);
+  if (!fb.ok()) return reader_status(fb);
+  return read_parameters(fb, metadata, buffers, &params_);
+#else
+  (void)data;
+  (void)size;
+  return Status::kOk;
+#endif
 }
 
 size_t Model::inputs_size() const { return loaded_ ? inputs_len_ : 0; }

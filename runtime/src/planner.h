@@ -37,11 +37,13 @@ uint16_t plan_root(const PlanBuffer* pb, uint16_t t);
 // Joins `out` (produced at `op`, not yet shared) into `in`'s group when `kind` allows it; true when it did.
 bool plan_share(PlanBuffer* pb, InPlace kind, uint16_t in, uint16_t out, uint16_t op);
 
-// Places `count` buffers; returns the total bytes needed (aligned to `align`). Runs in O(count^2).
+// Places `count` buffers by first fit in each of a few orders (size, first use, lifetime length, size x lifetime, last
+// use) and keeps the smallest total (ties: the earlier order); returns the total bytes needed (aligned to `align`).
+// Runs in O(count^2) per order. The build-time plan (qbuild/tflite/plan.py) also searches orders exhaustively.
 uint32_t plan_buffers(PlanBuffer* buffers, uint16_t count, uint32_t align);
 
-// Bytes of the largest set of buffers live at the same op: the lower bound of any plan.
-uint32_t plan_lower_bound(const PlanBuffer* buffers, uint16_t count, uint16_t op_count);
+// Bytes of the largest set of buffers live at the same op, each size aligned up: the lower bound of any plan.
+uint32_t plan_lower_bound(const PlanBuffer* buffers, uint16_t count, uint16_t op_count, uint32_t align);
 
 }  // namespace qbuild
 

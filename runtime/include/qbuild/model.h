@@ -11,6 +11,35 @@
 
 namespace qbuild {
 
+class OpContext;
+
+// One op of a loaded model, what invoke() runs: the run-time path builds these in the arena, the build-time path has
+// them in flash (PreparedModel::ops).
+constexpr uint32_t kNoScratch = 0xFFFFFFFFu;
+struct OpNode {
+  Status (*eval)(OpContext&);
+  uint32_t op_pos;       // Operator table position in the model
+  uint32_t data_off;     // persistent op data, from the op data base (the arena start, or PreparedModel::op_data)
+  uint32_t scratch_off;  // scratch buffer, from the arena start; kNoScratch: none
+};
+
+// The build-time path: what load() would compute, as const tables next to the model (written by
+// `python -m qbuild prepare`, which runs this runtime's own prepare on the host). Views point into the model and into
+// `arena`, a static array of `arena_bytes` (the activations, placed at build time).
+constexpr uint32_t kPreparedVersion = 1;
+struct PreparedModel {
+  uint32_t version;      // kPreparedVersion
+  uint32_t model_size;   // the tables belong to exactly these model bytes:
+  uint32_t model_hash;   // FNV-1a 32 of them
+  uint32_t tensor_count, op_count;
+  uint32_t subgraph_pos, inputs_pos, inputs_len, outputs_pos, outputs_len;
+  uint32_t arena_bytes;
+  const TensorView* tensors;
+  const OpNode* ops;
+  const uint8_t* op_data;
+  uint8_t* arena;
+};
+
 class Model {
  public:
   // Validates the model (every offset is bounds-checked against model_size), prepares each op and places the runtime
@@ -19,6 +48,11 @@ class Model {
   Status load(const void* model_data, size_t model_size, void* arena, size_t arena_size);
   // Same, for an array whose length is not at hand: bounds are checked against QBUILD_MODEL_MAX_BYTES only.
   Status load(const void* model_data, void* arena, size_t arena_size);
+
+  // The build-time path: takes the prepared tables instead of computing them in RAM (no arena argument: the views
+  // point into the tables' own arena). Checks only that the tables belong to these model bytes (size and hash): the
+  // build validated the model. Inputs, outputs and results are the same as the run-time path's.
+  Status load(const void* model_data, size_t model_size, const PreparedModel& prepared);
 
   Status invoke();
 
@@ -37,20 +71,31 @@ class Model {
   // Index of the op that failed load() or invoke(), -1 when the failure was not inside an op.
   int error_op() const { return error_op_; }
 
+  // What the run-time load() computed, for the build-time prepare (runtime/tools/qbuild_prepare.cc).
+  struct Layout {
+    const uint8_t* arena;                   // 16-byte aligned arena start
+    const OpNode* nodes;
+    uint32_t op_data_begin;                 // the op data, from the arena start up to the activations
+    uint32_t subgraph_pos, inputs_pos, inputs_len, outputs_pos, outputs_len;
+  };
+  Layout layout() const;
+
  private:
   Status load_impl(const uint8_t* data, uint32_t size, uint8_t* arena, size_t arena_size);
+  Status attach_parameters(const uint8_t* data, uint32_t size);
 
   const uint8_t* model_ = nullptr;
   uint32_t model_size_ = 0;
-  uint8_t* arena_ = nullptr;         // 16-byte aligned start inside the caller's arena
+  uint8_t* arena_ = nullptr;         // 16-byte aligned start inside the caller's arena (the activations, prepared)
+  const uint8_t* op_data_ = nullptr; // OpNode::data_off base: arena_, or PreparedModel::op_data
   size_t arena_used_ = 0;
   uint32_t subgraph_pos_ = 0;        // SubGraph table position
   uint32_t inputs_pos_ = 0, inputs_len_ = 0;
   uint32_t outputs_pos_ = 0, outputs_len_ = 0;
   uint32_t tensor_count_ = 0;
   uint32_t op_count_ = 0;
-  void* tensors_ = nullptr;          // TensorView[tensor_count_] in the arena
-  void* nodes_ = nullptr;            // OpNode[op_count_] in the arena
+  void* tensors_ = nullptr;          // TensorView[tensor_count_] in the arena (flash when prepared: never written)
+  const OpNode* nodes_ = nullptr;    // OpNode[op_count_] in the arena or in flash
   int error_op_ = -1;
   bool loaded_ = false;
   Parameters params_;

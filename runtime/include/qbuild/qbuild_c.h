@@ -47,7 +47,7 @@ typedef enum qbuild_type {
   QBUILD_TYPE_INT8 = 9
 } qbuild_type;
 
-/* Bytes of caller storage for a qbuild::Model (72 with 4-byte pointers, 104 with 8; c_api.cc static_asserts that it
+/* Bytes of caller storage for a qbuild::Model (76 with 4-byte pointers, 112 with 8; c_api.cc static_asserts that it
  * fits): 80 on Cortex-M, 112 on a 64-bit host. */
 #define QBUILD_MODEL_BYTES (8u * sizeof(void*) + 48u)
 

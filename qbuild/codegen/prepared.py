@@ -1,0 +1,123 @@
+"""The build-time load path: a model's prepare as const C++ tables (`python -m qbuild prepare`).
+
+The runtime's own prepare runs on the host (qbuild.target.prepare: Model::load() in qbuild-prepare); its op data (the
+kernels' fixed-width params and per-channel multipliers/shifts) is copied byte for byte, its tensor views and op nodes
+are written as C++ initialisers with real pointers, which the target's compiler lays out for its own pointer size. The
+activations are placed by the build-time planner (qbuild.tflite.plan with search=True: the run-time planner's orders
+plus an exhaustive search when they miss the lower bound), with the same in-place sharing as the run-time path.
+
+RAM of this path = the activation arena + the Model object; the tables add flash (`figures()`), and the run-time
+path's loader, planner and every op's prepare are not linked when only Model::load(PreparedModel) is called.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import struct
+import sys
+from pathlib import Path
+
+from qbuild.codegen.carray import array_body, naming
+from qbuild.codegen.templates import environment
+from qbuild.errors import QbuildError
+from qbuild.fsutil import write_atomic
+from qbuild.target.prepare import prepare_on_host
+from qbuild.tflite.plan import MODEL_OBJECT_BYTES, plan_model, tensor_view_bytes
+from qbuild.tflite.reader import read_model
+
+PREPARED_VERSION = 1  # qbuild::kPreparedVersion
+NO_SCRATCH = "qbuild::kNoScratch"
+TEMPLATE = "prepared_model.cc.j2"
+
+
+def fnv1a32(data: bytes) -> int:
+    """FNV-1a over the model bytes (Model::load(PreparedModel) refuses a model with another hash)."""
+    h = 0x811C9DC5
+    for b in data:
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def _hex_float(bits: int) -> str:
+    v = struct.unpack("<f", struct.pack("<I", bits))[0]
+    return f"{v.hex()}f"  # C++17 hex float: exact
+
+
+def tables(tflite_path, tool_dir, symbol=None) -> dict:
+    """The template context: the host prepare's dump, the build-time placement and the names."""
+    data = Path(tflite_path).read_bytes()
+    g = read_model(data, str(tflite_path))
+    plan = plan_model(g, 4, search=True)
+    dump = prepare_on_host(tflite_path, tool_dir)
+    n = naming(symbol)
+    if any(t[0] == 3 for t in dump["tensors"]):
+        raise QbuildError(f"'{Path(tflite_path).name}' keeps op state across invokes (variable tensors); the build-time "
+                          "path does not take such models yet: load it with Model::load(bytes, arena)")
+    activations = {i for i, t in enumerate(dump["tensors"]) if t[0] == 2}
+    if activations != set(plan.offsets):
+        raise QbuildError(f"'{Path(tflite_path).name}': the runtime's activations differ from the plan's; "
+                          "qbuild/tflite/plan.py is out of step with runtime/src/model.cc")
+    tensors = []
+    for i, (kind, offset, scale_bits, zero_point, dims, nbytes, ttype, rank, const) in enumerate(dump["tensors"]):
+        ref = {0: "nullptr", 1: f"QBUILD_M({offset})", 2: f"QBUILD_A({plan.offsets.get(i, 0)})"}[kind]
+        tensors.append({"data": ref, "scale": _hex_float(scale_bits), "zero_point": zero_point,
+                        "dims": ", ".join(map(str, dims)), "bytes": nbytes, "type": ttype, "rank": rank,
+                        "is_constant": const, "name": g.tensors[i].name.replace("*/", "* /")[:60]})
+    ops = []
+    for i, (op_pos, data_off, has_scratch) in enumerate(dump["ops"]):
+        scratch = plan.scratch_offsets.get(i)
+        if bool(has_scratch) != (scratch is not None):
+            raise QbuildError(f"op {i} ({g.ops[i].name}): the runtime's scratch request differs from the plan's")
+        ops.append({"eval": "eval_" + g.ops[i].name.lower(), "op_pos": op_pos, "data_off": data_off,
+                    "scratch": f"{scratch}u" if scratch is not None else NO_SCRATCH, "index": i,
+                    "name": g.ops[i].name})
+    op_data = bytes.fromhex(dump["op_data"])
+    return {"n": n, "prepared": n.base + "_prepared", "evals": sorted({o["eval"] for o in ops}), "tensors": tensors,
+            "ops": ops, "op_data": op_data, "op_data_body": array_body(op_data) if op_data else "  0",
+            "arena_bytes": plan.activation_bytes, "arena_alloc": max(plan.activation_bytes, 16),
+            "placement_note": plan.placement_note, "model_size": len(data), "model_hash": fnv1a32(data),
+            **{k: dump[k] for k in ("subgraph_pos", "inputs_pos", "inputs_len", "outputs_pos", "outputs_len")},
+            "plan": plan}
+
+
+def figures(ctx: dict, pointer_size: int = 4) -> dict:
+    """RAM and flash of the build-time path on a target with this pointer size (tables: views, nodes, op data and the
+    PreparedModel header; RAM: the activation arena and the Model object)."""
+    nt, nops = len(ctx["tensors"]), len(ctx["ops"])
+    node = 12 + pointer_size if pointer_size == 4 else 24
+    header = 11 * 4 + 4 * pointer_size + (4 if pointer_size == 8 else 0)
+    flash = nt * tensor_view_bytes(pointer_size) + nops * node + len(ctx["op_data"]) + header
+    return {"ram_bytes": ctx["arena_bytes"] + MODEL_OBJECT_BYTES[pointer_size], "arena_bytes": ctx["arena_bytes"],
+            "model_object_bytes": MODEL_OBJECT_BYTES[pointer_size], "table_flash_bytes": flash,
+            "op_data_bytes": len(ctx["op_data"]), "lower_bound_bytes": ctx["plan"].bound_bytes,
+            "placement": ctx["placement_note"]}
+
+
+def render_prepared(ctx: dict, sources_note: str) -> str:
+    return environment().get_template(TEMPLATE).render(inputs=sources_note, **ctx)
+
+
+def write_prepared(tflite_path, out_path, tool_dir, symbol=None) -> dict:
+    """Writes the tables' .cc; returns figures() for a 4-byte-pointer target."""
+    ctx = tables(tflite_path, tool_dir, symbol)
+    write_atomic(out_path, render_prepared(ctx, Path(tflite_path).name))
+    return figures(ctx)
+
+
+def cli_main(argv) -> int:
+    ap = argparse.ArgumentParser(prog="python -m qbuild prepare",
+                                 description="the build-time load path: a .tflite's prepare as const C++ tables")
+    ap.add_argument("model", type=Path)
+    ap.add_argument("out", type=Path, help="the .cc to write (compile it with the runtime's flags)")
+    ap.add_argument("--symbol", help="C name prefix, as for the model array (kws -> kws_model_prepared)")
+    ap.add_argument("--tool-dir", type=Path, default=Path("build/host"),
+                    help="where the host prepare tool is built (default build/host)")
+    args = ap.parse_args(argv)
+    if not args.model.is_file():
+        raise QbuildError(f"model file '{args.model}' not found; pass the path of a .tflite")
+    print(json.dumps(write_prepared(args.model, args.out, args.tool_dir, args.symbol)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli_main(sys.argv[1:]))
