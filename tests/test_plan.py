@@ -252,3 +252,15 @@ def test_ram_figures_match_the_prepared_tables(corpus, tmp_path):
             got = figures(ctx, ps)
             assert ram["build_time"]["table_flash_bytes"] == got["table_flash_bytes"], (name, ps)
             assert ram["build_time"]["ram_bytes"] == got["ram_bytes"] < ram["ram_bytes"], (name, ps)
+
+
+def test_cpp_offsets_equal_python_plan_on_every_model(corpus, tmp_path):
+    # The loader's own placement (qbuild-prepare prints every activation's offset from the region start) equals
+    # plan_model's, tensor by tensor, in-place sharing included (x86-64: pointer size 8).
+    from qbuild.target.prepare import prepare_on_host
+    from test_runtime_corpus import MLTK_DIR
+    paths = list(corpus.values()) + (sorted(MLTK_DIR.glob("*.tflite")) if MLTK_DIR.is_dir() else [])
+    for path in paths:
+        dump = prepare_on_host(path, tmp_path / "tool")
+        got = {i: t[1] for i, t in enumerate(dump["tensors"]) if t[0] == 2}
+        assert got == plan_model(path.read_bytes(), 8).offsets, path.stem

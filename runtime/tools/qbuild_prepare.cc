@@ -54,15 +54,26 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < m.tensors_size(); ++i) {
     const qbuild::TensorView& t = *m.tensor(i);
     const uintptr_t p = reinterpret_cast<uintptr_t>(t.data.raw);
-    // kind 0: no data (no op uses it), 1: constant at `offset` in the model, 2: activation (planned by the build),
-    // 3: op state in the arena (not supported by the build-time path).
+    if (t.data.raw && !t.is_constant && p < activations) activations = p;
+  }
+  for (size_t i = 0; i < m.ops_size(); ++i) {
+    const uint32_t scratch = l.nodes[i].scratch_off;
+    if (scratch != qbuild::kNoScratch && reinterpret_cast<uintptr_t>(l.arena) + scratch < activations) {
+      activations = reinterpret_cast<uintptr_t>(l.arena) + scratch;
+    }
+  }
+  for (size_t i = 0; i < m.tensors_size(); ++i) {
+    const qbuild::TensorView& t = *m.tensor(i);
+    const uintptr_t p = reinterpret_cast<uintptr_t>(t.data.raw);
+    // kind 0: no data (no op uses it), 1: constant at `offset` in the model, 2: activation at `offset` in the
+    // run-time plan (the build plans its own), 3: op state in the arena (not taken by the build-time path).
     const bool in_model = p >= base && p < base + size;
     const int kind = !t.data.raw ? 0 : t.is_constant ? (in_model ? 1 : 3) : 2;
-    if (kind == 2 && p < activations) activations = p;
+    const uintptr_t offset = kind == 1 ? p - base : kind == 2 ? p - activations : 0;
     uint32_t scale_bits;
     memcpy(&scale_bits, &t.params.scale, 4);
-    printf("%s\n  [%d, %lu, %u, %d, [", i ? "," : "", kind, kind == 1 ? static_cast<unsigned long>(p - base) : 0ul,
-           scale_bits, t.params.zero_point);
+    printf("%s\n  [%d, %lu, %u, %d, [", i ? "," : "", kind, static_cast<unsigned long>(offset), scale_bits,
+           t.params.zero_point);
     for (int d = 0; d < QBUILD_MAX_DIMS; ++d) printf("%s%d", d ? ", " : "", t.dims[d]);
     printf("], %u, %d, %d, %d]", t.bytes, static_cast<int>(t.type), t.rank, t.is_constant);
   }
@@ -73,12 +84,6 @@ int main(int argc, char** argv) {
            n.scratch_off != qbuild::kNoScratch);
   }
   printf("],\n \"op_data\": \"");
-  for (size_t i = 0; i < m.ops_size(); ++i) {
-    const uint32_t scratch = l.nodes[i].scratch_off;
-    if (scratch != qbuild::kNoScratch && reinterpret_cast<uintptr_t>(l.arena) + scratch < activations) {
-      activations = reinterpret_cast<uintptr_t>(l.arena) + scratch;
-    }
-  }
   const uint32_t op_data_end = static_cast<uint32_t>(activations - reinterpret_cast<uintptr_t>(l.arena));
   for (uint32_t k = l.op_data_begin; k < op_data_end; ++k) printf("%02x", l.arena[k]);
   printf("\"}\n");
