@@ -176,3 +176,20 @@ def test_variant_spec_builds_the_base_spec_in_16x8(tmp_path):
     assert {str(p) for p in base.model_files()} <= set(info.model_files)
     assert info.settings["training"] == base.settings()["training"]
     assert info.settings["model_parameters"] == base.settings()["model_parameters"]
+
+
+def test_variant_described_again_when_its_base_changes(tmp_path):
+    from qbuild.model.spec import describe
+
+    base, var = tmp_path / "base", tmp_path / "var"
+    base.mkdir()
+    var.mkdir()
+    (base / "model.py").write_text("from qbuild.model.spec import ModelSpec\nmy_model = ModelSpec(classes=['a'])\n"
+                                   "my_model.epochs = 3\n")
+    (var / "model.py").write_text("from pathlib import Path\nfrom qbuild.spec import load_spec\n"
+                                  "my_model = load_spec(Path(__file__).parents[1] / 'base' / 'model.py').variant('v')\n"
+                                  f"my_model.tflite_converter['supported_ops'] = {MODE_16X8!r}\n")
+    assert describe(var / "model.py", cache_dir=tmp_path / "cache").settings["training"]["epochs"] == 3
+    (base / "model.py").write_text((base / "model.py").read_text().replace("= 3", "= 5"))
+    info = describe(var / "model.py", cache_dir=tmp_path / "cache")
+    assert info.settings["training"]["epochs"] == 5 and str((base / "model.py").resolve()) in info.model_files

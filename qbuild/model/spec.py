@@ -265,10 +265,12 @@ _loaded: dict[Path, ModelSpec] = {}
 
 def load_spec(path: Path, fresh: bool = False) -> ModelSpec:
     """Import a spec file (its directory on sys.path while importing) and return its `my_model` (cached per process
-    unless `fresh`)."""
+    unless `fresh`: then every spec is imported again)."""
     path = Path(path).resolve()
     if path in _loaded and not fresh:
         return _loaded[path]
+    if fresh:  # a spec it loads in turn (a variant's base, a shared dataset) is imported afresh too
+        _loaded.clear()
     modname = "qbuild_spec_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
     sys.path.insert(0, str(path.parent))
     try:
@@ -318,8 +320,20 @@ def _data_state(data_dirs: list, env_names) -> str:
     return h.hexdigest()
 
 
+def _files_key(paths) -> str:
+    """Content key of the files a cached SpecInfo names (a variant's base spec, a shared dataset file elsewhere)."""
+    h = hashlib.sha256()
+    for p in sorted(set(paths)):
+        try:
+            h.update(p.encode() + b"\0" + Path(p).read_bytes() + b"\0")
+        except OSError:
+            h.update(p.encode() + b"\0(missing)\0")
+    return h.hexdigest()
+
+
 def describe(path: Path, cache_dir: Path | None = None) -> SpecInfo:
-    """SpecInfo for a spec file; re-imports the spec only when a .py file next to it changed."""
+    """SpecInfo for a spec file; re-imports the spec only when a .py file next to it, or a file its model or dataset
+    comes from (e.g. the spec a `variant` copies), changed."""
     path = Path(path).resolve()
     key = hashlib.sha256()
     for p in sorted(path.parent.glob("*.py")):
@@ -330,7 +344,8 @@ def describe(path: Path, cache_dir: Path | None = None) -> SpecInfo:
         data = json.loads(cache.read_text())
         info = SpecInfo(**data["info"])
         if (data.get("key") == key and data.get("path") == str(path)
-                and data.get("data_state") == _data_state(info.data_dirs, info.data_env)):
+                and data.get("data_state") == _data_state(info.data_dirs, info.data_env)
+                and data.get("files_key") == _files_key(info.model_files + info.dataset_files)):
             return info
     spec = load_spec(path, fresh=True)
     info = SpecInfo(name=spec.name, path=str(path), dataset_files=[str(p) for p in spec.dataset_files()],
@@ -339,6 +354,7 @@ def describe(path: Path, cache_dir: Path | None = None) -> SpecInfo:
                     data_env={n: os.environ.get(n, "") for n in sorted(spec.data_env)})
     if cache:
         state = _data_state(info.data_dirs, info.data_env)
-        write_atomic(cache, json.dumps({"key": key, "path": str(path), "data_state": state, "info": info.__dict__},
-                                       sort_keys=True, indent=1))
+        files_key = _files_key(info.model_files + info.dataset_files)
+        write_atomic(cache, json.dumps({"key": key, "path": str(path), "data_state": state, "files_key": files_key,
+                                        "info": info.__dict__}, sort_keys=True, indent=1))
     return info
