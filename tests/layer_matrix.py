@@ -75,7 +75,6 @@ CASES = {
 EXPECTED_UNSUPPORTED = {
     "UpSampling2D": ("Keras 3 lowers nearest-neighbour UpSampling2D to TILE, which TFLM does not implement either "
                      "(its interpreter refuses the model)", {"TILE"}),
-    "UpSampling2D_bilinear": ("RESIZE_BILINEAR is not in the runtime yet", {"RESIZE_BILINEAR"}),
     "Embedding": ("the build converts with a float32 input: Embedding becomes CAST/LESS/ADD(int32)/SELECT/GATHER on "
                   "int32 indices; TFLM has no SELECT kernel (its interpreter refuses the model)",
                   {"CAST", "LESS", "SELECT", "GATHER"}),

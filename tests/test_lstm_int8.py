@@ -7,7 +7,9 @@ arena_used_bytes() equal to the Python plan (which counts the state and the gate
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -103,3 +105,43 @@ def test_lstm_bit_exact_on_cortex_m33(lstm_model, tmp_path):
         assert results[name]["status"] == 0, name
         assert results[name]["out"] == out, f"{name}: qemu-m33 output differs from TFLM"
         assert results[name]["arena"] == arena, name
+
+
+def test_lstm_state_carries_over_invokes_like_tflm(lstm_model, host_tool, tmp_path):
+    """Without a reload the state persists: the third invoke on one image continues from the second's state."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    path, x, _ = lstm_model
+    it = runtime.Interpreter.from_bytes(path.read_bytes(), arena_size=1 << 20)
+    for _ in range(3):
+        it.set_input(x[:1], 0)
+        it.invoke()
+    third = np.array(it.get_output(0))
+    inp, out = tmp_path / "in.bin", tmp_path / "out.bin"
+    inp.write_bytes(x[:1].tobytes())
+    r = subprocess.run([str(host_tool), str(path), str(inp), str(out), "--invokes", "3"], capture_output=True, text=True)
+    assert json.loads(r.stdout)["status"] == "ok"
+    assert out.read_bytes() == third.tobytes()
+    assert third.tobytes() != tflm_outputs(path.read_bytes(), [x[:1]])[0].tobytes()  # the state did change it
+
+
+def test_an_empty_tensor_is_only_allowed_unused(lstm_model, host_tool, tmp_path):
+    """The LSTM's quantization-only intermediates have shape [0]; any op or graph I/O using such a tensor is refused by
+    the loader and by plan, as before."""
+    from qbuild.errors import QbuildError
+    from qbuild.tflite.plan import check_ops
+    from tests.kernels.tflite_ops import mutate
+
+    path, x, _ = lstm_model
+
+    def edit(m):
+        g = m.subgraphs[0]
+        reshape = next(op for op in g.operators if m.operatorCodes[op.opcodeIndex].builtinCode == 22)
+        empty = next(i for i, t in enumerate(g.tensors) if list(t.shape) == [0])
+        reshape.outputs = [empty]
+    bad = tmp_path / "empty.tflite"
+    bad.write_bytes(mutate(path.read_bytes(), edit))
+    with pytest.raises(QbuildError, match="below 1"):
+        check_ops(bad.read_bytes())
+    result, _ = run_host(host_tool, bad, [x[:1]], tmp_path)
+    assert "dimension below 1" in result["status"]

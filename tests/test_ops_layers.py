@@ -1,5 +1,5 @@
 """Edge cases of the ops the Keras layer matrix added (LEAKY_RELU, PRELU, SUB, REDUCE_MAX, TRANSPOSE, TRANSPOSE_CONV,
-and LayerNormalization's SQUARED_DIFFERENCE, RSQRT and float NEG):
+LayerNormalization's SQUARED_DIFFERENCE, RSQRT and float NEG, RESIZE_BILINEAR):
 small converted models, some with options or quantization the converter rarely writes (edited in the flatbuffer),
 each run through the whole runtime (qbuild-run) against TFLM on every int8 input value or random inputs, with the
 arena equal to the Python plan."""
@@ -76,6 +76,17 @@ def _models(keras):
           per_tensor=True, int8_io=True)
     build("tconv_no_bias", (4, 4, 3), lambda x: L.Conv2DTranspose(5, 4, strides=2, padding="same", use_bias=False)(x))
     build("tconv_1x1", (3, 3, 4), lambda x: L.Conv2DTranspose(2, 1)(x))
+    def resize_opts(align, half):
+        def edit(t):
+            o = _op(t, OP.RESIZE_BILINEAR).builtinOptions
+            o.alignCorners, o.halfPixelCenters = align, half
+        return edit
+
+    build("resize_up_3x2", (5, 4, 3), lambda x: L.UpSampling2D((3, 2), interpolation="bilinear")(x), int8_io=True,
+          edits=[("align_corners", resize_opts(True, False)), ("corner_pixels", resize_opts(False, False))])
+    build("resize_down_odd", (7, 9, 2), lambda x: L.Resizing(3, 5, interpolation="bilinear")(x))
+    build("resize_up_odd", (3, 4, 2), lambda x: L.Resizing(7, 5, interpolation="bilinear")(x), edits=[
+        ("align_corners", resize_opts(True, False))])
     build("sqdiff_bcast", (6, 5), lambda x: ops.square(L.Dense(5)(x) - ops.mean(x, axis=-1, keepdims=True)))
     build("rsqrt", (256,), lambda x: ops.rsqrt(ops.relu(x) + 0.05), int8_io=True, edits=[
         ("out_coarse", lambda t: _quant(t, OP.RSQRT, "out", 0, 0.5, -100)),
@@ -166,3 +177,10 @@ def test_layer_norm_ops_are_the_ones_tested(models):
     assert "SQUARED_DIFFERENCE" in ops
     ops = {op.name for op in read_model(models["layernorm"].read_bytes()).ops}
     assert {"NEG", "RSQRT", "SQUARED_DIFFERENCE"} <= ops
+
+
+def test_resize_cases_hold_resize_bilinear(models):
+    from qbuild.tflite.reader import read_model
+
+    for name in ("resize_up_3x2", "resize_down_odd", "resize_up_odd"):
+        assert "RESIZE_BILINEAR" in {op.name for op in read_model(models[name].read_bytes()).ops}, name

@@ -12,6 +12,7 @@
 #include "pooling.h"
 #include "quantize.h"
 #include "rectifier.h"
+#include "resize.h"
 #include "reduce.h"
 #include "softmax.h"
 #include "transpose_conv.h"

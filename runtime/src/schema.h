@@ -39,6 +39,7 @@ enum BuiltinOp : int {
   kRelu = 19,
   kRelu6 = 21,
   kReshape = 22,
+  kResizeBilinear = 23,
   kSoftmax = 25,
   kTanh = 28,
   kTranspose = 39,
@@ -112,6 +113,9 @@ constexpr int kAlpha = 0;
 }
 namespace transpose_conv {  // TransposeConvOptions
 constexpr int kPadding = 0, kStrideW = 1, kStrideH = 2, kActivation = 3;
+}
+namespace resize_bilinear {  // ResizeBilinearOptions
+constexpr int kAlignCorners = 2, kHalfPixelCenters = 3;
 }
 namespace lstm {  // UnidirectionalSequenceLSTMOptions
 constexpr int kActivation = 0, kCellClip = 1, kProjClip = 2, kTimeMajor = 3;

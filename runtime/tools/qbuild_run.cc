@@ -1,9 +1,11 @@
 // qbuild-run: host harness. Loads a .tflite, feeds raw input bytes, writes raw output bytes.
-//   qbuild-run model.tflite input.bin output.bin [--arena BYTES] [--repeat N]
+//   qbuild-run model.tflite input.bin output.bin [--arena BYTES] [--repeat N] [--invokes N]
 //   qbuild-run model.tflite --info
 //   qbuild-run model.tflite --param KEY     (what Parameters::get gives for each type, null when it returns false)
 //   qbuild-run --preprocess mean_std|rescale:<scale> u8|i8|u16|i16|f32 raw.bin out.bin   (float32 result)
 // input.bin holds every input tensor's bytes back to back (in input order); output.bin gets every output's bytes.
+// --invokes N: copy the inputs and invoke N times after one load (op state such as an LSTM's carries over); the
+// output is the last invoke's.
 // Prints one JSON line: {"status": ..., "arena_used_bytes": N, "invoke_ns": per-invoke time when --repeat is given}.
 #include <chrono>
 #include <stdio.h>
@@ -79,10 +81,12 @@ int main(int argc, char** argv) {
   }
   size_t arena_size = 64u << 20;
   long repeat = 0;
+  long invokes = 1;
   bool info = strcmp(argv[2], "--info") == 0;
   for (int i = info ? 3 : 4; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--arena") == 0) arena_size = strtoull(argv[i + 1], nullptr, 10);
     if (strcmp(argv[i], "--repeat") == 0) repeat = strtol(argv[i + 1], nullptr, 10);
+    if (strcmp(argv[i], "--invokes") == 0) invokes = strtol(argv[i + 1], nullptr, 10);
   }
   unsigned char* model_data;
   size_t model_size;
@@ -122,18 +126,20 @@ int main(int argc, char** argv) {
     fprintf(stderr, "qbuild-run: cannot read %s\n", argv[2]);
     return 2;
   }
-  size_t pos = 0;
-  for (size_t i = 0; i < model.inputs_size(); ++i) {
-    qbuild::TensorView* t = model.input(i);
-    if (pos + t->bytes > input_size) {
-      fprintf(stderr, "qbuild-run: %s has %zu bytes, inputs need more\n", argv[2], input_size);
-      return 2;
+  for (long k = 0; k < invokes; ++k) {
+    size_t pos = 0;
+    for (size_t i = 0; i < model.inputs_size(); ++i) {
+      qbuild::TensorView* t = model.input(i);
+      if (pos + t->bytes > input_size) {
+        fprintf(stderr, "qbuild-run: %s has %zu bytes, inputs need more\n", argv[2], input_size);
+        return 2;
+      }
+      memcpy(t->data.raw, input + pos, t->bytes);
+      pos += t->bytes;
     }
-    memcpy(t->data.raw, input + pos, t->bytes);
-    pos += t->bytes;
+    s = model.invoke();
+    if (s != qbuild::Status::kOk) return fail("invoke", s, model);
   }
-  s = model.invoke();
-  if (s != qbuild::Status::kOk) return fail("invoke", s, model);
   long long ns = 0;
   if (repeat > 0) {
     auto t0 = std::chrono::steady_clock::now();

@@ -90,6 +90,9 @@
 #ifndef QBUILD_OP_RESHAPE
 #define QBUILD_OP_RESHAPE 1
 #endif
+#ifndef QBUILD_OP_RESIZE_BILINEAR
+#define QBUILD_OP_RESIZE_BILINEAR 1
+#endif
 #ifndef QBUILD_OP_RSQRT
 #define QBUILD_OP_RSQRT 1
 #endif

@@ -81,6 +81,9 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_RESHAPE
     QBUILD_OP(kReshape, reshape)
 #endif
+#if QBUILD_OP_RESIZE_BILINEAR
+    QBUILD_OP(kResizeBilinear, resize_bilinear)
+#endif
 #if QBUILD_OP_RSQRT
     QBUILD_OP(kRsqrt, rsqrt)
 #endif
