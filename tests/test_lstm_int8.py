@@ -58,6 +58,16 @@ def test_converter_fuses_one_int8_lstm(lstm_model):
     assert (hidden.type, cell.type, hidden.variable, cell.variable) == ("int8", "int16", True, True)
 
 
+def test_int8_lstm_firmware_links_no_int16_kernels(lstm_model, tmp_path):
+    """The int16 cell state is op state, not a 16x8 activation: the op table keeps QBUILD_INT16 off."""
+    from qbuild.codegen.op_table import write_op_table
+
+    out = tmp_path / "qbuild_ops.h"
+    write_op_table(lstm_model[0], "test", out)
+    text = out.read_text()
+    assert "#define QBUILD_INT16 0" in text and "#define QBUILD_OP_UNIDIRECTIONAL_SEQUENCE_LSTM 1" in text
+
+
 def _tflm_classes(data: bytes, x: np.ndarray) -> list[int]:
     """TFLM's predictions, one interpreter reset between images (the LSTM state persists across invokes)."""
     from tflite_micro.python.tflite_micro import runtime

@@ -17,7 +17,8 @@ def write_op_table(tflite_paths, sources: str, out: Path) -> None:
     paths = [tflite_paths] if isinstance(tflite_paths, (str, Path)) else list(tflite_paths)
     graphs = [read_model(Path(p).read_bytes(), str(p)) for p in paths]
     used = {op for g in graphs for op in check_ops(g)}
-    int16 = any(t.type == "int16" and not t.const for g in graphs for t in g.tensors)  # a 16x8 model (QBUILD_INT16)
+    # a 16x8 model (QBUILD_INT16); an int8 LSTM's int16 cell state is a variable tensor, not an int16 activation
+    int16 = any(t.type == "int16" and not t.const and not t.variable for g in graphs for t in g.tensors)
     write_atomic(out, render("qbuild_ops.h.j2", sources=sources, ops=[(op, op in used) for op in SUPPORTED_OPS],
                              int16=int16))
 
