@@ -46,6 +46,26 @@ def test_unsupported_layers_are_exactly_the_listed_ones(matrix):
             check_ops(path.read_bytes())  # int8 where the runtime needs it
 
 
+def test_the_builds_int8_check_sees_no_leaked_batch(matrix):
+    """Cropping2D and the unrolled GRU slice data with STRIDED_SLICE, SimpleRNN packs steps: no dynamic batch."""
+    from qbuild.model.quantize import check_int8
+
+    import contextlib
+    import sys
+
+    import keras
+
+    from test_runtime_corpus import convert
+
+    leaks = {n: p for n, path in matrix.items() for p in check_int8(path.read_bytes()) if "dynamic batch" in p}
+    assert leaks == {}
+    # A real leak (Flatten under a dynamic batch, converted without the build's static signature) is still named.
+    x = keras.Input((4, 5, 3))
+    with contextlib.redirect_stdout(sys.stderr):
+        data = convert(keras.Model(x, keras.layers.Dense(4)(keras.layers.Flatten()(x))), {}, np.random.default_rng(0))
+    assert [p.split(" at ")[0] for p in check_int8(data) if "dynamic batch" in p] == ["SHAPE", "STRIDED_SLICE", "PACK"]
+
+
 def test_tflm_refuses_exactly_the_listed_cases(matrix):
     refused = set()
     for name, path in matrix.items():

@@ -138,10 +138,14 @@ def check_int8(tflite: bytes | Graph, allow_float: tuple = (), mode: str = "int8
     g = as_graph(tflite, "converted model")
     allowed = INT16X8_TYPES if mode == "int16x8" else INT_TYPES
     problems = []
+    # A leaked dynamic batch is SHAPE and the STRIDED_SLICE/PACK computing on its result; those ops on data
+    # (Cropping2D, an unrolled GRU's gate slices, SimpleRNN's return_sequences) are ordinary int8 ops.
+    shape_values: set[int] = set()
     for op in g.ops:
         if op.name in EDGE_OPS:
             continue
-        if op.name in SHAPE_OPS:
+        if op.name in SHAPE_OPS and (op.name == "SHAPE" or shape_values.intersection(op.inputs)):
+            shape_values.update(op.outputs)
             problems.append(f"{op.name} at '{g.output_name(op)}' (a dynamic batch leaked into the graph)")
             continue
         tensors = g.op_tensors(op, "inputs") + g.op_tensors(op, "outputs")
