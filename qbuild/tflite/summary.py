@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from qbuild.errors import QbuildError
-from qbuild.tflite.plan import plan_model
+from qbuild.tflite.plan import plan_model, scratch_bytes
 from qbuild.tflite.reader import Graph, Tensor, as_graph
 
 SUMMARY_VERSION = 1
@@ -91,8 +91,10 @@ def summarize(model: "bytes | Graph", pointer_size: int = 4) -> dict:
             row["kernel"] = f"{filt[1]}x{filt[2]}"  # filter [out, h, w, in]
         if plan is not None:
             live = [t for t, (first, last) in plan.lifetimes.items() if first <= i <= last]
-            row["live_bytes"] = sum(g.tensors[t].bytes() for t in live)
-            row["extent_bytes"] = max((plan.offsets[t] + g.tensors[t].bytes() for t in live), default=0)
+            scratch = scratch_bytes(g, op) if i in plan.scratch_offsets else 0  # e.g. TRANSPOSE_CONV's int32 sums
+            row["live_bytes"] = sum(g.tensors[t].bytes() for t in live) + scratch
+            row["extent_bytes"] = max([plan.offsets[t] + g.tensors[t].bytes() for t in live]
+                                      + ([plan.scratch_offsets[i] + scratch] if scratch else []), default=0)
         ops.append(row)
     const_bytes = sum(t.bytes() for t in g.tensors if t.const)
     io = {w: [{"name": g.tensors[t].name, "type": g.tensors[t].type, "shape": list(g.tensors[t].shape),
