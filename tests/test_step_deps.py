@@ -16,9 +16,9 @@ from tests.scons_helpers import ROOT, fresh_tree, scons, steps_run
 ACTIONS = {"dataset": mdl._dataset, "train": mdl._train, "quantize": mdl._quantize, "C array": mdl._c_array,
            "linker script": fw._linker_script, "main.cc": integrate._main_cc, "op table": integrate._op_table,
            "footprint": fw._footprint, "run": fw._run, "profile": fw._profile,
-           "instruction-count plugin": fw._plugin, "model page": mdl._model_page}
+           "instruction-count plugin": fw._plugin, "model page": mdl._model_page, "prepared tables": fw._prepared}
 BOARD_PAGE = fw._board_page  # same label as the model's page: checked separately below
-ARGS = ("board=qemu-m33", "model=digits", "digits", "footprint", "run", "profile")  # every step
+ARGS = ("board=qemu-m33", "model=digits", "load=prepared", "digits", "footprint", "run", "profile")  # every step
 
 
 def _uses() -> dict:

@@ -21,9 +21,10 @@ TEMPLATES = ("main.cc.j2",)
 
 
 def main_context(tflite, samples: np.ndarray, board, arena_bytes: int, classes: list, sources: str,
-                 symbol: str | None = None) -> dict:
+                 symbol: str | None = None, prepared: bool = False) -> dict:
     """The template's variables for a model (bytes or a parsed Graph), its raw firmware samples and a board; `symbol`
-    the model's C array prefix (None: the MLTK names)."""
+    the model's C array prefix (None: the MLTK names); `prepared`: load with the build-time tables (`prepared` names
+    their PreparedModel, None for the run-time path)."""
     io = io_details(tflite)
     params = read_params(tflite)
     mode, _ = norm_mode(params)
@@ -44,15 +45,16 @@ def main_context(tflite, samples: np.ndarray, board, arena_bytes: int, classes: 
         "input_path": input_path(io["input"]["type"], raw_type, mode),
         "raw_type": raw_type, "raw_ctype": C_TYPES[raw_type], "sample_size": n_in, "samples": values,
         "classes": list(classes), "output_size": int(np.prod(io["output"]["shape"])), "names": naming(symbol),
+        "prepared": naming(symbol).base + "_prepared" if prepared else None,
     }
 
 
 def write_main_cc(tflite_path: Path, data_path: Path | None, board, classes: list, sources: str, out: Path,
-                  template: Path | None = None, symbol: str | None = None) -> None:
+                  template: Path | None = None, symbol: str | None = None, prepared: bool = False) -> None:
     """main.cc from qbuild's board template, or from the user's own Jinja `template` (same variables)."""
     data = Path(tflite_path).read_bytes()
     graph = read_model(data, str(tflite_path))
     arena = plan_model(graph, pointer_size=board.pointer_size).arena_bytes  # also the tensor checks, before samples
     samples = firmware_samples(data_path, graph)
-    context = main_context(graph, samples, board, arena, classes, sources, symbol)
+    context = main_context(graph, samples, board, arena, classes, sources, symbol, prepared)
     write_atomic(out, render_file(template, **context) if template else render("main.cc.j2", **context))

@@ -27,7 +27,7 @@ from qbuild.tflite.reader import read_model
 
 PREPARED_VERSION = 1  # qbuild::kPreparedVersion
 NO_SCRATCH = "qbuild::kNoScratch"
-TEMPLATE = "prepared_model.cc.j2"
+TEMPLATES = ("prepared_model.cc.j2",)
 
 
 def fnv1a32(data: bytes) -> int:
@@ -94,7 +94,7 @@ def figures(ctx: dict, pointer_size: int = 4) -> dict:
 
 
 def render_prepared(ctx: dict, sources_note: str) -> str:
-    return environment().get_template(TEMPLATE).render(inputs=sources_note, **ctx)
+    return environment().get_template(TEMPLATES[0]).render(inputs=sources_note, **ctx)
 
 
 def write_prepared(tflite_path, out_path, tool_dir, symbol=None) -> dict:

@@ -106,8 +106,16 @@ def _board_env(env, board):
     return benv
 
 
-def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram_margin=None):
-    """Declare a model's firmware for a board: main.cc, objects, firmware.elf/.map/.bin, footprint, and `run`."""
+def _prepared(target, source, env):
+    from qbuild.codegen.prepared import write_prepared
+    write_prepared(path(source[0]), path(target[0]), path(target[0]).parent.parent / "host",
+                   text(env, "QBUILD_SYMBOL") or None)
+
+
+def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram_margin=None, load=None):
+    """Declare a model's firmware for a board: main.cc, objects, firmware.elf/.map/.bin, footprint, and `run`.
+    `load`: "runtime" (Model::load into an arena) or "prepared" (the build-time tables: `python -m qbuild prepare`);
+    default the `load=` option (runtime)."""
     from qbuild.target.boards import load_board
 
     try:
@@ -132,7 +140,8 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
         script = command(benv, str(board_dir / "linker.ld"), [board_file], _linker_script, "linker script",
                          ["QBUILD_BOARD"])[0]
 
-    nodes["main"] = qbuild_main(benv, model_nodes, b, target=str(out / "main.cc"))
+    load = load or env.get("QBUILD_LOAD", "runtime")
+    nodes["main"] = qbuild_main(benv, model_nodes, b, target=str(out / "main.cc"), load=load)
 
     # Only the model's ops in the runtime's op table: registry.cc is compiled per model with a generated header of op
     # switches; every other runtime object is shared by all models on the board.
@@ -146,6 +155,12 @@ def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram
     objs += menv.Object(str(out / "main.o"), nodes["main"])
     model_c = next(n for n in model_nodes["carray"] if str(n).endswith(".c"))
     objs += menv.Object(str(out / "sl_tflite_micro_model.o"), model_c)
+    if load == "prepared":  # the tables come from the runtime's own prepare, so they depend on its sources
+        code = [str(f) for f in [*runtime.sources(), *runtime.headers(), runtime.RUNTIME_DIR / "tools" /
+                                 "qbuild_prepare.cc"]]
+        nodes["prepared"] = command(benv, str(out / "model_prepared.cc"), [model_nodes["tflite"]] + code, _prepared,
+                                    "prepared tables", ["QBUILD_SYMBOL"], QBUILD_SYMBOL=t.symbol or "")[0]
+        objs += menv.Object(str(out / "model_prepared.o"), nodes["prepared"])
 
     elf = out / "firmware.elf"
     map_path = out / "firmware.map"

@@ -32,7 +32,8 @@ def _main_cc(target, source, env):
     data = path(source[1]) if env["QBUILD_HAS_DATA"] else None
     template = in_project(env, "QBUILD_TEMPLATE") if text(env, "QBUILD_TEMPLATE") else None
     write_main_cc(path(source[0]), data, load_board(in_project(env, "QBUILD_BOARD")), setting(env, "QBUILD_CLASSES"),
-                  text(env, "QBUILD_NOTE"), path(target[0]), template=template, symbol=text(env, "QBUILD_SYMBOL") or None)
+                  text(env, "QBUILD_NOTE"), path(target[0]), template=template, symbol=text(env, "QBUILD_SYMBOL") or None,
+                  prepared=env["QBUILD_LOAD"] == "prepared")
 
 
 def _footprint(target, source, env):
@@ -93,10 +94,11 @@ def qbuild_runtime(env, model=None, target=None):
     return renv.StaticLibrary(target, objs)[0]
 
 
-def qbuild_main(env, model, board, target=None, template=None):
+def qbuild_main(env, model, board, target=None, template=None, load="runtime"):
     """main.cc for `model` on `board` (an id, a board .toml or a loaded Board): qbuild's board template, or the user's
     own Jinja template given as `template` (rendered with the same variables; qbuild's templates/ stays importable
-    from it). Returns the main.cc node."""
+    from it). `load="prepared"`: main.cc loads with the build-time tables (QbuildFirmware compiles them). Returns the
+    main.cc node."""
     from qbuild.target.boards import Board, load_board
 
     try:
@@ -116,7 +118,7 @@ def qbuild_main(env, model, board, target=None, template=None):
     note = ", ".join(p if not p.startswith("/") else Path(p).name for p in (project_path(env, p) for p in named))
     return command(env, target, sources, _main_cc, "main.cc",
                    ["QBUILD_BOARD", "QBUILD_HAS_DATA", "QBUILD_CLASSES", "QBUILD_NOTE", "QBUILD_TEMPLATE",
-                    "QBUILD_SYMBOL"],
+                    "QBUILD_SYMBOL", "QBUILD_LOAD"], QBUILD_LOAD=load,
                    QBUILD_BOARD=literal(project_path(env, b.path)), QBUILD_HAS_DATA=int(data_node is not None),
                    QBUILD_CLASSES=as_json(t.settings.get("classes", [])), QBUILD_NOTE=literal(note),
                    QBUILD_TEMPLATE=literal(project_path(env, tpl) if tpl else ""), QBUILD_SYMBOL=t.symbol or "")[0]

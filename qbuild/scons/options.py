@@ -15,6 +15,8 @@ OPTIONS = {
     "baseline": "earlier footprint.json to compare with (deltas in the footprint report)",
     "max_growth": "bytes of flash or RAM growth vs baseline= that fail the build",
     "ram_margin": "RAM headroom to keep, e.g. 10% or 4096 (bytes)",
+    "load": "runtime (default): the firmware loads the model into an arena at start-up; prepared: the build's prepare "
+            "as const tables in flash, RAM = the activations only (python -m qbuild prepare)",
     "verbose": "1: show full compiler and linker command lines (default 0)",
     "compare_modes": "1: also measure float, int8, 16x8 and selective float (flagged layers in float) on the test data: "
                      "accuracy, .tflite size, arena of each (modes.md/.json; four conversions, slow)",
@@ -81,6 +83,9 @@ def parse_options(env, arguments, targets, showing_help):
     if arguments.get("compare_modes") not in (None, "0", "1"):
         fail(QbuildError(f"compare_modes={arguments['compare_modes']} is not 0 or 1"))
     env["QBUILD_COMPARE_MODES"] = arguments.get("compare_modes") == "1"
+    if arguments.get("load") not in (None, "runtime", "prepared"):
+        fail(QbuildError(f"load={arguments['load']} is not runtime or prepared"))
+    env["QBUILD_LOAD"] = arguments.get("load") or "runtime"
     clean = arguments.get("clean")
     if clean not in (None, "all"):
         fail(QbuildError(f"clean={clean} is not understood; use clean=all (with scons -c) or leave it out"))

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from qbuild.errors import QbuildError
@@ -34,11 +35,14 @@ def build_prepare_tool(out_dir) -> Path:
     if is_fresh(stamp, digest, [exe]):
         return exe
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = exe.with_name(exe.name + ".tmp")
-    r = subprocess.run([cxx, *flags, *map(str, srcs), "-lm", "-o", str(tmp)], capture_output=True, text=True)
+    fd, tmp = tempfile.mkstemp(prefix="qbuild-prepare.", dir=out_dir)  # two builds at once never share it
+    os.close(fd)
+    r = subprocess.run([cxx, *flags, *map(str, srcs), "-lm", "-o", tmp], capture_output=True, text=True)
     if r.returncode != 0:
+        os.unlink(tmp)
         raise QbuildError(f"compiling qbuild-prepare failed: {r.stderr.strip()[:400]}")
-    tmp.replace(exe)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, exe)
     record(stamp, digest)
     return exe
 
