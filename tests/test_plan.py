@@ -264,3 +264,15 @@ def test_cpp_offsets_equal_python_plan_on_every_model(corpus, tmp_path):
         dump = prepare_on_host(path, tmp_path / "tool")
         got = {i: t[1] for i, t in enumerate(dump["tensors"]) if t[0] == 2}
         assert got == plan_model(path.read_bytes(), 8).offsets, path.stem
+
+
+def test_search_reaches_the_bound_where_the_orders_miss_it_and_says_when_it_stops():
+    from qbuild.tflite.placement import lower_bound, search_buffers
+    spec = [(1658, 3, 5), (2461, 0, 3), (528, 4, 8), (2013, 4, 4), (1815, 3, 5), (2300, 1, 2)]
+
+    def buffers():
+        return [{"order": i, "size": s, "first": f, "last": l} for i, (s, f, l) in enumerate(spec)]
+    assert plan_buffers(buffers()) == 6480 > lower_bound(buffers()) == 6032  # every run-time order leaves a hole
+    assert search_buffers(buffers()) == (6032, "at the lower bound (search)")
+    assert search_buffers(buffers(), budget=1) == (6480, "448 B above the lower bound: the search stopped after 1 "
+                                                          "nodes without reaching it")
