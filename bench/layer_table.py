@@ -55,7 +55,7 @@ def rows() -> list[tuple[str, str, str, str]]:
         ops = sorted({op.name for op in read_model(data).ops} - EDGE)
         if name in EXPECTED_UNSUPPORTED:
             reason, missing = EXPECTED_UNSUPPORTED[name]
-            status = f"no: {', '.join(sorted(missing))} missing. {reason}"
+            status = f"no: {', '.join(sorted(missing))} missing. {reason[0].upper()}{reason[1:]}"
         else:
             status = "yes (host + qemu-m33, bit-exact)"
         out.append((layer, name, ", ".join(ops) or "(edges only)", status))

@@ -69,6 +69,23 @@ CASES = {
     "GRU": ("GRU", (6, 4), lambda k, x: k.layers.GRU(5)(x)),
     "SimpleRNN": ("SimpleRNN", (6, 4), lambda k, x: k.layers.SimpleRNN(5, return_sequences=True)(x)),
     "Embedding": ("Embedding", (6,), lambda k, x: k.layers.Flatten()(k.layers.Embedding(10, 4)(x))),
+    "Bidirectional_LSTM": ("Bidirectional(LSTM)", (5, 3), lambda k, x: k.layers.Bidirectional(k.layers.LSTM(4))(x)),
+    "Dropout": ("Dropout", (10,), lambda k, x: k.layers.Dense(4)(k.layers.Dropout(0.3)(x))),
+    "Rescaling": ("Rescaling", (6, 5, 3), lambda k, x: k.layers.Rescaling(0.5, offset=-0.2)(x)),
+    "Average": ("Average", (6, 5, 3), lambda k, x: k.layers.Average()([x, k.layers.Conv2D(3, 1)(x)])),
+    "Maximum": ("Maximum", (6, 5, 3), lambda k, x: k.layers.Maximum()([x, k.layers.Conv2D(3, 1)(x)])),
+    "Minimum": ("Minimum", (6, 5, 3), lambda k, x: k.layers.Minimum()([x, k.layers.Conv2D(3, 1)(x)])),
+    "Dot": ("Dot", (6,), lambda k, x: k.layers.Dot(axes=1)([x, k.layers.Dense(6)(x)])),
+    "swish": ("Activation('swish')", (20,), lambda k, x: k.layers.Activation("swish")(x)),
+    "elu": ("Activation('elu')", (20,), lambda k, x: k.layers.Activation("elu")(x)),
+    "gelu": ("Activation('gelu')", (20,), lambda k, x: k.layers.Activation("gelu")(x)),
+    "ZeroPadding1D": ("ZeroPadding1D", (8, 3), lambda k, x: k.layers.ZeroPadding1D((1, 2))(x)),
+    "Cropping1D": ("Cropping1D", (8, 3), lambda k, x: k.layers.Cropping1D((1, 2))(x)),
+    "UpSampling1D": ("UpSampling1D", (6, 3), lambda k, x: k.layers.UpSampling1D(2)(x)),
+    "RepeatVector": ("RepeatVector", (6,), lambda k, x: k.layers.RepeatVector(3)(x)),
+    "DepthwiseConv1D": ("DepthwiseConv1D", (10, 3), lambda k, x: k.layers.DepthwiseConv1D(3)(x)),
+    "Conv1DTranspose": ("Conv1DTranspose", (6, 3),
+                        lambda k, x: k.layers.Conv1DTranspose(4, 3, strides=2, padding="same")(x)),
 }
 
 # case -> (reason, the ops check_ops refuses). Kept exact: a change in either direction fails the matrix test.
@@ -78,10 +95,15 @@ EXPECTED_UNSUPPORTED = {
     "Embedding": ("the build converts with a float32 input: Embedding becomes CAST/LESS/ADD(int32)/SELECT/GATHER on "
                   "int32 indices; TFLM has no SELECT kernel (its interpreter refuses the model)",
                   {"CAST", "LESS", "SELECT", "GATHER"}),
+    "UpSampling1D": ("as UpSampling2D: TILE, which TFLM does not implement", {"TILE"}),
+    "RepeatVector": ("TILE, which TFLM does not implement", {"TILE"}),
+    "Dot": ("BATCH_MATMUL is not in the runtime yet", {"BATCH_MATMUL"}),
+    "elu": ("the converter leaves ELU in float32 (no int8 ELU), which the int8 runtime does not run", {"ELU"}),
+    "gelu": ("GELU, which TFLM does not implement either", {"GELU"}),
 }
 
 # Cases whose .tflite TFLM's interpreter itself cannot run (no kernel for an op it contains).
-TFLM_REFUSES = {"UpSampling2D", "Embedding"}
+TFLM_REFUSES = {"UpSampling2D", "Embedding", "UpSampling1D", "RepeatVector", "gelu"}
 
 
 def keras_model(keras, name: str):

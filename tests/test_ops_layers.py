@@ -1,5 +1,5 @@
 """Edge cases of the ops the Keras layer matrix added (LEAKY_RELU, PRELU, SUB, REDUCE_MAX, TRANSPOSE, TRANSPOSE_CONV,
-LayerNormalization's SQUARED_DIFFERENCE, RSQRT and float NEG, RESIZE_BILINEAR):
+LayerNormalization's SQUARED_DIFFERENCE, RSQRT and float NEG, RESIZE_BILINEAR, MAXIMUM, MINIMUM):
 small converted models, some with options or quantization the converter rarely writes (edited in the flatbuffer),
 each run through the whole runtime (qbuild-run) against TFLM on every int8 input value or random inputs, with the
 arena equal to the Python plan."""
@@ -87,6 +87,8 @@ def _models(keras):
     build("resize_down_odd", (7, 9, 2), lambda x: L.Resizing(3, 5, interpolation="bilinear")(x))
     build("resize_up_odd", (3, 4, 2), lambda x: L.Resizing(7, 5, interpolation="bilinear")(x), edits=[
         ("align_corners", resize_opts(True, False))])
+    build("maximum_bcast", (4, 5, 6), lambda x: ops.maximum(x, ops.mean(x, axis=-1, keepdims=True)), int8_io=True)
+    build("minimum_rows", (6, 5), lambda x: ops.minimum(L.Dense(5)(x), ops.max(x, axis=1, keepdims=True)))
     build("sqdiff_bcast", (6, 5), lambda x: ops.square(L.Dense(5)(x) - ops.mean(x, axis=-1, keepdims=True)))
     build("rsqrt", (256,), lambda x: ops.rsqrt(ops.relu(x) + 0.05), int8_io=True, edits=[
         ("out_coarse", lambda t: _quant(t, OP.RSQRT, "out", 0, 0.5, -100)),
@@ -184,3 +186,10 @@ def test_resize_cases_hold_resize_bilinear(models):
 
     for name in ("resize_up_3x2", "resize_down_odd", "resize_up_odd"):
         assert "RESIZE_BILINEAR" in {op.name for op in read_model(models[name].read_bytes()).ops}, name
+
+
+def test_max_min_cases_hold_the_ops(models):
+    from qbuild.tflite.reader import read_model
+
+    assert "MAXIMUM" in {op.name for op in read_model(models["maximum_bcast"].read_bytes()).ops}
+    assert "MINIMUM" in {op.name for op in read_model(models["minimum_rows"].read_bytes()).ops}

@@ -18,7 +18,7 @@ CORPUS_NAMES = [
     "fc_3d_keep_dims", "pools", "mean_gap", "mean_keepdims_mul_logistic", "residual_add_relu", "relu6_tanh_logistic",
     "relu_relu6_standalone", "add_broadcast", "slices_stack", "hard_swish", "pad_concat_reshape", "dynamic_batch_flatten", "mul_broadcast_int8io",
     "split_unstack", "leaky_prelu_sub", "transpose_max", "transpose_conv",
-    "layer_norm", "resize_bilinear",
+    "layer_norm", "resize_bilinear", "max_min",
 ]
 MLTK_DIR = Path(__file__).resolve().parents[1] / ".cache" / "mltk"
 # Ops Keras 3 cannot produce for the corpus, with the test that covers them.
@@ -99,6 +99,7 @@ def _models(keras):
     build("transpose_conv", (4, 3, 2), lambda x: L.Conv2DTranspose(3, 3, strides=2, padding="same")(x))
     build("layer_norm", (4, 6), lambda x: L.LayerNormalization()(L.Dense(6)(x)))  # NEG, SQUARED_DIFFERENCE, RSQRT
     build("resize_bilinear", (3, 4, 2), lambda x: L.UpSampling2D(2, interpolation="bilinear")(x))
+    build("max_min", (5, 4, 3), lambda x: L.Minimum()([L.Maximum()([x, L.Conv2D(3, 1)(x)]), L.Conv2D(3, 1)(x)]))
     return m
 
 

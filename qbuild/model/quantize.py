@@ -34,7 +34,13 @@ def unrolled(keras_model):
     bare TFLiteConverter); unrolled, the same layer converts to FULLY_CONNECTED/SPLIT/LOGISTIC/TANH/MUL/ADD ops with
     the same arithmetic. Models without recurrent layers are returned as they are."""
     cfg = keras_model.get_config()
-    layers = [layer for layer in cfg.get("layers", []) if layer.get("class_name") in RECURRENT]
+    layers = []  # recurrent layer configs, also the ones a Bidirectional wrapper holds
+    for layer in cfg.get("layers", []):
+        if layer.get("class_name") in RECURRENT:
+            layers.append(layer)
+        elif layer.get("class_name") == "Bidirectional":
+            layers += [layer["config"][k] for k in ("layer", "backward_layer")
+                       if (layer["config"].get(k) or {}).get("class_name") in RECURRENT]
     if not layers:
         return keras_model
     for layer in layers:

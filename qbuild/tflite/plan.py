@@ -41,7 +41,7 @@ OP_DATA_BYTES = {
     "TANH": 16, "UNPACK": 0,
     "LEAKY_RELU": 24, "PRELU": 28, "REDUCE_MAX": 4, "SUB": 48, "TRANSPOSE": 0, "TRANSPOSE_CONV": 24,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": 136, "NEG": 0, "RSQRT": 16, "SQUARED_DIFFERENCE": 36,
-    "RESIZE_BILINEAR": 12,
+    "RESIZE_BILINEAR": 12, "MAXIMUM": 0, "MINIMUM": 0,
 }
 SUPPORTED_OPS = sorted(OP_DATA_BYTES)
 # Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.

@@ -50,6 +50,8 @@ enum BuiltinOp : int {
   kStridedSlice = 45,
   kSplit = 49,
   kPrelu = 54,
+  kMaximum = 55,
+  kMinimum = 57,
   kNeg = 59,
   kTransposeConv = 67,
   kRsqrt = 76,

@@ -54,11 +54,17 @@
 #ifndef QBUILD_OP_LOGISTIC
 #define QBUILD_OP_LOGISTIC 1
 #endif
+#ifndef QBUILD_OP_MAXIMUM
+#define QBUILD_OP_MAXIMUM 1
+#endif
 #ifndef QBUILD_OP_MAX_POOL_2D
 #define QBUILD_OP_MAX_POOL_2D 1
 #endif
 #ifndef QBUILD_OP_MEAN
 #define QBUILD_OP_MEAN 1
+#endif
+#ifndef QBUILD_OP_MINIMUM
+#define QBUILD_OP_MINIMUM 1
 #endif
 #ifndef QBUILD_OP_MUL
 #define QBUILD_OP_MUL 1

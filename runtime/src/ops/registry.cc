@@ -45,11 +45,17 @@ constexpr OpKernel kOps[] = {
 #if QBUILD_OP_LOGISTIC
     QBUILD_OP(kLogistic, logistic)
 #endif
+#if QBUILD_OP_MAXIMUM
+    QBUILD_OP(kMaximum, maximum)
+#endif
 #if QBUILD_OP_MAX_POOL_2D
     QBUILD_OP_ANY(kMaxPool2D, max_pool_2d)
 #endif
 #if QBUILD_OP_MEAN
     QBUILD_OP_ANY(kMean, mean)
+#endif
+#if QBUILD_OP_MINIMUM
+    QBUILD_OP(kMinimum, minimum)
 #endif
 #if QBUILD_OP_MUL
     QBUILD_OP(kMul, mul)
