@@ -118,7 +118,8 @@ def test_reshape_aliases_and_elementwise_ops_overwrite_in_place(corpus):
                 group = [m for m, root in p.shared.items() if root == r and _producer(g, m) <= i] + [r]
                 assert all(not any(m in o.inputs for o in g.ops[i + 1:]) for m in group if m != t), path.stem
     # Every in-place kind is exercised by the corpus (and so by the bit-exactness tests on host and QEMU).
-    assert {"RESHAPE", "ADD", "MUL", "RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "QUANTIZE"} <= kinds
+    assert {"RESHAPE", "ADD", "MUL", "SUB", "RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU",
+            "QUANTIZE"} <= kinds
 
 
 def test_overwrite_needs_the_input_to_die_there(corpus):

@@ -133,7 +133,7 @@ GRAPH_INPUT, GRAPH_OUTPUT = 1, 2  # kPlanGraphInput, kPlanGraphOutput
 # In-place ops (runtime/src/planner.cc in_place_kind): the output aliases input 0 (RESHAPE), or overwrites an input
 # that dies at the op and holds no graph I/O (kernels that read element i before writing element i).
 ALIAS_OPS = {"RESHAPE"}
-OVERWRITE_OPS = {"ADD", "MUL", "RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "QUANTIZE"}
+OVERWRITE_OPS = {"ADD", "MUL", "SUB", "RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE"}
 
 
 def share_in_place(g: Graph, first: dict, last: dict, io: dict) -> dict[int, int]:

@@ -93,11 +93,13 @@ InPlace in_place_kind(int32_t builtin) {
       return InPlace::kAlias;
     case schema::kAdd:  // same-shape inputs index like the output; a broadcast input is smaller (never shared)
     case schema::kMul:
+    case schema::kSub:
     case schema::kRelu:
     case schema::kRelu6:
     case schema::kLogistic:
     case schema::kTanh:
     case schema::kHardSwish:
+    case schema::kLeakyRelu:
     case schema::kQuantize:  // int8 -> int8 requantize (a float input has other bytes)
       return InPlace::kOverwrite;
     default:
