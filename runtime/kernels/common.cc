@@ -181,17 +181,18 @@ Status filter_multipliers(float input_scale, const float* filter_scales, int32_t
   return Status::kOk;
 }
 
-Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max) {
-  // TFLite quantizes the bounds in float, zero_point + (int)round(f / scale), and keeps them inside [-128, 127].
+Status activation_range_of(Activation act, QuantInfo output, int32_t qmin, int32_t qmax, int32_t* act_min,
+                           int32_t* act_max) {
+  // TFLite quantizes the bounds in float, zero_point + (int)round(f / scale), and keeps them inside [qmin, qmax].
   float lo = 0.0f;  // RELU and RELU6: lower bound 0
   float hi = 6.0f;
   switch (act) {
     case Activation::kNone:
-      *act_min = -128;
-      *act_max = 127;
+      *act_min = qmin;
+      *act_max = qmax;
       return Status::kOk;
     case Activation::kRelu:
-      hi = HUGE_VALF;  // quantizes to the saturated maximum whatever the scale: the upper bound stays 127
+      hi = HUGE_VALF;  // quantizes to the saturated maximum whatever the scale: the upper bound stays qmax
       break;
     case Activation::kRelu6:
       break;
@@ -202,9 +203,13 @@ Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int3
     default:
       return Status::kUnsupportedActivation;
   }
-  *act_min = clamp_i32(output.zero_point + round_to_i32_saturated(lo / output.scale), -128, 127);
-  *act_max = clamp_i32(output.zero_point + round_to_i32_saturated(hi / output.scale), -128, 127);
+  *act_min = clamp_i32(output.zero_point + round_to_i32_saturated(lo / output.scale), qmin, qmax);
+  *act_max = clamp_i32(output.zero_point + round_to_i32_saturated(hi / output.scale), qmin, qmax);
   return Status::kOk;
+}
+
+Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max) {
+  return activation_range_of(act, output, -128, 127, act_min, act_max);
 }
 
 }  // namespace kernels

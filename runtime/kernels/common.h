@@ -128,6 +128,9 @@ Status filter_multipliers(float input_scale, const float* filter_scales, int32_t
 // Int8 clamp bounds for a fused activation on an output with this quantization (TFLite's
 // CalculateActivationRangeQuantized). kUnsupportedActivation for TANH / SIGN_BIT.
 Status activation_range(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max);
+// The same for any output range (int16 outputs: [-32768, 32767]).
+Status activation_range_of(Activation act, QuantInfo output, int32_t qmin, int32_t qmax, int32_t* act_min,
+                           int32_t* act_max);
 
 inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
   if (a == b && a == INT32_MIN) return INT32_MAX;

@@ -8,28 +8,7 @@ namespace qbuild {
 namespace kernels {
 
 Status activation_range16(Activation act, QuantInfo output, int32_t* act_min, int32_t* act_max) {
-  float lo = 0.0f;
-  float hi = 6.0f;
-  switch (act) {
-    case Activation::kNone:
-      *act_min = -32768;
-      *act_max = 32767;
-      return Status::kOk;
-    case Activation::kRelu:
-      hi = HUGE_VALF;
-      break;
-    case Activation::kRelu6:
-      break;
-    case Activation::kReluN1To1:
-      lo = -1.0f;
-      hi = 1.0f;
-      break;
-    default:
-      return Status::kUnsupportedActivation;
-  }
-  *act_min = clamp_i32(output.zero_point + round_to_i32_saturated(lo / output.scale), -32768, 32767);
-  *act_max = clamp_i32(output.zero_point + round_to_i32_saturated(hi / output.scale), -32768, 32767);
-  return Status::kOk;
+  return activation_range_of(act, output, -32768, 32767, act_min, act_max);
 }
 
 Status to_int16(Activation act, QuantInfo input_q, QuantInfo output_q, const int32_t* shifts, int32_t channels,
