@@ -3,7 +3,7 @@ and the footprint check of *their* ELF.
 
     rt = env.QbuildRuntime(model)                        # only the model's ops; env's CC/CXX/flags + the runtime's set
     main = env.QbuildMain(model, board="efr32")          # qbuild's main.cc for a board (or template="my_main.cc.j2")
-    elf = env.Program("app.elf", [main, model.carray_c, rt], LINKFLAGS=[..., "-Wl,-Map=app.map"])
+    elf = env.Program("app.elf", [main, model["carray"][0], rt], LINKFLAGS=[..., "-Wl,-Map=app.map"])
     env.QbuildFootprint(elf, board="efr32", map="app.map")   # or memory={"flash": (0x0, 1 << 20), "ram": (...)}
 
 Nothing here replaces a construction variable of the calling environment: each builder works on a clone and adds only
@@ -19,6 +19,7 @@ from qbuild.scons.actions import (as_json, command, fail, in_project, literal, n
 from qbuild.target import runtime
 
 REGISTRY = runtime.RUNTIME_DIR / "src" / "ops" / "registry.cc"
+LOADS = ("runtime", "prepared")
 
 
 def _op_table(target, source, env):
@@ -103,6 +104,9 @@ def qbuild_main(env, model, board, target=None, template=None, load="runtime"):
 
     try:
         b = board if isinstance(board, Board) else load_board(board)
+        if load not in LOADS:
+            raise QbuildError(f"load={load!r} is not one of {', '.join(LOADS)} (run-time load into an arena, or the "
+                              "tables prepared at build time)")
     except QbuildError as e:
         fail(e)
     t = model.targets
