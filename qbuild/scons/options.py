@@ -1,6 +1,7 @@
 """Command-line options of qbuild's SConstruct: `scons -h`, validation before any step runs."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from qbuild.errors import QbuildError
@@ -38,13 +39,15 @@ def help_text(env) -> str:
     lines = ["qbuild: embedded ML artifacts from a Keras model", "",
              "usage: scons [board=<id>] model=<name> [option=value ...] [target ...]", "",
              f"models: {', '.join(list_models(root))}", f"boards: {boards}", "", "options:"]
-    lines += [f"  {k + '=':<12} {v}" for k, v in OPTIONS.items()]
+    width = max(len(k) for k in OPTIONS) + 2
+    for k, v in OPTIONS.items():  # wrapped under the description column, so `scons -h` reads in 120 columns
+        lines += textwrap.wrap(v, 118, initial_indent=f"  {k + '=':<{width}} ", subsequent_indent=" " * (width + 3))
     lines += ["", "targets:",
               "  (default)    model artifacts; with board= also main.cc, firmware.elf/.bin/.map, footprint.json/.md",
               "  <model>      the model's artifacts only (alias named after the model, e.g. digits)",
-              "  run          run the firmware (boards with a runner: qemu-m33, host) and compare with the reference",
+              "  run          run the firmware (boards with a runner: the qemu-* boards, host) and compare with the reference",
               "  footprint    the footprint check only",
-              "  profile      executed instructions per op of one inference (QEMU boards: qemu-m33, qemu-m4)", "",
+              "  profile      executed instructions per op of one inference (the qemu-* boards)", "",
               "examples:", "  scons model=digits", "  scons board=efr32 model=kws",
               "  scons board=qemu-m33 model=digits run", "  scons board=qemu-m33 model=kws profile", "  scons model=path/m.keras data=path/raw.npz norm=rescale:1/16",
               "  scons -c model=digits      (clean; keeps the dataset and the trained model)",
