@@ -87,7 +87,7 @@ def path(node) -> Path:
 # in one checkout serves another at a different path; `in_project` turns them back into absolute paths in the step.
 def project_path(env, p) -> str:
     """`p` relative to the project's top directory when inside it, else absolute (for action signatures)."""
-    root = Path(env.Dir("#").abspath)
+    root = Path(env.Dir("#").abspath).resolve()  # both resolved: a symlinked checkout still gives relative paths
     p = Path(p).resolve()
     return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
 
