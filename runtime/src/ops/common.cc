@@ -60,6 +60,23 @@ k::Shape4 shape4(const TensorView& t) {
   return s;
 }
 
+WeightedView weighted_view(OpContext& ctx, const k::ConvParams& p) {
+  const TensorView* in = ctx.input(0);
+  const TensorView* filter = ctx.input(1);
+  WeightedView v{shape4(*in), shape4(*ctx.output(0)), nullptr, nullptr};
+  if (filter->rank == 2) {
+    const int32_t accum = filter->dims[1];
+    v.in = k::Shape4{1, 1, static_cast<int32_t>(in->elements() / static_cast<size_t>(accum)), accum};
+    v.out = k::Shape4{1, 1, v.in.w, filter->dims[0]};
+  }
+  if (p.per_channel) {  // WeightQuant's layout: [params][multipliers[C]][shifts[C]], each block 8-byte aligned
+    const uint32_t multipliers = align8(sizeof(k::ConvParams));
+    v.multipliers = ctx.data_at<const int32_t>(multipliers);
+    v.shifts = ctx.data_at<const int32_t>(multipliers + align8(4u * static_cast<uint32_t>(v.out.c)));
+  }
+  return v;
+}
+
 bool weighted_io(const OpContext& ctx, int32_t filter_rank) {
   const TensorView* filter = ctx.input(1);
   if (ctx.input_count() < 2 || ctx.input_count() > 3 || ctx.output_count() != 1) return false;

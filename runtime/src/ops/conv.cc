@@ -11,7 +11,6 @@ namespace {
 // Persistent op data: the kernel params, then (per-channel filters only) multipliers[C] and shifts[C].
 // qbuild/tflite/plan.py mirrors these sizes.
 static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
-constexpr uint32_t kMultipliersOffset = align8(sizeof(k::ConvParams));
 
 Status prepare(OpContext& ctx, bool depthwise) {
   const TensorView* in = ctx.input(0);
@@ -56,21 +55,9 @@ Status eval(OpContext& ctx) {
   const TensorView* bias = ctx.input(2);
   TensorView* out = ctx.output(0);
   const auto& p = *ctx.data_at<const k::ConvParams>(0);
-  k::Shape4 in_shape = shape4(*in);
-  k::Shape4 out_shape = shape4(*out);
-  if (filter->rank == 2) {
-    const int32_t accum = filter->dims[1];
-    in_shape = k::Shape4{1, 1, static_cast<int32_t>(in->elements() / static_cast<size_t>(accum)), accum};
-    out_shape = k::Shape4{1, 1, in_shape.w, filter->dims[0]};
-  }
-  const int32_t* multipliers = nullptr;
-  const int32_t* shifts = nullptr;
-  if (p.per_channel) {
-    multipliers = ctx.data_at<const int32_t>(kMultipliersOffset);
-    shifts = ctx.data_at<const int32_t>(kMultipliersOffset + align8(4u * out_shape.c));
-  }
-  k::eval_conv(p, multipliers, shifts, in_shape, in->data.int8, filter->data.int8, bias ? bias->data.i32 : nullptr,
-               out_shape, out->data.int8);
+  const WeightedView v = weighted_view(ctx, p);
+  k::eval_conv(p, v.multipliers, v.shifts, v.in, in->data.int8, filter->data.int8, bias ? bias->data.i32 : nullptr,
+               v.out, out->data.int8);
   return Status::kOk;
 }
 

@@ -23,6 +23,17 @@ bool weighted_io(const OpContext& ctx, int32_t filter_rank);
 // The optional bias (input 2) of a weighted op: absent, or int32 with `channels` values.
 bool bias_ok(const OpContext& ctx, int32_t channels);
 
+// What every weighted op's eval (int8 and int16) reads from its op data and tensors: the kernel shapes, where
+// FULLY_CONNECTED (rank-2 filter) runs as a 1x1 conv over the input flattened to batches x accum_depth, and the
+// per-channel multipliers/shifts (nullptr per tensor) stored after the kernel params (see WeightQuant).
+struct WeightedView {
+  k::Shape4 in;
+  k::Shape4 out;
+  const int32_t* multipliers;
+  const int32_t* shifts;
+};
+WeightedView weighted_view(OpContext& ctx, const k::ConvParams& p);
+
 // The filter scales of a weighted op (input 1: per tensor or per channel, `channels` of them, quantized along
 // `qdim` unless qdim < 0) and its persistent data: the kernel params (`params_bytes`), then per channel only
 // multipliers[channels] and shifts[channels], each block 8-byte aligned. kBadQuantization / kArenaTooSmall.

@@ -14,7 +14,6 @@ namespace {
 
 static_assert(sizeof(k::Softmax16Params) == 12, "SOFTMAX op data: update OP_DATA_BYTES in qbuild/tflite/plan.py");
 static_assert(sizeof(k::QuantizeParams) <= 16, "QUANTIZE op data: update OP_DATA_BYTES in qbuild/tflite/plan.py");
-constexpr uint32_t kMultipliersOffset = align8(sizeof(k::ConvParams));
 
 inline bool is_int16(const TensorView* t) { return t && t->type == TensorType::kInt16; }
 
@@ -90,24 +89,12 @@ Status eval_weighted16(OpContext& ctx) {
   const TensorView* bias = ctx.input(2);
   TensorView* out = ctx.output(0);
   const auto& p = *ctx.data_at<const k::ConvParams>(0);
-  k::Shape4 in_shape = shape4(*in);
-  k::Shape4 out_shape = shape4(*out);
-  if (filter->rank == 2) {
-    const int32_t accum = filter->dims[1];
-    in_shape = k::Shape4{1, 1, static_cast<int32_t>(in->elements() / static_cast<size_t>(accum)), accum};
-    out_shape = k::Shape4{1, 1, in_shape.w, filter->dims[0]};
-  }
-  const int32_t* multipliers = nullptr;
-  const int32_t* shifts = nullptr;
-  if (p.per_channel) {
-    multipliers = ctx.data_at<const int32_t>(kMultipliersOffset);
-    shifts = ctx.data_at<const int32_t>(kMultipliersOffset + align8(4u * out_shape.c));
-  }
+  const WeightedView v = weighted_view(ctx, p);
   const bool bias64 = bias && bias->type == TensorType::kInt64;
   const bool wide = bias64 || filter->rank == 2 || p.kind == k::WindowKind::kDepthwise;
-  k::eval_conv16(p, multipliers, shifts, in_shape, in->data.i16, filter->data.int8,
+  k::eval_conv16(p, v.multipliers, v.shifts, v.in, in->data.i16, filter->data.int8,
                  bias && !bias64 ? bias->data.i32 : nullptr, bias64 ? bias->data.i64 : nullptr,
-                 wide ? k::Accumulator::kInt64 : k::Accumulator::kInt32, out_shape, out->data.i16);
+                 wide ? k::Accumulator::kInt64 : k::Accumulator::kInt32, v.out, out->data.i16);
   return Status::kOk;
 }
 
