@@ -26,6 +26,11 @@ bool bias_ok(const OpContext& ctx, int32_t channels);
 // What every weighted op's eval (int8 and int16) reads from its op data and tensors: the kernel shapes, where
 // FULLY_CONNECTED (rank-2 filter) runs as a 1x1 conv over the input flattened to batches x accum_depth, and the
 // per-channel multipliers/shifts (nullptr per tensor) stored after the kernel params (see WeightQuant).
+// AVERAGE_POOL_2D / MAX_POOL_2D prepare for activations of `type` (int8, int16): checks, options, the kernel params
+// (prepare_pool: an int8 activation range; int16 callers redo it with `options->activation`).
+Status prepare_pool_of(OpContext& ctx, k::WindowKind kind, TensorType type, k::PoolOptions* options,
+                       k::ConvParams** params);
+
 struct WeightedView {
   k::Shape4 in;
   k::Shape4 out;

@@ -99,24 +99,11 @@ Status eval_weighted16(OpContext& ctx) {
 }
 
 Status prepare_pool16(OpContext& ctx, k::WindowKind kind) {
-  const TensorView* in = ctx.input(0);
-  const TensorView* out = ctx.output(0);
-  if (ctx.input_count() != 1 || ctx.output_count() != 1 || !is_int16(in) || !is_int16(out) || in->rank != 4 ||
-      out->rank != 4) {
-    return Status::kBadOpParams;
-  }
-  namespace o = schema::pool;
-  static constexpr OptionField kFields[] = {{o::kPadding, 0, 0}, {o::kStrideH, 1, 0}, {o::kStrideW, 1, 0},
-                                            {o::kFilterH, 1, 0}, {o::kFilterW, 1, 0}, {o::kActivation, 0, 0}};
-  int32_t v[6];
-  if (!read_options(ctx, kFields, 6, v)) return Status::kBadFlatbuffer;
   k::PoolOptions opt;
-  memcpy(&opt, v, sizeof(opt));
-  auto* params = static_cast<k::ConvParams*>(ctx.alloc(sizeof(k::ConvParams)));
-  if (!params) return Status::kArenaTooSmall;
-  const k::Status s = k::prepare_pool(opt, kind, shape4(*in), shape4(*out), quant(*in), quant(*out), params);
-  if (s != k::Status::kOk) return from(s);
-  return from(k::to_int16(opt.activation, quant(*in), quant(*out), nullptr, 0, params));
+  k::ConvParams* params = nullptr;
+  const Status s = prepare_pool_of(ctx, kind, TensorType::kInt16, &opt, &params);
+  if (s != Status::kOk) return s;
+  return from(k::to_int16(opt.activation, quant(*ctx.input(0)), quant(*ctx.output(0)), nullptr, 0, params));
 }
 
 Status prepare_mean16(OpContext& ctx) {

@@ -9,11 +9,14 @@ namespace {
 
 static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
-Status prepare(OpContext& ctx, k::WindowKind kind) {
+}  // namespace
+
+Status prepare_pool_of(OpContext& ctx, k::WindowKind kind, TensorType type, k::PoolOptions* options,
+                       k::ConvParams** params_out) {
   const TensorView* in = ctx.input(0);
   const TensorView* out = ctx.output(0);
-  if (ctx.input_count() != 1 || ctx.output_count() != 1 || !is_int8(in) || !is_int8(out) || in->rank != 4 ||
-      out->rank != 4) {
+  if (ctx.input_count() != 1 || ctx.output_count() != 1 || !in || !out || in->type != type || out->type != type ||
+      in->rank != 4 || out->rank != 4) {
     return Status::kBadOpParams;
   }
   namespace o = schema::pool;
@@ -23,12 +26,20 @@ Status prepare(OpContext& ctx, k::WindowKind kind) {
   static_assert(sizeof(k::PoolOptions) == 6 * sizeof(int32_t), "PoolOptions is read as 6 int32 fields");
   int32_t v[6];
   if (!read_options(ctx, kFields, 6, v)) return Status::kBadFlatbuffer;
-  k::PoolOptions opt;
-  memcpy(&opt, v, sizeof(opt));
+  memcpy(options, v, sizeof(*options));
   // prepare_pool bounds strides and extents and checks the output size (kernels/conv.h, prepare_window).
   auto* params = static_cast<k::ConvParams*>(ctx.alloc(sizeof(k::ConvParams)));
   if (!params) return Status::kArenaTooSmall;
-  return from(k::prepare_pool(opt, kind, shape4(*in), shape4(*out), quant(*in), quant(*out), params));
+  *params_out = params;
+  return from(k::prepare_pool(*options, kind, shape4(*in), shape4(*out), quant(*in), quant(*out), params));
+}
+
+namespace {
+
+Status prepare(OpContext& ctx, k::WindowKind kind) {
+  k::PoolOptions options;
+  k::ConvParams* params = nullptr;
+  return prepare_pool_of(ctx, kind, TensorType::kInt8, &options, &params);
 }
 
 }  // namespace
