@@ -25,7 +25,7 @@ def fresh_tree(dst: Path, extra=()) -> Path:
 
 
 def scons(tree: Path, *args, check=True, importtime=False, timeout=900) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0", SOURCE_DATE_EPOCH="1700000000")
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", SOURCE_DATE_EPOCH="1700000000")
     cmd = [sys.executable] + (["-X", "importtime"] if importtime else []) + [SCONS, *args]
     p = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:

@@ -120,7 +120,7 @@ def test_cli_on_a_keras_file(built, tmp_path):
     model = built["act_before_bn"][0]
     model.save(tmp_path / "m.keras")
     np.savez(tmp_path / "raw.npz", x=am.digits(1023)[0][:100])
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
     cmd = [sys.executable, "-m", "qbuild", "advise", str(tmp_path / "m.keras"), "--data", str(tmp_path / "raw.npz"),
            "--json", str(tmp_path / "advice.json")]
     bad = subprocess.run(cmd + ["--norm", "none", "--strict"], cwd=ROOT, env=env, capture_output=True, text=True,

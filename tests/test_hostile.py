@@ -23,7 +23,7 @@ def tree(tmp_path_factory):
 
 
 def _run(tree, *args, env=None):
-    e = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000", **(env or {}))
+    e = dict(os.environ, SOURCE_DATE_EPOCH="1700000000", **(env or {}))
     return subprocess.run([sys.executable, SCONS, "-Q", *args], cwd=tree, env=e, capture_output=True, text=True,
                           timeout=900)
 
@@ -186,7 +186,7 @@ def test_crafted_dims_are_refused_alike_by_plan_and_the_build(tree, tmp_path, sh
 
 def test_two_builds_in_one_tree_take_turns(tmp_path):
     t = fresh_tree(tmp_path / "t")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000")
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
     cmd = [sys.executable, SCONS, "-Q", "model=digits"]
     first = subprocess.Popen(cmd, cwd=t, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = t / "build" / ".qbuild-lock"

@@ -24,7 +24,7 @@ PACKAGE_FILES = ["pyproject.toml", "README.md", "qbuild", "templates", "boards",
 def _clean_env() -> dict:
     """No PYTHONPATH and a cwd outside the checkout: only the installed qbuild can be imported."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000")
+    env.update(SOURCE_DATE_EPOCH="1700000000")
     return env
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.isolate_steps import noisy_step, partial_line_step
 from tests.scons_helpers import SCONS, fresh_tree, scons, steps_run
 
 
@@ -57,7 +58,7 @@ def _build_training_digits(tmp_path):
     (tree, the scons process, the worker's pid)."""
     tree = fresh_tree(tmp_path / "t")
     scons(tree, "model=digits", "build/models/digits/data.npz")  # the dataset first: the next step is training
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SOURCE_DATE_EPOCH="1700000000")
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
     proc = subprocess.Popen([sys.executable, SCONS, "-Q", "model=digits"], cwd=tree, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
@@ -94,3 +95,30 @@ def test_sigterm_to_the_build_stops_the_tensorflow_step_at_once(tmp_path):
     assert time.time() - start < 10  # not "after the step finished"
     model_dir = tree / "build" / "models" / "digits"
     assert sorted(p.name for p in model_dir.iterdir() if not p.name.startswith(".")) == ["data.npz"]
+
+
+@pytest.mark.parametrize("level", ["3", "2"])
+def test_worker_stderr_drops_tensorflow_log_noise_below_the_level(monkeypatch, capfd, level):
+    from qbuild.errors import ReportedError
+    from qbuild.model import isolate
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", level)
+    worker = isolate._Worker()
+    try:
+        with pytest.raises(ReportedError, match="m: the noisy step failed"):
+            worker.run("noisy", "m", noisy_step, ["m"])
+        sys.stderr.write("after the step\n")
+        sys.stderr.flush()
+        worker.run("partial", "m", partial_line_step, ["a partial line"])
+        sys.stderr.write("after the partial line\n")
+        sys.stderr.flush()
+    finally:
+        worker.stop()
+    err = capfd.readouterr().err
+    assert "Check failed: dims == 4" in err                        # fatal lines stay
+    assert "\na partial line\nafter the partial line\n" in err      # completed, in order
+    assert err.count("qbuild: error: m: the step's own error") == 1
+    assert err.index("the step's own error") < err.index("after the step")  # out before the build goes on
+    assert "absl::InitializeLog" not in err and "cudart_stub" not in err
+    assert ("failed call to cuInit" in err) == (level == "2")                # E lines only when asked for
+    assert "\0" not in err

@@ -16,6 +16,7 @@ import atexit
 import importlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,6 +62,7 @@ class _Worker:
         self.proc = None
         self.answers = None
         self.lock = threading.Lock()
+        self.relay = None
         self.stopped_by = None  # the signal that stopped the build while a step ran
 
     def _start(self):
@@ -70,9 +72,10 @@ class _Worker:
         path = os.environ.get("PYTHONPATH", "")
         env = dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
         self.proc = subprocess.Popen([sys.executable, "-m", "qbuild.model.isolate", str(os.getpid()), str(write_fd)],
-                                     stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
+                                     stdin=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(write_fd,), env=env)
         os.close(write_fd)
         self.answers = os.fdopen(read_fd, "r")
+        self.relay = _StderrRelay(self.proc.stderr)
 
     def _close_answers(self):
         if self.answers is not None:
@@ -89,6 +92,8 @@ class _Worker:
                 self.proc.wait()
         self.proc = None
         self._close_answers()
+        if self.relay is not None:
+            self.relay.thread.join(timeout=5)  # the worker's last lines
 
     def _stop_on_signals(self):
         """While a step runs in the main thread: SIGTERM/SIGINT/SIGHUP kill the worker at once, then go on to the
@@ -135,6 +140,7 @@ class _Worker:
                 raise
             finally:
                 restore()
+            self.relay.wait_for_step_end()
             if line:
                 answer = json.loads(line)
                 if answer.get("ok"):
@@ -151,6 +157,62 @@ class _Worker:
                               f"({_HINTS.get(name, 'see the last lines above')}); nothing of this step was written")
         raise QbuildError(f"{model}: the {step} step's worker exited with status {code} (see the lines above); "
                           "nothing of this step was written")
+
+
+# TensorFlow's native (C++/absl) log lines: "E0000 00:00:1796025232.675545    2839 cuda_platform.cc:52] text".
+# Before absl is initialised TF_CPP_MIN_LOG_LEVEL does not filter them, so a machine with CUDA libraries but no GPU
+# prints "failed call to cuInit" errors around every build's one line. The build drops those below the level.
+_NATIVE_LOG = re.compile(rb"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")
+_ABSL_PREINIT = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+STEP_END = "\0qbuild-step-end\n"  # written by the worker after each step's last stderr line
+
+
+def native_log_level() -> int:
+    """TF_CPP_MIN_LOG_LEVEL as TF reads it (0 info .. 3 fatal only); qbuild sets 3 unless the user chose."""
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
+    except ValueError:
+        return 0
+
+
+def shown(line: bytes, level: int) -> bool:
+    """Whether one stderr line of the worker reaches the build's output: everything but TF's native log lines below
+    `level` (and absl's pre-init notice unless everything is asked for)."""
+    if line.rstrip(b"\r\n") == _ABSL_PREINIT:
+        return level <= 0
+    m = _NATIVE_LOG.match(line)
+    return m is None or "IWEF".index(m.group(1).decode()) >= level
+
+
+class _StderrRelay:
+    """Copies the worker's stderr to the build's, line by line, without TF's native log noise (see `shown`).
+    A thread of the build's process, so the lines before a crash of the worker still arrive."""
+
+    def __init__(self, pipe):
+        self.pipe = pipe
+        self.level = native_log_level()
+        self.step_end = threading.Event()
+        self.thread = threading.Thread(target=self._copy, name="qbuild-tf-stderr", daemon=True)
+        self.thread.start()
+
+    def _copy(self):
+        end = STEP_END.encode()
+        for line in iter(self.pipe.readline, b""):
+            at_end = line.endswith(end)
+            if at_end:  # after a partial line of native output, the marker ends that line
+                line = line[:-len(end)] + (b"\n" if len(line) > len(end) else b"")
+            if line and shown(line, self.level):
+                sys.stderr.write(line.decode(errors="replace"))
+                sys.stderr.flush()
+            if at_end:
+                self.step_end.set()
+        self.step_end.set()
+
+    def wait_for_step_end(self):
+        """After the worker answered (or died): its stderr lines up to then are out, so they come before the
+        build's own lines about the step."""
+        self.step_end.wait(timeout=30)
+        self.step_end.clear()
 
 
 _WORKER = _Worker()
@@ -196,6 +258,7 @@ def _serve(parent: int, answer_fd: int) -> int:
             print(internal_error_line(f"qbuild: {request['function']}", e), file=sys.stderr, flush=True)
             ok = False
         sys.stdout.flush()
+        sys.stderr.write(STEP_END)
         sys.stderr.flush()
         answers.write(json.dumps({"ok": ok}) + "\n")
         answers.flush()

@@ -26,11 +26,6 @@ bool bias_ok(const OpContext& ctx, int32_t channels);
 // What every weighted op's eval (int8 and int16) reads from its op data and tensors: the kernel shapes, where
 // FULLY_CONNECTED (rank-2 filter) runs as a 1x1 conv over the input flattened to batches x accum_depth, and the
 // per-channel multipliers/shifts (nullptr per tensor) stored after the kernel params (see WeightQuant).
-// AVERAGE_POOL_2D / MAX_POOL_2D prepare for activations of `type` (int8, int16): checks, options, the kernel params
-// (prepare_pool: an int8 activation range; int16 callers redo it with `options->activation`).
-Status prepare_pool_of(OpContext& ctx, k::WindowKind kind, TensorType type, k::PoolOptions* options,
-                       k::ConvParams** params);
-
 struct WeightedView {
   k::Shape4 in;
   k::Shape4 out;
@@ -38,6 +33,12 @@ struct WeightedView {
   const int32_t* shifts;
 };
 WeightedView weighted_view(OpContext& ctx, const k::ConvParams& p);
+
+// AVERAGE_POOL_2D / MAX_POOL_2D prepare for activations of `type` (int8, int16): checks, options, the kernel params
+// with an int8 activation range (int16 callers redo it with `options->activation`). Helpers here are not named
+// prepare_*/eval_*: those names are the op entry points, which the tests look for in linked ELFs.
+Status pool_setup(OpContext& ctx, k::WindowKind kind, TensorType type, k::PoolOptions* options,
+                  k::ConvParams** params);
 
 // The filter scales of a weighted op (input 1: per tensor or per channel, `channels` of them, quantized along
 // `qdim` unless qdim < 0) and its persistent data: the kernel params (`params_bytes`), then per channel only

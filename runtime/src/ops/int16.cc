@@ -101,7 +101,7 @@ Status eval_weighted16(OpContext& ctx) {
 Status prepare_pool16(OpContext& ctx, k::WindowKind kind) {
   k::PoolOptions opt;
   k::ConvParams* params = nullptr;
-  const Status s = prepare_pool_of(ctx, kind, TensorType::kInt16, &opt, &params);
+  const Status s = pool_setup(ctx, kind, TensorType::kInt16, &opt, &params);
   if (s != Status::kOk) return s;
   return from(k::to_int16(opt.activation, quant(*ctx.input(0)), quant(*ctx.output(0)), nullptr, 0, params));
 }

@@ -11,8 +11,8 @@ static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/tflit
 
 }  // namespace
 
-Status prepare_pool_of(OpContext& ctx, k::WindowKind kind, TensorType type, k::PoolOptions* options,
-                       k::ConvParams** params_out) {
+Status pool_setup(OpContext& ctx, k::WindowKind kind, TensorType type, k::PoolOptions* options,
+                  k::ConvParams** params_out) {
   const TensorView* in = ctx.input(0);
   const TensorView* out = ctx.output(0);
   if (ctx.input_count() != 1 || ctx.output_count() != 1 || !in || !out || in->type != type || out->type != type ||
@@ -39,7 +39,7 @@ namespace {
 Status prepare(OpContext& ctx, k::WindowKind kind) {
   k::PoolOptions options;
   k::ConvParams* params = nullptr;
-  return prepare_pool_of(ctx, kind, TensorType::kInt8, &options, &params);
+  return pool_setup(ctx, kind, TensorType::kInt8, &options, &params);
 }
 
 }  // namespace
