@@ -44,7 +44,7 @@ OP_DATA_BYTES = {
     "RESIZE_BILINEAR": 12, "MAXIMUM": 0, "MINIMUM": 0,
 }
 SUPPORTED_OPS = sorted(OP_DATA_BYTES)
-# Ops whose per-channel filters (input 1 with more than one scale) get multiplier + shift arrays of C int32 each.
+# Ops whose per-channel filters (input 1 with more than one scale) get C int32 multipliers and C int8 shifts.
 PER_CHANNEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 # Ops that keep the two arrays (output channels, dimension 3 of the output) even for a per-tensor filter, as TFLM does.
 CHANNEL_ARRAY_OPS = {"TRANSPOSE_CONV"}
@@ -186,11 +186,11 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4, search: bool = False
         if name in PER_CHANNEL_OPS and len(ins) > 1 and len(g.tensors[ins[1]].scales) > 1:
             filt = g.tensors[ins[1]].shape
             channels = filt[0] if name == "FULLY_CONNECTED" else g.tensors[outs[0]].shape[3]
-            cursor = _align(cursor, 8) + 4 * channels
-            cursor = _align(cursor, 8) + 4 * channels
+            cursor = _align(cursor, 8) + 4 * channels  # int32 multipliers
+            cursor = _align(cursor, 8) + channels      # int8 shifts
         if name in CHANNEL_ARRAY_OPS:
             channels = g.tensors[outs[0]].shape[3]
-            cursor = _align(_align(cursor, 8) + 4 * channels, 8) + 4 * channels
+            cursor = _align(_align(cursor, 8) + 4 * channels, 8) + channels
     persistent = _align(cursor, ALIGN)
 
     first: dict[int, int] = {}

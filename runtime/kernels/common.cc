@@ -162,7 +162,7 @@ void quantize_scale_ratio(float x, float y, float z, int32_t pow2, int32_t* mult
 }
 
 Status filter_multipliers(float input_scale, const float* filter_scales, int32_t count, float output_scale,
-                          int32_t* multipliers, int32_t* shifts, int32_t* multiplier, int32_t* shift) {
+                          int32_t* multipliers, int8_t* shifts, int32_t* multiplier, int32_t* shift) {
   for (int32_t i = 0; i < count; ++i) {
     const float fs = filter_scales[i];
     if (!(fs >= 0.0f && fs <= 3.4e38f)) return Status::kBadQuantization;
@@ -172,7 +172,7 @@ Status filter_multipliers(float input_scale, const float* filter_scales, int32_t
     if (sh > 30) return Status::kBadQuantization;
     if (count > 1) {
       multipliers[i] = m;
-      shifts[i] = sh;
+      shifts[i] = static_cast<int8_t>(sh);  // in [-31, 30] (flushed below -31, refused above 30)
     } else {
       *multiplier = m;
       *shift = sh;

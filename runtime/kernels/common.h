@@ -120,10 +120,10 @@ void quantize_double53(Double53 d, int32_t pow2, int32_t* multiplier, int32_t* s
 
 // TFLite's PopulateConvolutionQuantizationParams (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED): for each filter
 // scale, quantize_scale_ratio(input_scale, filter_scales[i], output_scale) into multipliers[i] / shifts[i] when
-// count > 1, else into *multiplier / *shift. kBadQuantization for a negative or non-finite filter scale or a
+// count > 1 (shifts as int8: every shift is in [-31, 30]), else into *multiplier / *shift. kBadQuantization for a negative or non-finite filter scale or a
 // multiplier too small to represent (shift > 30).
 Status filter_multipliers(float input_scale, const float* filter_scales, int32_t count, float output_scale,
-                          int32_t* multipliers, int32_t* shifts, int32_t* multiplier, int32_t* shift);
+                          int32_t* multipliers, int8_t* shifts, int32_t* multiplier, int32_t* shift);
 
 // Int8 clamp bounds for a fused activation on an output with this quantization (TFLite's
 // CalculateActivationRangeQuantized). kUnsupportedActivation for TANH / SIGN_BIT.

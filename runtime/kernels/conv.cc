@@ -51,7 +51,7 @@ namespace {
 // Both convs: window geometry from the filter shape, then the requantization multipliers.
 Status prepare_weighted(const ConvOptions& opt, WindowKind kind, int32_t depth, const Shape4& input,
                         const Shape4& filter, const Shape4& output, QuantInfo input_q, const float* filter_scales,
-                        int32_t num_filter_scales, QuantInfo output_q, int32_t* multipliers, int32_t* shifts,
+                        int32_t num_filter_scales, QuantInfo output_q, int32_t* multipliers, int8_t* shifts,
                         ConvParams* params) {
   ConvParams r{};
   Status s = prepare_window(opt, filter.h, filter.w, input, output, input_q, output_q, &r);
@@ -76,7 +76,7 @@ Status prepare_weighted(const ConvOptions& opt, WindowKind kind, int32_t depth, 
 
 Status prepare_conv(const ConvOptions& opt, const Shape4& input, const Shape4& filter, const Shape4& output,
                     QuantInfo input_q, const float* filter_scales, int32_t num_filter_scales, QuantInfo output_q,
-                    int32_t* multipliers, int32_t* shifts, ConvParams* params) {
+                    int32_t* multipliers, int8_t* shifts, ConvParams* params) {
   if (filter.c < 1 || input.c % filter.c != 0 || filter.n != output.c) return Status::kBadShape;
   const int32_t groups = input.c / filter.c;
   if (output.c % groups != 0) return Status::kBadShape;
@@ -87,7 +87,7 @@ Status prepare_conv(const ConvOptions& opt, const Shape4& input, const Shape4& f
 Status prepare_depthwise_conv(const ConvOptions& opt, const Shape4& input, const Shape4& filter,
                               const Shape4& output, QuantInfo input_q, const float* filter_scales,
                               int32_t num_filter_scales, QuantInfo output_q, int32_t* multipliers,
-                              int32_t* shifts, ConvParams* params) {
+                              int8_t* shifts, ConvParams* params) {
   if (input.c < 1 || filter.n != 1 || filter.c != output.c || output.c % input.c != 0) return Status::kBadShape;
   if (opt.depth_multiplier != 0 && opt.depth_multiplier != output.c / input.c) return Status::kBadShape;
   return prepare_weighted(opt, WindowKind::kDepthwise, 1, input, filter, output, input_q, filter_scales,
@@ -110,7 +110,7 @@ inline void valid_taps(int32_t origin, int32_t dilation, int32_t filter_size, in
 
 // The accumulator of one output channel made an int8 value: bias, multiplier, zero point, clamp (weighted ops) or
 // the rounded average of `count` taps (AVERAGE_POOL_2D: same quantization in and out, no offsets).
-inline int8_t finish(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const int32_t* bias,
+inline int8_t finish(const ConvParams& p, const int32_t* multipliers, const int8_t* shifts, const int32_t* bias,
                      int32_t oc, int32_t acc, int32_t count) {
   int32_t v;
   if (p.kind == WindowKind::kAveragePool) {
@@ -128,7 +128,7 @@ inline int8_t finish(const ConvParams& p, const int32_t* multipliers, const int3
 
 }  // namespace
 
-void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
+void eval_conv(const ConvParams& p, const int32_t* multipliers, const int8_t* shifts, const Shape4& input,
                const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
                int8_t* output_data) {
 #if QBUILD_KERNELS_DSP

@@ -49,29 +49,29 @@ struct ConvParams {
 };
 
 // Filter scales: num_filter_scales == 1 (per-tensor) or == output channels (per-channel).
-// multipliers/shifts: caller-owned arrays of `output.c` int32 each, written here and read by eval; required when
+// multipliers/shifts: caller-owned arrays of `output.c` int32 / int8 each, written here and read by eval; required when
 // num_filter_scales > 1, may be nullptr for per-tensor (then nothing is written).
 // conv filter: {out_c, kh, kw, in_c / groups} (OHWI); groups = input.c / filter.c must divide output.c.
 Status prepare_conv(const ConvOptions& opt, const Shape4& input, const Shape4& filter, const Shape4& output,
                     QuantInfo input_q, const float* filter_scales, int32_t num_filter_scales, QuantInfo output_q,
-                    int32_t* multipliers, int32_t* shifts, ConvParams* params);
+                    int32_t* multipliers, int8_t* shifts, ConvParams* params);
 
 // depthwise filter: {1, kh, kw, out_c}, out_c = in_c * depth_multiplier.
 Status prepare_depthwise_conv(const ConvOptions& opt, const Shape4& input, const Shape4& filter,
                               const Shape4& output, QuantInfo input_q, const float* filter_scales,
                               int32_t num_filter_scales, QuantInfo output_q, int32_t* multipliers,
-                              int32_t* shifts, ConvParams* params);
+                              int8_t* shifts, ConvParams* params);
 
 // Every window op but MAX_POOL_2D (p.kind says which). filter_data: the filter of kConv / kDepthwise, ignored by
 // kAveragePool. bias: output.c int32 values or nullptr. multipliers/shifts as filled by prepare (nullptr when
 // per-tensor).
-void eval_conv(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
+void eval_conv(const ConvParams& p, const int32_t* multipliers, const int8_t* shifts, const Shape4& input,
                const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
                int8_t* output_data);
 
 // The DSP-extension kernels (conv_dsp.cc, QBUILD_KERNELS_DSP): eval_conv() tries them first. Same arguments;
 // false when the op is not one they take (grouped conv, depth multiplier > 1, FC weight zero point, pools).
-bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
+bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers, const int8_t* shifts, const Shape4& input,
                    const int8_t* input_data, const int8_t* filter_data, const int32_t* bias, const Shape4& output,
                    int8_t* output_data);
 

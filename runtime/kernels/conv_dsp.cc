@@ -58,7 +58,7 @@ QB_INLINE int32_t lane_offset(uint32_t off2) { return static_cast<int16_t>(off2 
 // Requantization parameters of one op (the bias is not here: it is the accumulators' start value).
 struct Requant {
   const int32_t* multipliers;  // per channel, or the per-tensor value with step 0
-  const int32_t* shifts;
+  const int8_t* shifts;
   int32_t step;                // 1 or 0
   int32_t fast;                // per channel and every shift negative: requantize_fast()
   int32_t out_offset, lo, hi;
@@ -80,7 +80,7 @@ QB_INLINE int32_t scale_down(int32_t a, int32_t m, int32_t s) {
 // out[i] = requantized acc[i], i < n, per-channel multipliers and shifts all negative (checked once per op, so no
 // branch per value). kFullRange: the activation clamp is the whole int8 range (one SSAT).
 template <bool kFullRange>
-QB_INLINE void requantize_fast(const Requant& r, const int32_t* mult, const int32_t* shift, int32_t n,
+QB_INLINE void requantize_fast(const Requant& r, const int32_t* mult, const int8_t* shift, int32_t n,
                                const int32_t* acc, int8_t* out) {
   // Locals: stores through int8_t* may alias anything, so fields of r would be reloaded after every output.
   const int32_t out_offset = r.out_offset, lo = r.lo, hi = r.hi;
@@ -101,7 +101,7 @@ QB_INLINE void requantize_fast(const Requant& r, const int32_t* mult, const int3
 // reloaded the requantization parameters for every value).
 __attribute__((noinline)) void requantize(const Requant& r, int32_t oc0, int32_t n, const int32_t* acc, int8_t* out) {
   const int32_t* mult = r.multipliers + oc0 * r.step;
-  const int32_t* shift = r.shifts + oc0 * r.step;
+  const int8_t* shift = r.shifts + oc0 * r.step;
   if (r.fast) {
     if (r.lo == -128 && r.hi == 127) {
       requantize_fast<true>(r, mult, shift, n, acc, out);
@@ -455,7 +455,7 @@ QB_INLINE void tap_range(int32_t origin, int32_t dilation, int32_t filter_size, 
 // kPatch are gathered into one run. Depthwise: a run is one tap of four channels.
 // Per pixel or per row of pixels, not per MAC: compiled for size.
 __attribute__((optimize("Os"))) bool eval_conv_dsp(const ConvParams& p, const int32_t* multipliers,
-                                                   const int32_t* shifts, const Shape4& input,
+                                                   const int8_t* shifts, const Shape4& input,
                                                    const int8_t* input_data, const int8_t* filter_data,
                                                    const int32_t* bias, const Shape4& output, int8_t* output_data) {
   const bool conv = p.kind == WindowKind::kConv && p.depth == input.c && p.filter_offset == 0;
@@ -463,7 +463,8 @@ __attribute__((optimize("Os"))) bool eval_conv_dsp(const ConvParams& p, const in
   if (!conv && !depthwise) return false;
   int32_t fast = p.per_channel;
   for (int32_t c = 0; fast && c < output.c; ++c) fast = shifts[c] < 0;
-  const Requant rq{p.per_channel ? multipliers : &p.output_multiplier, p.per_channel ? shifts : &p.output_shift,
+  const int8_t tensor_shift = static_cast<int8_t>(p.output_shift);  // in [-31, 30], as per-channel shifts
+  const Requant rq{p.per_channel ? multipliers : &p.output_multiplier, p.per_channel ? shifts : &tensor_shift,
                    p.per_channel, fast, p.output_offset, p.act_min, p.act_max};
   const int32_t in_c = input.c;
   const int32_t out_c = output.c;

@@ -5,7 +5,7 @@ namespace kernels {
 
 Status prepare_fully_connected(Activation act, int32_t batches, int32_t accum_depth, int32_t output_depth,
                                QuantInfo input_q, const float* filter_scales, int32_t num_filter_scales,
-                               int32_t filter_zero_point, QuantInfo output_q, int32_t* multipliers, int32_t* shifts,
+                               int32_t filter_zero_point, QuantInfo output_q, int32_t* multipliers, int8_t* shifts,
                                ConvParams* params) {
   if (filter_zero_point < -128 || filter_zero_point > 127) return Status::kBadQuantization;
   const ConvOptions opt{Padding::kValid, 1, 1, 1, 1, act, 0};
@@ -19,7 +19,7 @@ Status prepare_fully_connected(Activation act, int32_t batches, int32_t accum_de
   return s;
 }
 
-void eval_fully_connected(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, int32_t batches,
+void eval_fully_connected(const ConvParams& p, const int32_t* multipliers, const int8_t* shifts, int32_t batches,
                           int32_t accum_depth, int32_t output_depth, const int8_t* input_data,
                           const int8_t* filter_data, const int32_t* bias, int8_t* output_data) {
   eval_conv(p, multipliers, shifts, Shape4{1, 1, batches, accum_depth}, input_data, filter_data, bias,

@@ -13,10 +13,10 @@ namespace kernels {
 // num_filter_scales: 1 (per-tensor) or output_depth (per-channel; multipliers/shifts then required, output_depth each).
 Status prepare_fully_connected(Activation act, int32_t batches, int32_t accum_depth, int32_t output_depth,
                                QuantInfo input_q, const float* filter_scales, int32_t num_filter_scales,
-                               int32_t filter_zero_point, QuantInfo output_q, int32_t* multipliers, int32_t* shifts,
+                               int32_t filter_zero_point, QuantInfo output_q, int32_t* multipliers, int8_t* shifts,
                                ConvParams* params);
 
-void eval_fully_connected(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, int32_t batches,
+void eval_fully_connected(const ConvParams& p, const int32_t* multipliers, const int8_t* shifts, int32_t batches,
                           int32_t accum_depth, int32_t output_depth, const int8_t* input_data,
                           const int8_t* filter_data, const int32_t* bias, int8_t* output_data);
 

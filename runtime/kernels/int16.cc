@@ -11,7 +11,7 @@ Status activation_range16(Activation act, QuantInfo output, int32_t* act_min, in
   return activation_range_of(act, output, -32768, 32767, act_min, act_max);
 }
 
-Status to_int16(Activation act, QuantInfo input_q, QuantInfo output_q, const int32_t* shifts, int32_t channels,
+Status to_int16(Activation act, QuantInfo input_q, QuantInfo output_q, const int8_t* shifts, int32_t channels,
                 ConvParams* p) {
   if (input_q.zero_point != 0 || output_q.zero_point != 0) return Status::kUnsupportedQuantization;
   const Status s = activation_range16(act, output_q, &p->act_min, &p->act_max);
@@ -40,7 +40,7 @@ inline void taps(int32_t origin, int32_t dilation, int32_t filter_size, int32_t 
 
 }  // namespace
 
-void eval_conv16(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
+void eval_conv16(const ConvParams& p, const int32_t* multipliers, const int8_t* shifts, const Shape4& input,
                  const int16_t* input_data, const int8_t* filter_data, const int32_t* bias32, const int64_t* bias64,
                  Accumulator accumulator, const Shape4& output, int16_t* output_data) {
   static const int8_t kOne = 1;

@@ -18,7 +18,7 @@ Status activation_range16(Activation act, QuantInfo output, int32_t* act_min, in
 // A window op's params prepared by the int8 prepare_* made int16: zero points must be 0 (TFLM checks it), the clamp
 // becomes the int16 one, and every shift must suit the int64 requantization (shift <= 14). `shifts` as given to
 // prepare (nullptr per tensor).
-Status to_int16(Activation act, QuantInfo input_q, QuantInfo output_q, const int32_t* shifts, int32_t channels,
+Status to_int16(Activation act, QuantInfo input_q, QuantInfo output_q, const int8_t* shifts, int32_t channels,
                 ConvParams* p);
 
 // TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...): the multiplier rounded to 16 bits, one rounding shift.
@@ -37,7 +37,7 @@ enum class Accumulator : int32_t { kInt32 = 0, kInt64 = 1 };
 
 // CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (as a 1x1 conv) and AVERAGE_POOL_2D (accumulator ignored) on int16
 // activations. Pass at most one of bias32 / bias64.
-void eval_conv16(const ConvParams& p, const int32_t* multipliers, const int32_t* shifts, const Shape4& input,
+void eval_conv16(const ConvParams& p, const int32_t* multipliers, const int8_t* shifts, const Shape4& input,
                  const int16_t* input_data, const int8_t* filter_data, const int32_t* bias32, const int64_t* bias64,
                  Accumulator accumulator, const Shape4& output, int16_t* output_data);
 

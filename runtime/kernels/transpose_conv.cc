@@ -8,7 +8,7 @@ namespace kernels {
 Status prepare_transpose_conv(Padding padding, int32_t stride_h, int32_t stride_w, Activation act,
                               const Shape4& input, const Shape4& filter, const Shape4& output, QuantInfo input_q,
                               const float* filter_scales, int32_t num_filter_scales, QuantInfo output_q,
-                              int32_t* multipliers, int32_t* shifts, TransposeConvParams* params) {
+                              int32_t* multipliers, int8_t* shifts, TransposeConvParams* params) {
   if (padding != Padding::kSame && padding != Padding::kValid) return Status::kUnsupportedPadding;
   if (act != Activation::kNone) return Status::kUnsupportedActivation;
   if (!valid_quant(input_q) || !valid_quant(output_q)) return Status::kBadQuantization;
@@ -31,15 +31,17 @@ Status prepare_transpose_conv(Padding padding, int32_t stride_h, int32_t stride_
   r.output_offset = output_q.zero_point;
   for (int32_t c = 0; c < output.c; ++c) {
     const float fs = filter_scales[num_filter_scales > 1 ? c : 0];
+    int32_t shift = 0;
     const Status s =
-        filter_multipliers(input_q.scale, &fs, 1, output_q.scale, nullptr, nullptr, &multipliers[c], &shifts[c]);
+        filter_multipliers(input_q.scale, &fs, 1, output_q.scale, nullptr, nullptr, &multipliers[c], &shift);
     if (s != Status::kOk) return s;
+    shifts[c] = static_cast<int8_t>(shift);  // in [-31, 30]
   }
   *params = r;
   return Status::kOk;
 }
 
-void eval_transpose_conv(const TransposeConvParams& p, const int32_t* multipliers, const int32_t* shifts,
+void eval_transpose_conv(const TransposeConvParams& p, const int32_t* multipliers, const int8_t* shifts,
                          const Shape4& input, const int8_t* input_data, const Shape4& filter,
                          const int8_t* filter_data, const int32_t* bias, const Shape4& output, int8_t* output_data,
                          int32_t* scratch) {

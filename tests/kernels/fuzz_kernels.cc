@@ -52,7 +52,8 @@ void print_evals() {
 
 constexpr int32_t kMax = 4096;
 int8_t g_in[kMax], g_in2[kMax], g_filter[kMax], g_out[kMax];
-int32_t g_bias[64], g_mult[64], g_shift[64];
+int32_t g_bias[64], g_mult[64];
+int8_t g_shift[64];
 float g_fin[kMax], g_fout[kMax], g_scales[64];
 
 Shape4 shape(Reader& r, int32_t max_dim) {

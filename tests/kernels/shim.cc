@@ -20,7 +20,7 @@ int shim_conv(int depthwise, const int32_t* o, const int32_t* in_shape, const in
               int8_t* out) {
   ConvOptions opt{static_cast<Padding>(o[0]), o[1], o[2], o[3], o[4], static_cast<Activation>(o[5]), o[6]};
   static int32_t mult[kMaxChannels];
-  static int32_t shift[kMaxChannels];
+  static int8_t shift[kMaxChannels];
   if (out_shape[3] > kMaxChannels) return 100;
   const bool pc = n_scales > 1;
   ConvParams p;
@@ -38,7 +38,7 @@ int shim_fc(int32_t act, float in_scale, int32_t in_zp, const float* f_scales, i
             float out_scale, int32_t out_zp, int32_t batches, int32_t accum, int32_t depth, const int8_t* in,
             const int8_t* w, const int32_t* bias, int8_t* out) {
   static int32_t mult[kMaxChannels];
-  static int32_t shift[kMaxChannels];
+  static int8_t shift[kMaxChannels];
   if (depth > kMaxChannels) return 100;
   const bool pc = n_scales > 1;
   ConvParams p;

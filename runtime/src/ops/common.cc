@@ -72,7 +72,7 @@ WeightedView weighted_view(OpContext& ctx, const k::ConvParams& p) {
   if (p.per_channel) {  // WeightQuant's layout: [params][multipliers[C]][shifts[C]], each block 8-byte aligned
     const uint32_t multipliers = align8(sizeof(k::ConvParams));
     v.multipliers = ctx.data_at<const int32_t>(multipliers);
-    v.shifts = ctx.data_at<const int32_t>(multipliers + align8(4u * static_cast<uint32_t>(v.out.c)));
+    v.shifts = ctx.data_at<const int8_t>(multipliers + align8(4u * static_cast<uint32_t>(v.out.c)));
   }
   return v;
 }
@@ -92,14 +92,15 @@ bool bias_ok(const OpContext& ctx, int32_t channels) {
 Status weight_quant(OpContext& ctx, int32_t channels, int32_t qdim, uint32_t params_bytes, WeightQuant* w) {
   int32_t dim;
   w->scales = ctx.scales(1, &w->count, &dim);
-  w->multipliers = w->shifts = nullptr;
+  w->multipliers = nullptr;
+  w->shifts = nullptr;
   if (!w->scales || (w->count != 1 && w->count != static_cast<uint32_t>(channels))) return Status::kBadQuantization;
   const bool per_channel = w->count > 1;
   if (per_channel && qdim >= 0 && dim != qdim) return Status::kBadQuantization;
   w->params = ctx.alloc(params_bytes);
   if (per_channel) {
     w->multipliers = static_cast<int32_t*>(ctx.alloc(4u * channels));
-    w->shifts = static_cast<int32_t*>(ctx.alloc(4u * channels));
+    w->shifts = static_cast<int8_t*>(ctx.alloc(static_cast<uint32_t>(channels)));
   }
   if (!w->params || (per_channel && (!w->multipliers || !w->shifts))) return Status::kArenaTooSmall;
   return Status::kOk;

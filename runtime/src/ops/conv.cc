@@ -8,7 +8,7 @@ namespace qbuild {
 namespace ops {
 namespace {
 
-// Persistent op data: the kernel params, then (per-channel filters only) multipliers[C] and shifts[C].
+// Persistent op data: the kernel params, then (per-channel filters only) int32 multipliers[C] and int8 shifts[C].
 // qbuild/tflite/plan.py mirrors these sizes.
 static_assert(sizeof(k::ConvParams) == 72, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 

@@ -30,7 +30,7 @@ struct WeightedView {
   k::Shape4 in;
   k::Shape4 out;
   const int32_t* multipliers;
-  const int32_t* shifts;
+  const int8_t* shifts;
 };
 WeightedView weighted_view(OpContext& ctx, const k::ConvParams& p);
 
@@ -42,13 +42,13 @@ Status pool_setup(OpContext& ctx, k::WindowKind kind, TensorType type, k::PoolOp
 
 // The filter scales of a weighted op (input 1: per tensor or per channel, `channels` of them, quantized along
 // `qdim` unless qdim < 0) and its persistent data: the kernel params (`params_bytes`), then per channel only
-// multipliers[channels] and shifts[channels], each block 8-byte aligned. kBadQuantization / kArenaTooSmall.
+// int32 multipliers[channels] and int8 shifts[channels], each block 8-byte aligned. kBadQuantization / kArenaTooSmall.
 struct WeightQuant {
   const float* scales;
   uint32_t count;
   void* params;
   int32_t* multipliers;  // null per tensor
-  int32_t* shifts;
+  int8_t* shifts;
 };
 Status weight_quant(OpContext& ctx, int32_t channels, int32_t qdim, uint32_t params_bytes, WeightQuant* w);
 

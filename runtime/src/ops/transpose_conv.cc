@@ -33,7 +33,7 @@ Status prepare_transpose_conv(OpContext& ctx) {
   if (!scales || (count > 1 && qdim != 0)) return Status::kBadQuantization;
   auto* params = static_cast<k::TransposeConvParams*>(ctx.alloc(sizeof(k::TransposeConvParams)));
   auto* multipliers = static_cast<int32_t*>(ctx.alloc(4u * channels));
-  auto* shifts = static_cast<int32_t*>(ctx.alloc(4u * channels));
+  auto* shifts = static_cast<int8_t*>(ctx.alloc(static_cast<uint32_t>(channels)));
   if (!params || !multipliers || !shifts) return Status::kArenaTooSmall;
   const k::Shape4 out_shape = shape4(*out);
   ctx.scratch_bytes = 4u * static_cast<uint32_t>(out->elements());
@@ -51,7 +51,7 @@ Status eval_transpose_conv(OpContext& ctx) {
   const uint32_t mult_off = align8(sizeof(k::TransposeConvParams));
   const uint32_t shift_off = mult_off + align8(4u * channels);
   k::eval_transpose_conv(*ctx.data_at<const k::TransposeConvParams>(0), ctx.data_at<const int32_t>(mult_off),
-                         ctx.data_at<const int32_t>(shift_off), shape4(*in), in->data.int8, shape4(*filter),
+                         ctx.data_at<const int8_t>(shift_off), shape4(*in), in->data.int8, shape4(*filter),
                          filter->data.int8, bias ? bias->data.i32 : nullptr, shape4(*out), out->data.int8,
                          reinterpret_cast<int32_t*>(ctx.scratch));
   return Status::kOk;
