@@ -187,3 +187,30 @@ def test_mltk_tflite_runs_bit_exact_under_qemu(tree, name):
     if name == "image_example1":
         main_cc, = (tree / "build" / "qemu-m33").glob(f"{name}-*/main.cc")  # a file model's folder: stem + path hash
         assert "samplewise_mean_std(" in main_cc.read_text()
+
+
+def test_load_prepared_runs_bit_exact_and_reports_its_tables(tree):
+    """`load=prepared`: the build-time tables step, bit-exact under QEMU, activations alone in RAM at the plan's size,
+    the tables counted as model flash, and no run-time loader linked."""
+    import re
+    import subprocess
+
+    from qbuild.tflite.plan import plan_model
+
+    out = tree / "build" / "qemu-m33" / "meanstd"
+    footprint = "build/qemu-m33/meanstd/footprint.json"
+    scons(tree, "board=qemu-m33", "model=meanstd", "run", footprint)
+    runtime_path = json.loads((out / "footprint.json").read_text())
+    p = scons(tree, "board=qemu-m33", "model=meanstd", "load=prepared", "run", footprint)
+    assert "identical to the reference on 5 samples" in p.stdout and "prepared tables" in steps_run(p)
+    m = re.search(r"qbuild: prepared tables: ([\d,]+) B of flash .*activations ([\d,]+) B", p.stdout)
+    assert m, p.stdout[-2000:]
+    tables, activations = (int(g.replace(",", "")) for g in m.groups())
+    tflite = (tree / "build" / "models" / "meanstd" / "meanstd.tflite").read_bytes()
+    assert activations == plan_model(tflite, 4, search=True).activation_bytes
+    report = json.loads((out / "footprint.json").read_text())
+    assert report["components"]["arena"]["ram"] == activations < runtime_path["components"]["arena"]["ram"]
+    assert report["components"]["model"]["flash"] >= len(tflite) + tables
+    syms = subprocess.run(["arm-none-eabi-nm", "-C", str(out / "firmware.elf")], capture_output=True, text=True,
+                          check=True).stdout
+    assert "eval_conv" in syms and "load_impl" not in syms and "plan_buffers" not in syms

@@ -50,6 +50,8 @@ def classify_object(path: str) -> str:
         return "startup"
     if _MODEL_OBJECT_RE.match(stem):   # sl_tflite_micro_model.o, or kws_model.o for a prefixed model
         return "model"
+    if _PREPARED_OBJECT_RE.match(stem):  # load=prepared: the model's build-time tables (model_prepared.cc) are model data
+        return "model"
     return "app"
 
 
@@ -110,6 +112,7 @@ def map_mismatch(sections: list[Section], records) -> str | None:
 _MODEL_RE = re.compile(rf"^(?:{MODEL_SYMBOL}|[A-Za-z_]\w*_model_array)$")
 _ARENA_RE = re.compile(rf"^(?:\w+_)?{ARENA_SYMBOL}$")
 _MODEL_OBJECT_RE = re.compile(r"^(?:sl_tflite_micro_model|[A-Za-z_]\w*_model)$")
+_PREPARED_OBJECT_RE = re.compile(r"^(?:[A-Za-z_]\w*_)?model_prepared$")
 
 
 def carved_component(demangled: str) -> str | None:

@@ -108,8 +108,11 @@ def _board_env(env, board):
 
 def _prepared(target, source, env):
     from qbuild.codegen.prepared import write_prepared
-    write_prepared(path(source[0]), path(target[0]), path(target[0]).parent.parent / "host",
-                   text(env, "QBUILD_SYMBOL") or None)
+    f = write_prepared(path(source[0]), path(target[0]), path(target[0]).parent.parent / "host",
+                       text(env, "QBUILD_SYMBOL") or None)
+    print(f"qbuild: prepared tables: {f['table_flash_bytes']:,} B of flash (32-bit target); RAM {f['ram_bytes']:,} B = "
+          f"activations {f['arena_bytes']:,} B ({f['placement']}) + Model object {f['model_object_bytes']} B",
+          flush=True)
 
 
 def qbuild_firmware(env, model_nodes, board, baseline=None, max_growth=None, ram_margin=None, load=None):
