@@ -170,7 +170,7 @@ def firmware_flash(path: Path, out: Path) -> dict:
     arena = plan_model(data, 4).arena_bytes
     (work / "main_rt.cc").write_text(MAIN % (f"alignas(16) static uint8_t arena[{arena}];",
                                              "sl_tflite_model_array, sl_tflite_model_len, arena, sizeof(arena)"))
-    (work / "main_pre.cc").write_text(MAIN % ("extern const qbuild::PreparedModel sl_tflite_model_prepared;",
+    (work / "main_pre.cc").write_text(MAIN % ("extern \"C\" const qbuild::PreparedModel sl_tflite_model_prepared;",
                                               "sl_tflite_model_array, sl_tflite_model_len, sl_tflite_model_prepared"))
     model_o = compile_(work / names.source, work / "model.o")
     registry = compile_(OP_TABLE_SOURCE, work / "registry.o", ["-include", str(work / "qbuild_ops.h")])

@@ -36,15 +36,16 @@ def build_digits(tmp_path_factory, symbol: str | None = None) -> Path:
     return out / "digits"
 
 
-def build_program(board_id: str, out_dir: Path, c_sources: list, includes: list, defines=(), opt="-Os") -> Path:
-    """C sources (C11, warnings are errors) + the runtime (C++, qbuild.target.runtime.CXXFLAGS) + the board's support,
-    linked for `board_id` as the firmware build links them; returns the executable."""
+def build_program(board_id: str, out_dir: Path, c_sources: list, includes: list, defines=(), opt="-Os",
+                  cxx_sources=()) -> Path:
+    """C sources (C11, warnings are errors) + C++ sources and the runtime (qbuild.target.runtime.CXXFLAGS) + the board's
+    support, linked for `board_id` as the firmware build links them; returns the executable."""
     board = load_board(board_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     inc = [f"-I{d}" for d in [*includes, *include_dirs(), *board.include_dirs()]]
     defs = [f"-D{d}" for d in defines]
     jobs = [(s, [board.cc, *board.cflags, *C_FLAGS, opt, *defs]) for s in c_sources]
-    jobs += [(s, [board.cxx, *board.cxxflags, *CXXFLAGS, *WARNINGS, opt]) for s in sources()]
+    jobs += [(s, [board.cxx, *board.cxxflags, *CXXFLAGS, *WARNINGS, opt]) for s in [*cxx_sources, *sources()]]
     jobs += [(s, [board.cc, *board.cflags, opt]) for s in board.support_sources()]
 
     def compile_one(i_job):

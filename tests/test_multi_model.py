@@ -154,6 +154,86 @@ def test_two_models_in_one_firmware_bit_exact(models, tmp_path, board, shared):
         assert (sizes["digits_arena"], sizes["kws_arena"]) == (arenas["digits"], arenas["kws"])
 
 
+PREPARED_MAIN = r"""
+#include <stdio.h>
+#include <string.h>
+#include "qbuild/qbuild.h"
+#include "digits_model.h"
+#include "kws_model.h"
+#include "digits_prepared.h"
+#include "kws_prepared.h"
+#include "inputs.h"
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* The one activation array both models' tables name (--shared-arena): the larger of the two. */
+_Alignas(16) uint8_t shared_tensor_arena[MAX(DIGITS_MODEL_ACTIVATION_BYTES, KWS_MODEL_ACTIVATION_BYTES)];
+static qbuild_model digits, kws;
+
+""" + MAIN[MAIN.index("/* One line per run"):MAIN.index("int main(void)")] + r"""
+int main(void) {
+  int i;
+  /* Loading computes nothing and touches no arena: both stay loaded; each run fills, invokes and reads one model. */
+  if (qbuild_load_prepared(&digits, digits_model_array, digits_model_len, &digits_model_prepared) != QBUILD_STATUS_OK ||
+      qbuild_load_prepared(&kws, kws_model_array, kws_model_len, &kws_model_prepared) != QBUILD_STATUS_OK) {
+    printf("load failed\n");
+    return 1;
+  }
+  if (qbuild_load_prepared(&kws, digits_model_array, digits_model_len, &kws_model_prepared) !=
+      QBUILD_STATUS_BAD_FLATBUFFER) {
+    return 1;  /* the tables of one model refuse the bytes of another */
+  }
+  if (qbuild_load_prepared(&kws, kws_model_array, kws_model_len, &kws_model_prepared) != QBUILD_STATUS_OK) return 1;
+  for (i = 0; i < RUNS; ++i) {
+    if (!run(&digits, "digits", i, digits_inputs[i], sizeof(digits_inputs[i]))) return 1;
+    if (!run(&kws, "kws", i, kws_inputs[i], sizeof(kws_inputs[i]))) return 1;
+  }
+  return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_two_prepared_models_share_one_activation_array_from_c(models, tmp_path, board):
+    """`python -m qbuild prepare --shared-arena`: both models' tables use the application's array (RAM: the larger of
+    the two activation sizes, no runtime data), loaded from C with qbuild_load_prepared(); runs interleaved, every
+    output bit-exact with TFLM."""
+    digits_dir, kws_dir = models["dirs"]
+    tflites = {"digits": digits_dir / "digits.tflite", "kws": KWS}
+    needs = {}
+    for name, tflite in tflites.items():
+        r = subprocess.run([sys.executable, "-m", "qbuild", "prepare", str(tflite), str(tmp_path / f"{name}_prepared.cc"),
+                            "--symbol", name, "--shared-arena", "shared_tensor_arena",
+                            "--tool-dir", str(tmp_path / "tool")], cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        needs[name] = json.loads(r.stdout)["arena_bytes"]
+        assert f"#define {name.upper()}_MODEL_ACTIVATION_BYTES {needs[name]}u" in \
+            (tmp_path / f"{name}_prepared.h").read_text()
+        assert needs[name] == plan_model(models["tflite"][name], 4, search=True).activation_bytes
+    (tmp_path / "main.c").write_text(PREPARED_MAIN)
+    (tmp_path / "inputs.h").write_text(c_bytes("digits_inputs", models["inputs"]["digits"])
+                                       + c_bytes("kws_inputs", models["inputs"]["kws"]))
+    exe = build_program(board, tmp_path / "build", [tmp_path / "main.c", digits_dir / "digits_model.c",
+                                                    kws_dir / "kws_model.c"],
+                        [tmp_path, digits_dir, kws_dir], [f"RUNS={RUNS}"],
+                        cxx_sources=[tmp_path / "digits_prepared.cc", tmp_path / "kws_prepared.cc"])
+    results = run_firmware_harness(exe, board)
+    assert sorted(results) == sorted(models["expected"])
+    for case, out in models["expected"].items():
+        assert results[case]["status"] == 0, case
+        assert results[case]["out"] == out, f"{case} on {board}: output differs from TFLM"
+        assert results[case]["arena"] == needs[case.rstrip("0123456789")], case
+    sizes = _symbol_sizes(exe)
+    assert sizes["shared_tensor_arena"] == max(needs.values())
+    assert not any(n.endswith("_model_tensor_arena") for n in sizes)  # no array of the tables' own
+
+
+def test_prepare_refuses_a_shared_arena_name_that_is_not_c(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "qbuild", "prepare", str(KWS), str(tmp_path / "k.cc"), "--shared-arena",
+                        "my arena"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode != 0 and r.stderr.count("error:") == 1 and "'my arena' is not a C identifier" in r.stderr
+    assert not (tmp_path / "k.cc").exists()
+
+
 SCONSTRUCT = """
 import os
 env = Environment(ENV=os.environ.copy(), toolpath=[{tools!r}], tools=["default", "qbuild_tool"])

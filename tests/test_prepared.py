@@ -87,7 +87,7 @@ def write_sources(models: dict, out, tool_dir) -> tuple[list, int]:
         ctx = tables(path, tool_dir, f"m{k}")
         (out / f"m{k}_prepared.cc").write_text(render_prepared(ctx, path.name))
         body = ",".join(str(b) for b in b"".join(x.tobytes() for x in inp)) or "0"
-        decls.append(f'#include "{names.header}"\nextern const qbuild::PreparedModel {ctx["prepared"]};\n'
+        decls.append(f'#include "{names.header}"\nextern "C" const qbuild::PreparedModel {ctx["prepared"]};\n'
                      f"alignas(16) static const unsigned char m{k}_input[] = {{{body}}};")
         rows.append(f'  {{"{name}", {names.array}, &{names.length}, &{ctx["prepared"]}, m{k}_input}},')
         srcs += [out / names.source, out / f"m{k}_prepared.cc"]

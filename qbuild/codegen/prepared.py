@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import struct
 import sys
 from pathlib import Path
@@ -27,7 +28,8 @@ from qbuild.tflite.reader import read_model
 
 PREPARED_VERSION = 1  # qbuild::kPreparedVersion
 NO_SCRATCH = "qbuild::kNoScratch"
-TEMPLATES = ("prepared_model.cc.j2",)
+TEMPLATES = ("prepared_model.cc.j2", "prepared_model.h.j2")
+_C_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def fnv1a32(data: bytes) -> int:
@@ -43,8 +45,12 @@ def _hex_float(bits: int) -> str:
     return f"{v.hex()}f"  # C++17 hex float: exact
 
 
-def tables(tflite_path, tool_dir, symbol=None) -> dict:
-    """The template context: the host prepare's dump, the build-time placement and the names."""
+def tables(tflite_path, tool_dir, symbol=None, shared_arena=None) -> dict:
+    """The template context: the host prepare's dump, the build-time placement and the names. `shared_arena`: the C
+    name of an activation array the application defines and several models' tables use (else the file has its own)."""
+    if shared_arena is not None and not _C_NAME.match(shared_arena):
+        raise QbuildError(f"shared arena name '{shared_arena}' is not a C identifier; pass a name like "
+                          "shared_tensor_arena")
     data = Path(tflite_path).read_bytes()
     g = read_model(data, str(tflite_path))
     plan = plan_model(g, 4, search=True)
@@ -75,6 +81,7 @@ def tables(tflite_path, tool_dir, symbol=None) -> dict:
     return {"n": n, "prepared": n.base + "_prepared", "evals": sorted({o["eval"] for o in ops}), "tensors": tensors,
             "ops": ops, "op_data": op_data, "op_data_body": array_body(op_data) if op_data else "  0",
             "arena_bytes": plan.activation_bytes, "arena_alloc": max(plan.activation_bytes, 16),
+            "arena_symbol": shared_arena or n.base + "_tensor_arena", "shared_arena": shared_arena is not None,
             "placement_note": plan.placement_note, "model_size": len(data), "model_hash": fnv1a32(data),
             **{k: dump[k] for k in ("subgraph_pos", "inputs_pos", "inputs_len", "outputs_pos", "outputs_len")},
             "plan": plan}
@@ -97,10 +104,18 @@ def render_prepared(ctx: dict, sources_note: str) -> str:
     return environment().get_template(TEMPLATES[0]).render(inputs=sources_note, **ctx)
 
 
-def write_prepared(tflite_path, out_path, tool_dir, symbol=None) -> dict:
-    """Writes the tables' .cc; returns figures() for a 4-byte-pointer target."""
-    ctx = tables(tflite_path, tool_dir, symbol)
+def render_prepared_header(ctx: dict, sources_note: str) -> str:
+    guard = re.sub(r"\W", "_", ctx["prepared"]).upper() + "_H"
+    return environment().get_template(TEMPLATES[1]).render(inputs=sources_note, guard=guard, **ctx)
+
+
+def write_prepared(tflite_path, out_path, tool_dir, symbol=None, shared_arena=None, header=None) -> dict:
+    """Writes the tables' .cc (and, given `header`, the C/C++ header declaring them); returns figures() for a
+    4-byte-pointer target."""
+    ctx = tables(tflite_path, tool_dir, symbol, shared_arena)
     write_atomic(out_path, render_prepared(ctx, Path(tflite_path).name))
+    if header is not None:
+        write_atomic(header, render_prepared_header(ctx, Path(tflite_path).name))
     return figures(ctx)
 
 
@@ -110,12 +125,19 @@ def cli_main(argv) -> int:
     ap.add_argument("model", type=Path)
     ap.add_argument("out", type=Path, help="the .cc to write (compile it with the runtime's flags)")
     ap.add_argument("--symbol", help="C name prefix, as for the model array (kws -> kws_model_prepared)")
+    ap.add_argument("--shared-arena", metavar="NAME",
+                    help="use the application's activation array NAME (shared by several models' tables) instead of "
+                         "an array of this file's own")
     ap.add_argument("--tool-dir", type=Path, default=Path("build/host"),
                     help="where the host prepare tool is built (default build/host)")
     args = ap.parse_args(argv)
     if not args.model.is_file():
         raise QbuildError(f"model file '{args.model}' not found; pass the path of a .tflite")
-    print(json.dumps(write_prepared(args.model, args.out, args.tool_dir, args.symbol)))
+    if args.out.suffix != ".cc":
+        raise QbuildError(f"'{args.out}' does not end in .cc; name the C++ tables file like model_prepared.cc (the "
+                          "header goes next to it as .h)")
+    print(json.dumps(write_prepared(args.model, args.out, args.tool_dir, args.symbol, args.shared_arena,
+                                    header=args.out.with_suffix(".h"))))
     return 0
 
 

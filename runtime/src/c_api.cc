@@ -85,6 +85,14 @@ qbuild_status qbuild_load(qbuild_model* m, const void* model_data, size_t model_
   return to_c(model->load(model_data, model_size, arena, arena_size));
 }
 
+qbuild_status qbuild_load_prepared(qbuild_model* m, const void* model_data, size_t model_size,
+                                   const qbuild_prepared* tables) {
+  if (!m || !tables) return QBUILD_STATUS_NULL_ARGUMENT;
+  Model* model = &(new (m->opaque.bytes) Slot())->model;
+  // The tables file defines the object as a qbuild::PreparedModel with C linkage; C sees it as this opaque type.
+  return to_c(model->load(model_data, model_size, *reinterpret_cast<const qbuild::PreparedModel*>(tables)));
+}
+
 qbuild_status qbuild_invoke(qbuild_model* m) {
   Model* model = model_of(m);
   return model ? to_c(model->invoke()) : QBUILD_STATUS_NULL_ARGUMENT;

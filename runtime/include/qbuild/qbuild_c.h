@@ -81,6 +81,13 @@ const char* qbuild_status_str(qbuild_status s);
  * arena (16-byte aligned; size: `python -m qbuild plan model.tflite`). The model bytes (e.g. sl_tflite_model_array,
  * 16-byte aligned) must outlive the model. */
 qbuild_status qbuild_load(qbuild_model* m, const void* model_data, size_t model_size, void* arena, size_t arena_size);
+/* The build-time tables of one model (qbuild::PreparedModel), opaque: `python -m qbuild prepare model.tflite
+ * out.cc --symbol kws` writes them (out.cc, compiled as C++) and out.h, which declares `kws_model_prepared`. */
+typedef struct qbuild_prepared qbuild_prepared;
+/* qbuild::Model::load(bytes, size, prepared), the build-time path: no arena argument (the tables name their activation
+ * array), nothing computed at load; QBUILD_STATUS_BAD_FLATBUFFER when the tables belong to other model bytes. */
+qbuild_status qbuild_load_prepared(qbuild_model* m, const void* model_data, size_t model_size,
+                                   const qbuild_prepared* tables);
 /* Runs the model on the current input data; output data is valid until the next qbuild_invoke(). */
 qbuild_status qbuild_invoke(qbuild_model* m);
 /* Arena bytes the loaded model uses (runtime data + planned tensors): what `python -m qbuild plan` predicts. */
