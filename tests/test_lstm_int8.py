@@ -155,3 +155,30 @@ def test_an_empty_tensor_is_only_allowed_unused(lstm_model, host_tool, tmp_path)
         check_ops(bad.read_bytes())
     result, _ = run_host(host_tool, bad, [x[:1]], tmp_path)
     assert "dimension below 1" in result["status"]
+
+
+def test_lstm_on_the_build_time_path_bit_exact_on_host(lstm_model, tmp_path):
+    """The build-time tables of a model with op state: the state in the tables' RAM array, reset by load(), every output
+    equal to TFLM's and to the run-time path's (prepared, run-time, prepared again in one program)."""
+    from qbuild.codegen.prepared import figures, tables
+    from qbuild.target.runtime import CXXFLAGS, WARNINGS, include_dirs, sources
+    from qbuild.tflite.plan import ram_figures
+    from test_prepared import check, parse, write_sources
+    from test_runtime_corpus import random_inputs
+
+    path = lstm_model[0]
+    models = {"lstm": (path, random_inputs(path.read_bytes(), 3))}
+    srcs, arena = write_sources(models, tmp_path / "src", tmp_path / "tool")
+    exe = tmp_path / "prepared"
+    subprocess.run(["g++", *CXXFLAGS, *WARNINGS, "-O1", f"-DQBUILD_TEST_ARENA={arena}",
+                    *[f"-I{d}" for d in include_dirs()], f"-I{tmp_path / 'src'}", *map(str, sources() + srcs),
+                    "-lm", "-o", str(exe)], check=True, capture_output=True, text=True)
+    check(parse(subprocess.run([str(exe)], capture_output=True, text=True, timeout=120, check=True).stdout), models)
+    g = read_model(path.read_bytes())
+    ctx = tables(path, tmp_path / "tool")
+    state = sum(t.bytes() for t in g.tensors if t.variable)  # int8 hidden + int16 cell state, each 8-aligned here
+    assert ctx["state_bytes"] == state and sum(t["is_variable"] for t in ctx["tensors"]) == 2
+    f = figures(ctx)
+    assert f["ram_bytes"] == f["arena_bytes"] + state + f["model_object_bytes"]
+    build_time = ram_figures(g, plan_model(g, 4))["build_time"]
+    assert (build_time["state_bytes"], build_time["table_flash_bytes"]) == (state, f["table_flash_bytes"])

@@ -6,8 +6,9 @@ are written as C++ initialisers with real pointers, which the target's compiler 
 activations are placed by the build-time planner (qbuild.tflite.plan with search=True: the run-time planner's orders
 plus an exhaustive search when they miss the lower bound), with the same in-place sharing as the run-time path.
 
-RAM of this path = the activation arena + the Model object; the tables add flash (`figures()`), and the run-time
-path's loader, planner and every op's prepare are not linked when only Model::load(PreparedModel) is called.
+RAM of this path = the activation arena + op state (variable tensors, if any) + the Model object; the tables add flash
+(`figures()`), and the run-time path's loader, planner and every op's prepare are not linked when only
+Model::load(PreparedModel) is called.
 """
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def fnv1a32(data: bytes) -> int:
     return h
 
 
+def _align8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
 def _hex_float(bits: int) -> str:
     v = struct.unpack("<f", struct.pack("<I", bits))[0]
     return f"{v.hex()}f"  # C++17 hex float: exact
@@ -56,32 +61,38 @@ def tables(tflite_path, tool_dir, symbol=None, shared_arena=None) -> dict:
     plan = plan_model(g, 4, search=True)
     dump = prepare_on_host(tflite_path, tool_dir)
     n = naming(symbol)
-    if any(t[0] == 3 for t in dump["tensors"]):
-        raise QbuildError(f"'{Path(tflite_path).name}' keeps op state across invokes (variable tensors); the build-time "
-                          "path does not take such models yet: load it with Model::load(bytes, arena)")
+    # Op state (variable tensors: an LSTM's hidden and cell state) lies at the start of the host's op data; it moves to
+    # a RAM array of the tables' own, and the op data in flash starts after it (its blocks are 8-byte aligned).
+    state_bytes = _align8(max((t[1] + t[5] for t in dump["tensors"] if t[0] == 3), default=0))
     activations = {i for i, t in enumerate(dump["tensors"]) if t[0] == 2}
     if activations != set(plan.offsets):
         raise QbuildError(f"'{Path(tflite_path).name}': the runtime's activations differ from the plan's; "
                           "qbuild/tflite/plan.py is out of step with runtime/src/model.cc")
     tensors = []
     for i, (kind, offset, scale_bits, zero_point, dims, nbytes, ttype, rank, const) in enumerate(dump["tensors"]):
-        ref = {0: "nullptr", 1: f"QBUILD_M({offset})", 2: f"QBUILD_A({plan.offsets.get(i, 0)})"}[kind]
+        ref = {0: "nullptr", 1: f"QBUILD_M({offset})", 2: f"QBUILD_A({plan.offsets.get(i, 0)})",
+               3: f"QBUILD_S({offset})"}[kind]
         tensors.append({"data": ref, "scale": _hex_float(scale_bits), "zero_point": zero_point,
                         "dims": ", ".join(map(str, dims)), "bytes": nbytes, "type": ttype, "rank": rank,
-                        "is_constant": const, "name": g.tensors[i].name.replace("*/", "* /")[:60]})
+                        "is_constant": const, "is_variable": int(kind == 3),
+                        "name": g.tensors[i].name.replace("*/", "* /")[:60]})
     ops = []
     for i, (op_pos, data_off, has_scratch) in enumerate(dump["ops"]):
         scratch = plan.scratch_offsets.get(i)
         if bool(has_scratch) != (scratch is not None):
             raise QbuildError(f"op {i} ({g.ops[i].name}): the runtime's scratch request differs from the plan's")
-        ops.append({"eval": "eval_" + g.ops[i].name.lower(), "op_pos": op_pos, "data_off": data_off,
+        if data_off < state_bytes:
+            raise QbuildError(f"op {i} ({g.ops[i].name}): its op data overlaps the op state; "
+                              "runtime/tools/qbuild_prepare.cc is out of step with runtime/src/model.cc")
+        ops.append({"eval": "eval_" + g.ops[i].name.lower(), "op_pos": op_pos, "data_off": data_off - state_bytes,
                     "scratch": f"{scratch}u" if scratch is not None else NO_SCRATCH, "index": i,
                     "name": g.ops[i].name})
-    op_data = bytes.fromhex(dump["op_data"])
+    op_data = bytes.fromhex(dump["op_data"])[state_bytes:]
     return {"n": n, "prepared": n.base + "_prepared", "evals": sorted({o["eval"] for o in ops}), "tensors": tensors,
             "ops": ops, "op_data": op_data, "op_data_body": array_body(op_data) if op_data else "  0",
             "arena_bytes": plan.activation_bytes, "arena_alloc": max(plan.activation_bytes, 16),
             "arena_symbol": shared_arena or n.base + "_tensor_arena", "shared_arena": shared_arena is not None,
+            "state_bytes": state_bytes, "state_symbol": n.base + "_state_tensor_arena",
             "placement_note": plan.placement_note, "model_size": len(data), "model_hash": fnv1a32(data),
             **{k: dump[k] for k in ("subgraph_pos", "inputs_pos", "inputs_len", "outputs_pos", "outputs_len")},
             "plan": plan}
@@ -89,12 +100,13 @@ def tables(tflite_path, tool_dir, symbol=None, shared_arena=None) -> dict:
 
 def figures(ctx: dict, pointer_size: int = 4) -> dict:
     """RAM and flash of the build-time path on a target with this pointer size (tables: views, nodes, op data and the
-    PreparedModel header; RAM: the activation arena and the Model object)."""
+    PreparedModel header; RAM: the activation arena, the op state and the Model object)."""
     nt, nops = len(ctx["tensors"]), len(ctx["ops"])
     node = 12 + pointer_size if pointer_size == 4 else 24
     header = 11 * 4 + 4 * pointer_size + (4 if pointer_size == 8 else 0)
     flash = nt * tensor_view_bytes(pointer_size) + nops * node + len(ctx["op_data"]) + header
-    return {"ram_bytes": ctx["arena_bytes"] + MODEL_OBJECT_BYTES[pointer_size], "arena_bytes": ctx["arena_bytes"],
+    return {"ram_bytes": ctx["arena_bytes"] + ctx["state_bytes"] + MODEL_OBJECT_BYTES[pointer_size],
+            "arena_bytes": ctx["arena_bytes"], "state_bytes": ctx["state_bytes"],
             "model_object_bytes": MODEL_OBJECT_BYTES[pointer_size], "table_flash_bytes": flash,
             "op_data_bytes": len(ctx["op_data"]), "lower_bound_bytes": ctx["plan"].bound_bytes,
             "placement": ctx["placement_note"]}

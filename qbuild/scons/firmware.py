@@ -110,8 +110,9 @@ def _prepared(target, source, env):
     from qbuild.codegen.prepared import write_prepared
     f = write_prepared(path(source[0]), path(target[0]), path(target[0]).parent.parent / "host",
                        text(env, "QBUILD_SYMBOL") or None)
+    state = f" + op state {f['state_bytes']:,} B" if f["state_bytes"] else ""
     print(f"qbuild: prepared tables: {f['table_flash_bytes']:,} B of flash (32-bit target); RAM {f['ram_bytes']:,} B = "
-          f"activations {f['arena_bytes']:,} B ({f['placement']}) + Model object {f['model_object_bytes']} B",
+          f"activations {f['arena_bytes']:,} B ({f['placement']}){state} + Model object {f['model_object_bytes']} B",
           flush=True)
 
 

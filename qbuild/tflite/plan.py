@@ -260,8 +260,9 @@ def cli_main(argv) -> int:
           f"{ram['ram_bytes']:,} bytes")
     b = ram["build_time"]
     if b:
-        print(f"RAM, build-time path (python -m qbuild prepare): activations {b['arena_bytes']:,} + Model object "
-              f"{model} = {b['ram_bytes']:,} bytes; its tables add {b['table_flash_bytes']:,} bytes of flash "
+        state = f" + op state {b['state_bytes']:,}" if b["state_bytes"] else ""
+        print(f"RAM, build-time path (python -m qbuild prepare): activations {b['arena_bytes']:,}{state} + Model "
+              f"object {model} = {b['ram_bytes']:,} bytes; its tables add {b['table_flash_bytes']:,} bytes of flash "
               f"(placement: {b['placement']})")
     return 0
 
@@ -272,16 +273,20 @@ def ram_figures(g: Graph, plan: Plan) -> dict:
     PreparedModel header (qbuild/codegen/prepared.py writes them; tests/test_prepared.py runs them)."""
     ps = plan.pointer_size
     out = {"ram_bytes": plan.arena_bytes + MODEL_OBJECT_BYTES[ps], "build_time": None}
-    if any(t.variable for t in g.tensors):  # op state: the build-time path does not take it
-        return out
     built = plan_model(g, ps, search=True)
     nt, nops = len(g.tensors), len(g.ops)
     views = nt * tensor_view_bytes(ps)
     host = plan if ps == 8 else plan_model(g, 8)  # the op data is the host prepare's bytes, padding included
     op_data = host.persistent_bytes - _align(nt * tensor_view_bytes(8), 8) - nops * op_node_bytes(8)
+    state = 0  # op state (variable tensors) heads the op data, 8-byte aligned blocks; it moves to RAM
+    for t in g.tensors:
+        if t.variable:
+            state = _align(state, 8) + t.bytes()
+    state = _align(state, 8)
+    op_data -= state
     header = 11 * 4 + _align(4 * 11, ps) - 4 * 11 + 4 * ps
-    out["build_time"] = {"ram_bytes": built.activation_bytes + MODEL_OBJECT_BYTES[ps],
-                         "arena_bytes": built.activation_bytes, "bound_bytes": built.bound_bytes,
+    out["build_time"] = {"ram_bytes": built.activation_bytes + state + MODEL_OBJECT_BYTES[ps],
+                         "arena_bytes": built.activation_bytes, "state_bytes": state, "bound_bytes": built.bound_bytes,
                          "table_flash_bytes": views + nops * op_node_bytes(ps) + op_data + header,
                          "op_data_bytes": op_data, "placement": built.placement_note}
     return out

@@ -3,6 +3,8 @@
 // the model bytes and points the Model at them. Links neither the loader, the planner nor any op's prepare.
 #include "qbuild/model.h"
 
+#include <string.h>
+
 namespace qbuild {
 namespace {
 
@@ -42,6 +44,12 @@ Status Model::load(const void* model_data, size_t model_size, const PreparedMode
   op_data_ = prepared.op_data;
   tensors_ = const_cast<TensorView*>(prepared.tensors);  // never written: input(i) gives the data pointer to fill
   nodes_ = prepared.ops;
+  // Op state (variable tensors, in the tables' own RAM array): reset as the run-time path does, int8 to the zero
+  // point, anything else to zero.
+  for (uint32_t i = 0; i < prepared.tensor_count; ++i) {
+    const TensorView& t = prepared.tensors[i];
+    if (t.is_variable) memset(t.data.raw, t.type == TensorType::kInt8 ? t.params.zero_point : 0, t.bytes);
+  }
   arena_used_ = prepared.arena_bytes;
   loaded_ = true;
   return Status::kOk;

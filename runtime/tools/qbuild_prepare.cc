@@ -66,10 +66,12 @@ int main(int argc, char** argv) {
     const qbuild::TensorView& t = *m.tensor(i);
     const uintptr_t p = reinterpret_cast<uintptr_t>(t.data.raw);
     // kind 0: no data (no op uses it), 1: constant at `offset` in the model, 2: activation at `offset` in the
-    // run-time plan (the build plans its own), 3: op state in the arena (not taken by the build-time path).
+    // run-time plan (the build plans its own), 3: op state (a variable tensor) at `offset` from the start of the op
+    // data, where load() puts the state before any op's data.
     const bool in_model = p >= base && p < base + size;
     const int kind = !t.data.raw ? 0 : t.is_constant ? (in_model ? 1 : 3) : 2;
-    const uintptr_t offset = kind == 1 ? p - base : kind == 2 ? p - activations : 0;
+    const uintptr_t op_data = reinterpret_cast<uintptr_t>(l.arena) + l.op_data_begin;
+    const uintptr_t offset = kind == 1 ? p - base : kind == 2 ? p - activations : kind == 3 ? p - op_data : 0;
     uint32_t scale_bits;
     memcpy(&scale_bits, &t.params.scale, 4);
     printf("%s\n  [%d, %lu, %u, %d, [", i ? "," : "", kind, static_cast<unsigned long>(offset), scale_bits,
