@@ -148,3 +148,22 @@ def test_advisor_findings_in_build_and_strict_fails(tree):
     advice = json.loads((out_dir / "advice.json").read_text())
     assert advice["version"] == 1 and any(f["layer"] == "bn1" for f in advice["findings"])
     assert "<h2>Advice</h2>" in (out_dir / "quantization_report.html").read_text()
+
+
+def test_compare_modes_through_scons(tree):
+    """`compare_modes=1`: one extra step (the trained model is reused), float / int8 / 16x8 measured on the test data,
+    the int8 row's arena as the planner's for the build's own .tflite, the table printed; a second build is a no-op."""
+    from qbuild.tflite.plan import plan_model
+
+    t, _ = tree
+    p = scons(t, "model=digits", "compare_modes=1")
+    assert steps_run(p) == ["compare modes"]
+    report = json.loads((out(tree) / "modes.json").read_text())
+    rows = {r["mode"]: r for r in report["modes"]}
+    assert sorted(rows) == ["16x8", "float", "int8"] and report["test_samples"] == 359  # no flagged rows
+    assert all(0.5 < r["accuracy"] <= 1 for r in rows.values())
+    assert rows["int8"]["qbuild_arena_bytes"] == plan_model((out(tree) / "digits.tflite").read_bytes()).arena_bytes
+    assert rows["16x8"]["qbuild_arena_bytes"] > rows["int8"]["qbuild_arena_bytes"]
+    assert rows["float"]["qbuild_arena_bytes"] is None and "float32 CONV_2D" in rows["float"]["note"]
+    assert "| int8 | " in p.stdout and (out(tree) / "modes.md").is_file()
+    assert steps_run(scons(t, "model=digits", "compare_modes=1")) == []
