@@ -122,3 +122,20 @@ def test_worker_stderr_drops_tensorflow_log_noise_below_the_level(monkeypatch, c
     assert "absl::InitializeLog" not in err and "cudart_stub" not in err
     assert ("failed call to cuInit" in err) == (level == "2")                # E lines only when asked for
     assert "\0" not in err
+
+
+@pytest.mark.parametrize("level", ["3", "0"])
+def test_in_process_tensorflow_work_drops_the_same_noise(tmp_path, level):
+    """`python -m qbuild advise` runs TensorFlow in its own process: the same filter, on fd 2 of that process."""
+    code = ("import os, sys\n"
+            "from qbuild.model.tfenv import native_logs_filtered\n"
+            "from tests.isolate_steps import _TF_NOISE\n"
+            "with native_logs_filtered():\n"
+            "    os.write(2, _TF_NOISE)\n"
+            "    print('qbuild advise: error: the one line', file=sys.stderr)\n"
+            "print('after', file=sys.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL=level))
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.endswith("qbuild advise: error: the one line\nafter\n")
+    assert ("cuInit" in p.stderr and "absl::InitializeLog" in p.stderr) == (level == "0")

@@ -113,6 +113,13 @@ def _norm(text: str | None) -> dict:
 
 
 def cli_main(argv) -> int:
+    from qbuild.model.tfenv import native_logs_filtered
+
+    with native_logs_filtered():
+        return _advise(argv)
+
+
+def _advise(argv) -> int:
     args = _args(argv)
     root = Path(args.root)
     overrides = parse_thresholds(args.threshold)  # bad arguments fail before anything slow
