@@ -24,7 +24,7 @@ from qbuild.codegen.templates import environment
 from qbuild.errors import QbuildError
 from qbuild.fsutil import write_atomic
 from qbuild.target.prepare import prepare_on_host
-from qbuild.tflite.plan import MODEL_OBJECT_BYTES, plan_model, tensor_view_bytes
+from qbuild.tflite.plan import INT16_OPS, MODEL_OBJECT_BYTES, plan_model, tensor_view_bytes
 from qbuild.tflite.reader import read_model
 
 PREPARED_VERSION = 1  # qbuild::kPreparedVersion
@@ -39,6 +39,15 @@ def fnv1a32(data: bytes) -> int:
     for b in data:
         h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
     return h
+
+
+def _eval_entry(g, op) -> str:
+    """The eval the run-time path's op table gives the op (runtime/src/ops/registry.cc): an op with 16x8 kernels whose
+    tensors are int16 runs through the `_any` entry point, which picks the int16 glue (QBUILD_INT16, which the op table
+    header turns on for such a model); every other op through its int8 eval."""
+    name = "eval_" + op.name.lower()
+    int16 = any(t >= 0 and g.tensors[t].type == "int16" for t in [*op.inputs, *op.outputs])
+    return name + "_any" if op.name in INT16_OPS and int16 else name
 
 
 def _align8(n: int) -> int:
@@ -84,7 +93,7 @@ def tables(tflite_path, tool_dir, symbol=None, shared_arena=None) -> dict:
         if data_off < state_bytes:
             raise QbuildError(f"op {i} ({g.ops[i].name}): its op data overlaps the op state; "
                               "runtime/tools/qbuild_prepare.cc is out of step with runtime/src/model.cc")
-        ops.append({"eval": "eval_" + g.ops[i].name.lower(), "op_pos": op_pos, "data_off": data_off - state_bytes,
+        ops.append({"eval": _eval_entry(g, g.ops[i]), "op_pos": op_pos, "data_off": data_off - state_bytes,
                     "scratch": f"{scratch}u" if scratch is not None else NO_SCRATCH, "index": i,
                     "name": g.ops[i].name})
     op_data = bytes.fromhex(dump["op_data"])[state_bytes:]
