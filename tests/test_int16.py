@@ -198,20 +198,14 @@ def test_variant_described_again_when_its_base_changes(tmp_path):
 def test_int16_models_on_the_build_time_path_bit_exact_on_host(models, tmp_path):
     """The prepared tables of every 16x8 model call the entry points the op table would (`eval_<op>_any`, which pick
     the int16 glue): prepared, run-time and prepared again in one program, each equal to TFLM's output."""
-    import subprocess
-
-    from qbuild.target.runtime import CXXFLAGS, WARNINGS, include_dirs, sources
-    from test_prepared import check, parse, write_sources
+    from qbuild.codegen.prepared import tables
+    from test_prepared import check_both_paths_on_host
 
     cases = {}
     for name, (tflite, inputs) in models.items():
         path = tmp_path / f"{name}.tflite"
         path.write_bytes(tflite)
         cases[name] = (path, [inputs[1]])  # 4x the calibrated range: saturates int16
-    srcs, arena = write_sources(cases, tmp_path / "src", tmp_path / "tool")
-    assert "eval_conv_2d_any" in (tmp_path / "src" / "m1_prepared.cc").read_text()  # conv_dilated_nobias
-    exe = tmp_path / "prepared"
-    subprocess.run(["g++", *CXXFLAGS, *WARNINGS, "-O1", f"-DQBUILD_TEST_ARENA={arena}",
-                    *[f"-I{d}" for d in include_dirs()], f"-I{tmp_path / 'src'}", *map(str, sources() + srcs),
-                    "-lm", "-o", str(exe)], check=True, capture_output=True, text=True)
-    check(parse(subprocess.run([str(exe)], capture_output=True, text=True, timeout=120, check=True).stdout), cases)
+    evals = {o["eval"] for o in tables(cases["conv_dilated_nobias"][0], tmp_path / "tool")["ops"]}
+    assert "eval_conv_2d_any" in evals and "eval_conv_2d" not in evals
+    check_both_paths_on_host(cases, tmp_path)

@@ -110,3 +110,11 @@ def test_supported_layers_bit_exact_on_cortex_m33(supported, tmp_path):
     failures = [key for key, (out, arena) in expected.items()
                 if results.get(key, {}).get("status") != 0 or results[key]["out"] != out or results[key]["arena"] != arena]
     assert not failures, f"differ from TFLM (or the plan) on qemu-m33: {failures}"
+
+
+def test_every_supported_layer_on_the_build_time_path_bit_exact_on_host(supported, tmp_path):
+    """The build-time tables of every supported layer's model (the ops issue 16 added included): prepared, run-time and
+    prepared again in one host program, each equal to TFLM's output, activations as the build-time plan."""
+    from test_prepared import check_both_paths_on_host
+
+    check_both_paths_on_host({n: (p, _inputs(n, 0)) for n, p in supported.items()}, tmp_path)

@@ -161,19 +161,12 @@ def test_lstm_on_the_build_time_path_bit_exact_on_host(lstm_model, tmp_path):
     """The build-time tables of a model with op state: the state in the tables' RAM array, reset by load(), every output
     equal to TFLM's and to the run-time path's (prepared, run-time, prepared again in one program)."""
     from qbuild.codegen.prepared import figures, tables
-    from qbuild.target.runtime import CXXFLAGS, WARNINGS, include_dirs, sources
     from qbuild.tflite.plan import ram_figures
-    from test_prepared import check, parse, write_sources
+    from test_prepared import check_both_paths_on_host
     from test_runtime_corpus import random_inputs
 
     path = lstm_model[0]
-    models = {"lstm": (path, random_inputs(path.read_bytes(), 3))}
-    srcs, arena = write_sources(models, tmp_path / "src", tmp_path / "tool")
-    exe = tmp_path / "prepared"
-    subprocess.run(["g++", *CXXFLAGS, *WARNINGS, "-O1", f"-DQBUILD_TEST_ARENA={arena}",
-                    *[f"-I{d}" for d in include_dirs()], f"-I{tmp_path / 'src'}", *map(str, sources() + srcs),
-                    "-lm", "-o", str(exe)], check=True, capture_output=True, text=True)
-    check(parse(subprocess.run([str(exe)], capture_output=True, text=True, timeout=120, check=True).stdout), models)
+    check_both_paths_on_host({"lstm": (path, random_inputs(path.read_bytes(), 3))}, tmp_path)
     g = read_model(path.read_bytes())
     ctx = tables(path, tmp_path / "tool")
     state = sum(t.bytes() for t in g.tensors if t.variable)  # int8 hidden + int16 cell state, each 8-aligned here
