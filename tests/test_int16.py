@@ -1,7 +1,7 @@
 """16x8 mode (int16 activations, int8 weights): every int16 kernel against the TFLM interpreter, bit for bit.
 
 Small Keras graphs around each op the 16x8 converter emits (CONV_2D with and without bias, DEPTHWISE_CONV_2D with a depth
-multiplier, FULLY_CONNECTED, both pools, MEAN, SOFTMAX, QUANTIZE/DEQUANTIZE), converted once through qbuild's own
+multiplier, FULLY_CONNECTED, both pools, MEAN, SOFTMAX, ADD/SUB/MUL with and without broadcasting, QUANTIZE/DEQUANTIZE), converted once through qbuild's own
 converter path (`supported_ops`), run on the host harness and in one Cortex-M33 QEMU harness at -Os, with inputs that
 also leave the calibrated range (int16 saturation). Plus a digits-like classifier trained for two epochs on
 scikit-learn's digits, the spec setting, the op check and the op table switch.
@@ -36,6 +36,10 @@ def _graphs(keras):
             x = layer(x)
         return keras.Model(inp, x)
 
+    def branches(shape, f):
+        inp = keras.Input(shape)
+        return keras.Model(inp, f(inp))
+
     return {
         "conv_relu6_same": (model((9, 7, 3), L.Conv2D(5, 3, padding="same", activation="relu6",
                                                       bias_initializer="random_normal")), "CONV_2D"),
@@ -50,6 +54,13 @@ def _graphs(keras):
         "maxpool": (model((9, 10, 3), L.Conv2D(4, 1), L.MaxPooling2D(3, strides=2, padding="same")), "MAX_POOL_2D"),
         "gap_mean": (model((5, 6, 7), L.Conv2D(8, 1), L.GlobalAveragePooling2D()), "MEAN"),
         "softmax": (model((13,), L.Dense(11), L.Softmax()), "SOFTMAX"),
+        "add_residual_relu": (branches((6, 5, 4), lambda x: L.ReLU()(L.Add()([L.Conv2D(4, 1)(x), x]))), "ADD"),
+        "add_broadcast": (branches((6, 5, 4), lambda x: L.Add()([x, L.GlobalAveragePooling2D(keepdims=True)(x)])),
+                          "ADD"),
+        "sub": (branches((7, 3, 5), lambda x: L.Subtract()([L.Conv2D(5, 1)(x), x])), "SUB"),
+        "mul_gate": (branches((6, 5, 4), lambda x: L.Multiply()(
+            [x, L.Conv2D(4, 1)(L.GlobalAveragePooling2D(keepdims=True)(x))])), "MUL"),
+        "mul_same": (branches((9, 4), lambda x: L.Multiply()([L.Dense(4)(x), x])), "MUL"),
     }
 
 

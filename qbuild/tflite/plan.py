@@ -65,8 +65,8 @@ _INT8_OUTPUT_OPS = set(OP_DATA_BYTES) - {"CONCATENATION", "PACK", "PAD", "RESHAP
 
 # Ops with 16x8 kernels (int16 activations, int8 weights: runtime/src/ops/int16.cc, QBUILD_INT16). Their op data has
 # the int8 sizes above, so the plan does not depend on the activation type beyond the tensors' bytes.
-INT16_OPS = {"AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "FULLY_CONNECTED", "MAX_POOL_2D", "MEAN",
-             "QUANTIZE", "SOFTMAX"}
+INT16_OPS = {"ADD", "AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "FULLY_CONNECTED", "MAX_POOL_2D",
+             "MEAN", "MUL", "QUANTIZE", "SOFTMAX", "SUB"}
 
 
 def _output_types(op_name: str) -> tuple[str, ...]:
@@ -154,12 +154,13 @@ def check_ops(model: bytes | Graph) -> list[str]:
                           f"{', '.join(SUPPORTED_OPS)} (replace the layer or keep it out of the int8 graph)")
     # Arithmetic ops run in int8 (and in int16 for the 16x8 ops): a float op left by the converter fails here, not
     # on the device.
-    floating = _listing([op for op in g.ops if op.name in _INT8_OUTPUT_OPS and op.outputs
-                         and g.tensors[op.outputs[0]].type not in _output_types(op.name)], g)
-    if floating:
-        raise QbuildError(f"the qbuild runtime runs these ops in int8 only, but the model has them in float: "
-                          f"{', '.join(floating)}; quantize the whole graph (TFLITE_BUILTINS_INT8; in 16x8 mode only "
-                          f"{', '.join(sorted(INT16_OPS))} take int16)")
+    wrong = [op for op in g.ops if op.name in _INT8_OUTPUT_OPS and op.outputs
+             and g.tensors[op.outputs[0]].type not in _output_types(op.name)]
+    if wrong:
+        types = " or ".join(sorted({g.tensors[op.outputs[0]].type for op in wrong}))
+        raise QbuildError(f"the qbuild runtime runs these ops in int8 only, but the model has them in {types}: "
+                          f"{', '.join(_listing(wrong, g))}; quantize the whole graph (TFLITE_BUILTINS_INT8; in 16x8 "
+                          f"mode only {', '.join(sorted(INT16_OPS))} take int16)")
     return [op.name for op in g.ops]
 
 

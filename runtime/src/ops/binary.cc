@@ -1,5 +1,6 @@
-// ADD, SUB and MUL glue (int8, broadcasting over up to 4 dims).
+// ADD, SUB and MUL glue (int8, and int16 with QBUILD_INT16: the *_any entry points; broadcasting over up to 4 dims).
 #include "glue.h"
+#include "int16.h"
 
 namespace qbuild {
 namespace ops {
@@ -8,11 +9,13 @@ namespace {
 static_assert(sizeof(k::AddParams) == 48, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 static_assert(sizeof(k::MulParams) == 28, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
-Status check(const OpContext& ctx) {
+// Two inputs and one output, all of `type` (int8, or int16 for 16x8), broadcasting to the output.
+Status check(const OpContext& ctx, TensorType type = TensorType::kInt8) {
   const TensorView* a = ctx.input(0);
   const TensorView* b = ctx.input(1);
   const TensorView* out = ctx.output(0);
-  if (ctx.input_count() != 2 || ctx.output_count() != 1 || !is_int8(a) || !is_int8(b) || !is_int8(out)) {
+  if (ctx.input_count() != 2 || ctx.output_count() != 1 || !a || !b || !out || a->type != type || b->type != type ||
+      out->type != type) {
     return Status::kBadOpParams;
   }
   if (a->rank > 4 || b->rank > 4 || out->rank > 4) return Status::kBadOpParams;
@@ -78,6 +81,51 @@ Status eval_mul(OpContext& ctx) {
               out->data.int8);
   return Status::kOk;
 }
+
+#if QBUILD_INT16
+// 16x8: the *_any entry points (ops/int16.h) pick the int16 glue by the first input's type. Same op data sizes.
+namespace {
+
+template <typename Params, k::Status (*Prepare)(k::Activation, k::QuantInfo, k::QuantInfo, k::QuantInfo, Params*)>
+Status prepare16(OpContext& ctx) {
+  Status s = check(ctx, TensorType::kInt16);
+  if (s != Status::kOk) return s;
+  auto* params = static_cast<Params*>(ctx.alloc(sizeof(Params)));
+  if (!params) return Status::kArenaTooSmall;
+  return from(Prepare(activation(ctx), quant(*ctx.input(0)), quant(*ctx.input(1)), quant(*ctx.output(0)), params));
+}
+
+template <typename Params, void (*Eval)(const Params&, const k::Shape4&, const int16_t*, const k::Shape4&,
+                                        const int16_t*, const k::Shape4&, int16_t*)>
+Status eval16(OpContext& ctx) {
+  const TensorView* a = ctx.input(0);
+  const TensorView* b = ctx.input(1);
+  TensorView* out = ctx.output(0);
+  Eval(*ctx.data_at<const Params>(0), shape4(*a), a->data.i16, shape4(*b), b->data.i16, shape4(*out), out->data.i16);
+  return Status::kOk;
+}
+
+}  // namespace
+
+Status prepare_add_any(OpContext& ctx) {
+  return is_int16(ctx.input(0)) ? prepare16<k::AddParams, k::prepare_add16>(ctx) : prepare_add(ctx);
+}
+Status eval_add_any(OpContext& ctx) {
+  return is_int16(ctx.input(0)) ? eval16<k::AddParams, k::eval_add16>(ctx) : eval_add(ctx);
+}
+Status prepare_sub_any(OpContext& ctx) {
+  return is_int16(ctx.input(0)) ? prepare16<k::AddParams, k::prepare_sub16>(ctx) : prepare_sub(ctx);
+}
+Status eval_sub_any(OpContext& ctx) {
+  return is_int16(ctx.input(0)) ? eval16<k::AddParams, k::eval_sub16>(ctx) : eval_sub(ctx);
+}
+Status prepare_mul_any(OpContext& ctx) {
+  return is_int16(ctx.input(0)) ? prepare16<k::MulParams, k::prepare_mul16>(ctx) : prepare_mul(ctx);
+}
+Status eval_mul_any(OpContext& ctx) {
+  return is_int16(ctx.input(0)) ? eval16<k::MulParams, k::eval_mul16>(ctx) : eval_mul(ctx);
+}
+#endif  // QBUILD_INT16
 
 }  // namespace ops
 }  // namespace qbuild

@@ -15,8 +15,6 @@ namespace {
 static_assert(sizeof(k::Softmax16Params) == 12, "SOFTMAX op data: update OP_DATA_BYTES in qbuild/tflite/plan.py");
 static_assert(sizeof(k::QuantizeParams) <= 16, "QUANTIZE op data: update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
-inline bool is_int16(const TensorView* t) { return t && t->type == TensorType::kInt16; }
-
 enum Weighted { kConv, kDepthwise, kFullyConnected };
 
 // Bias: absent, int32 or int64 with `channels` values; DEPTHWISE_CONV_2D reads only int64 (as TFLM).

@@ -13,6 +13,7 @@ namespace ops {
   Status prepare_##name##_any(OpContext&); \
   Status eval_##name##_any(OpContext&);
 
+QBUILD_DECLARE_ANY_OP(add)
 QBUILD_DECLARE_ANY_OP(average_pool_2d)
 QBUILD_DECLARE_ANY_OP(conv_2d)
 QBUILD_DECLARE_ANY_OP(depthwise_conv_2d)
@@ -20,8 +21,10 @@ QBUILD_DECLARE_ANY_OP(dequantize)
 QBUILD_DECLARE_ANY_OP(fully_connected)
 QBUILD_DECLARE_ANY_OP(max_pool_2d)
 QBUILD_DECLARE_ANY_OP(mean)
+QBUILD_DECLARE_ANY_OP(mul)
 QBUILD_DECLARE_ANY_OP(quantize)
 QBUILD_DECLARE_ANY_OP(softmax)
+QBUILD_DECLARE_ANY_OP(sub)
 
 #undef QBUILD_DECLARE_ANY_OP
 

@@ -92,6 +92,7 @@ bool read_index(const TensorView& t, uint32_t i, int64_t* out);
 // Maps a kernel status to the runtime's (bad quantization stays distinct).
 Status from_kernel(int32_t kernel_status);
 inline bool is_int8(const TensorView* t) { return t && t->type == TensorType::kInt8; }
+inline bool is_int16(const TensorView* t) { return t && t->type == TensorType::kInt16; }
 
 }  // namespace qbuild
 

@@ -16,7 +16,7 @@ namespace {
 
 constexpr OpKernel kOps[] = {
 #if QBUILD_OP_ADD
-    QBUILD_OP(kAdd, add)
+    QBUILD_OP_ANY(kAdd, add)
 #endif
 #if QBUILD_OP_AVERAGE_POOL_2D
     QBUILD_OP_ANY(kAveragePool2D, average_pool_2d)
@@ -58,7 +58,7 @@ constexpr OpKernel kOps[] = {
     QBUILD_OP(kMinimum, minimum)
 #endif
 #if QBUILD_OP_MUL
-    QBUILD_OP(kMul, mul)
+    QBUILD_OP_ANY(kMul, mul)
 #endif
 #if QBUILD_OP_NEG
     QBUILD_OP(kNeg, neg)
@@ -109,7 +109,7 @@ constexpr OpKernel kOps[] = {
     QBUILD_OP(kStridedSlice, strided_slice)
 #endif
 #if QBUILD_OP_SUB
-    QBUILD_OP(kSub, sub)
+    QBUILD_OP_ANY(kSub, sub)
 #endif
 #if QBUILD_OP_TANH
     QBUILD_OP(kTanh, tanh)
