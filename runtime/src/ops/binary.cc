@@ -107,24 +107,20 @@ Status eval16(OpContext& ctx) {
 
 }  // namespace
 
-Status prepare_add_any(OpContext& ctx) {
-  return is_int16(ctx.input(0)) ? prepare16<k::AddParams, k::prepare_add16>(ctx) : prepare_add(ctx);
-}
-Status eval_add_any(OpContext& ctx) {
-  return is_int16(ctx.input(0)) ? eval16<k::AddParams, k::eval_add16>(ctx) : eval_add(ctx);
-}
-Status prepare_sub_any(OpContext& ctx) {
-  return is_int16(ctx.input(0)) ? prepare16<k::AddParams, k::prepare_sub16>(ctx) : prepare_sub(ctx);
-}
-Status eval_sub_any(OpContext& ctx) {
-  return is_int16(ctx.input(0)) ? eval16<k::AddParams, k::eval_sub16>(ctx) : eval_sub(ctx);
-}
-Status prepare_mul_any(OpContext& ctx) {
-  return is_int16(ctx.input(0)) ? prepare16<k::MulParams, k::prepare_mul16>(ctx) : prepare_mul(ctx);
-}
-Status eval_mul_any(OpContext& ctx) {
-  return is_int16(ctx.input(0)) ? eval16<k::MulParams, k::eval_mul16>(ctx) : eval_mul(ctx);
-}
+// prepare_<op>_any / eval_<op>_any: the int16 glue for int16 tensors, else the int8 one.
+#define QBUILD_BINARY_ANY(op, Params)                                                                      \
+  Status prepare_##op##_any(OpContext& ctx) {                                                              \
+    return is_int16(ctx.input(0)) ? prepare16<k::Params, k::prepare_##op##16>(ctx) : prepare_##op(ctx);   \
+  }                                                                                                        \
+  Status eval_##op##_any(OpContext& ctx) {                                                                 \
+    return is_int16(ctx.input(0)) ? eval16<k::Params, k::eval_##op##16>(ctx) : eval_##op(ctx);            \
+  }
+
+QBUILD_BINARY_ANY(add, AddParams)
+QBUILD_BINARY_ANY(sub, AddParams)
+QBUILD_BINARY_ANY(mul, MulParams)
+
+#undef QBUILD_BINARY_ANY
 #endif  // QBUILD_INT16
 
 }  // namespace ops
