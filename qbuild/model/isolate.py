@@ -75,7 +75,7 @@ class _Worker:
                                      stdin=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(write_fd,), env=env)
         os.close(write_fd)
         self.answers = os.fdopen(read_fd, "r")
-        self.relay = _StderrRelay(self.proc.stderr)
+        self.relay = StderrRelay(self.proc.stderr)
 
     def _close_answers(self):
         if self.answers is not None:
@@ -184,12 +184,18 @@ def shown(line: bytes, level: int) -> bool:
     return m is None or "IWEF".index(m.group(1).decode()) >= level
 
 
-class _StderrRelay:
-    """Copies the worker's stderr to the build's, line by line, without TF's native log noise (see `shown`).
-    A thread of the build's process, so the lines before a crash of the worker still arrive."""
+def _to_stderr(line: bytes) -> None:
+    sys.stderr.write(line.decode(errors="replace"))
+    sys.stderr.flush()
 
-    def __init__(self, pipe):
+
+class StderrRelay:
+    """Copies a pipe (the worker's stderr) to `write` (the build's stderr), line by line, without TF's native log
+    noise (see `shown`). A thread of the reading process, so the lines before a crash of the worker still arrive."""
+
+    def __init__(self, pipe, write=_to_stderr):
         self.pipe = pipe
+        self.write = write
         self.level = native_log_level()
         self.step_end = threading.Event()
         self.thread = threading.Thread(target=self._copy, name="qbuild-tf-stderr", daemon=True)
@@ -202,8 +208,7 @@ class _StderrRelay:
             if at_end:  # after a partial line of native output, the marker ends that line
                 line = line[:-len(end)] + (b"\n" if len(line) > len(end) else b"")
             if line and shown(line, self.level):
-                sys.stderr.write(line.decode(errors="replace"))
-                sys.stderr.flush()
+                self.write(line)
             if at_end:
                 self.step_end.set()
         self.step_end.set()

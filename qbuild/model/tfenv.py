@@ -65,31 +65,21 @@ def captured_fds():
 
 @contextlib.contextmanager
 def native_logs_filtered():
-    """For TensorFlow work in this process (`python -m qbuild advise`): fd 2 goes through a thread that drops TF's
-    native log lines below TF_CPP_MIN_LOG_LEVEL, as the build's worker relay does (qbuild.model.isolate.shown)."""
-    import threading
+    """For TensorFlow work in this process (`python -m qbuild advise`): fd 2 goes through the build's worker relay
+    (qbuild.model.isolate.StderrRelay), which drops TF's native log lines below TF_CPP_MIN_LOG_LEVEL."""
+    from qbuild.model.isolate import StderrRelay
 
-    from qbuild.model.isolate import native_log_level, shown
-
-    level = native_log_level()
     sys.stderr.flush()
     saved = os.dup(2)
     read_fd, write_fd = os.pipe()
     os.dup2(write_fd, 2)
     os.close(write_fd)
-
-    def copy():
-        with os.fdopen(read_fd, "rb") as src:
-            for line in iter(src.readline, b""):
-                if shown(line, level):
-                    os.write(saved, line)
-
-    thread = threading.Thread(target=copy, name="qbuild-tf-stderr", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)  # closes the pipe's last write end: the thread reads to its end and stops
-        thread.join(timeout=5)
-        os.close(saved)
+    with os.fdopen(read_fd, "rb") as src:
+        relay = StderrRelay(src, lambda line: os.write(saved, line))  # fd 2 is the pipe itself now
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)  # closes the pipe's last write end: the relay reads to its end and stops
+            relay.thread.join(timeout=5)
+            os.close(saved)

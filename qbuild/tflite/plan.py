@@ -87,6 +87,7 @@ class Plan:
     bound_bytes: int = 0              # lower bound with each buffer 16-aligned: what a perfect placement reaches
     placement_note: str = ""          # search=True: why the activations are what they are
     scratch_offsets: dict[int, int] = field(default_factory=dict)  # op index -> its scratch buffer's offset
+    state_bytes: int = 0              # op state (variable tensors) at the head of the op data, 8-byte aligned blocks
 
     def as_dict(self) -> dict:
         return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
@@ -174,10 +175,11 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4, search: bool = False
     check_ops(g)
     nt, nops = len(g.tensors), len(g.ops)
 
-    cursor = _align(nt * tensor_view_bytes(pointer_size), 8) + nops * op_node_bytes(pointer_size)
+    fixed = cursor = _align(nt * tensor_view_bytes(pointer_size), 8) + nops * op_node_bytes(pointer_size)
     for t in g.tensors:  # variable tensors (op state) first, in tensor order (model.cc)
         if t.variable:
             cursor = _align(cursor, 8) + t.bytes()
+    state = _align(cursor - fixed, 8)  # fixed is 8-aligned: the op data starts right after the state
     for op in g.ops:
         name, ins, outs = op.name, op.inputs, op.outputs
         cursor = _align(cursor, 8)
@@ -234,7 +236,7 @@ def plan_model(model: bytes | Graph, pointer_size: int = 4, search: bool = False
                 offsets={t: placed[r]["offset"] for t, r in sorted(root.items())},
                 lifetimes={b["tensor"]: (b["first"], b["last"]) for b in buffers if b["tensor"] >= 0},
                 shared={t: r for t, r in sorted(root.items()) if r != t}, bound_bytes=lower_bound(buffers),
-                placement_note=note, scratch_offsets={b["first"]: b["offset"] for b in scratch})
+                placement_note=note, scratch_offsets={b["first"]: b["offset"] for b in scratch}, state_bytes=state)
 
 
 def cli_main(argv) -> int:
@@ -278,13 +280,8 @@ def ram_figures(g: Graph, plan: Plan) -> dict:
     nt, nops = len(g.tensors), len(g.ops)
     views = nt * tensor_view_bytes(ps)
     host = plan if ps == 8 else plan_model(g, 8)  # the op data is the host prepare's bytes, padding included
-    op_data = host.persistent_bytes - _align(nt * tensor_view_bytes(8), 8) - nops * op_node_bytes(8)
-    state = 0  # op state (variable tensors) heads the op data, 8-byte aligned blocks; it moves to RAM
-    for t in g.tensors:
-        if t.variable:
-            state = _align(state, 8) + t.bytes()
-    state = _align(state, 8)
-    op_data -= state
+    state = plan.state_bytes  # op state heads the op data; on the build-time path it moves to RAM
+    op_data = host.persistent_bytes - _align(nt * tensor_view_bytes(8), 8) - nops * op_node_bytes(8) - state
     header = 11 * 4 + _align(4 * 11, ps) - 4 * 11 + 4 * ps
     out["build_time"] = {"ram_bytes": built.activation_bytes + state + MODEL_OBJECT_BYTES[ps],
                          "arena_bytes": built.activation_bytes, "state_bytes": state, "bound_bytes": built.bound_bytes,

@@ -9,19 +9,6 @@ namespace {
 static_assert(sizeof(k::AddParams) == 48, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 static_assert(sizeof(k::MulParams) == 28, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
-// Two inputs and one output, all of `type` (int8, or int16 for 16x8), broadcasting to the output.
-Status check(const OpContext& ctx, TensorType type = TensorType::kInt8) {
-  const TensorView* a = ctx.input(0);
-  const TensorView* b = ctx.input(1);
-  const TensorView* out = ctx.output(0);
-  if (ctx.input_count() != 2 || ctx.output_count() != 1 || !a || !b || !out || a->type != type || b->type != type ||
-      out->type != type) {
-    return Status::kBadOpParams;
-  }
-  if (a->rank > 4 || b->rank > 4 || out->rank > 4) return Status::kBadOpParams;
-  return from(k::check_broadcast(shape4(*a), shape4(*b), shape4(*out)));
-}
-
 k::Activation activation(const OpContext& ctx) {
   return static_cast<k::Activation>(ctx.fb->scalar<int8_t>(ctx.options, schema::binary::kActivation, 0));
 }
@@ -29,7 +16,7 @@ k::Activation activation(const OpContext& ctx) {
 }  // namespace
 
 Status prepare_add(OpContext& ctx) {
-  Status s = check(ctx);
+  Status s = broadcast_io(ctx, TensorType::kInt8);
   if (s != Status::kOk) return s;
   auto* params = static_cast<k::AddParams*>(ctx.alloc(sizeof(k::AddParams)));
   if (!params) return Status::kArenaTooSmall;
@@ -47,7 +34,7 @@ Status eval_add(OpContext& ctx) {
 }
 
 Status prepare_sub(OpContext& ctx) {
-  Status s = check(ctx);
+  Status s = broadcast_io(ctx, TensorType::kInt8);
   if (s != Status::kOk) return s;
   auto* params = static_cast<k::AddParams*>(ctx.alloc(sizeof(k::AddParams)));
   if (!params) return Status::kArenaTooSmall;
@@ -65,7 +52,7 @@ Status eval_sub(OpContext& ctx) {
 }
 
 Status prepare_mul(OpContext& ctx) {
-  Status s = check(ctx);
+  Status s = broadcast_io(ctx, TensorType::kInt8);
   if (s != Status::kOk) return s;
   auto* params = static_cast<k::MulParams*>(ctx.alloc(sizeof(k::MulParams)));
   if (!params) return Status::kArenaTooSmall;
@@ -88,7 +75,7 @@ namespace {
 
 template <typename Params, k::Status (*Prepare)(k::Activation, k::QuantInfo, k::QuantInfo, k::QuantInfo, Params*)>
 Status prepare16(OpContext& ctx) {
-  Status s = check(ctx, TensorType::kInt16);
+  Status s = broadcast_io(ctx, TensorType::kInt16);
   if (s != Status::kOk) return s;
   auto* params = static_cast<Params*>(ctx.alloc(sizeof(Params)));
   if (!params) return Status::kArenaTooSmall;

@@ -84,6 +84,17 @@ bool weighted_io(const OpContext& ctx, int32_t filter_rank) {
          filter->rank == filter_rank;
 }
 
+Status broadcast_io(const OpContext& ctx, TensorType type) {
+  const TensorView* a = ctx.input(0);
+  const TensorView* b = ctx.input(1);
+  const TensorView* out = ctx.output(0);
+  if (ctx.input_count() != 2 || ctx.output_count() != 1 || !a || !b || !out || a->type != type || b->type != type ||
+      out->type != type || a->rank > 4 || b->rank > 4 || out->rank > 4) {
+    return Status::kBadOpParams;
+  }
+  return from(k::check_broadcast(shape4(*a), shape4(*b), shape4(*out)));
+}
+
 bool bias_ok(const OpContext& ctx, int32_t channels) {
   const TensorView* bias = ctx.input(2);
   return !bias || (bias->type == TensorType::kInt32 && bias->elements() == static_cast<size_t>(channels));

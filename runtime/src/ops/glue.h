@@ -22,6 +22,9 @@ inline Status from(k::Status s) { return from_kernel(static_cast<int32_t>(s)); }
 bool weighted_io(const OpContext& ctx, int32_t filter_rank);
 // The optional bias (input 2) of a weighted op: absent, or int32 with `channels` values.
 bool bias_ok(const OpContext& ctx, int32_t channels);
+// Two inputs and one output, all of `type`, rank <= 4, the inputs broadcasting to the output (ADD, SUB, MUL,
+// MAXIMUM, MINIMUM, SQUARED_DIFFERENCE). kBadOpParams / kBadShape.
+Status broadcast_io(const OpContext& ctx, TensorType type);
 
 // What every weighted op's eval (int8 and int16) reads from its op data and tensors: the kernel shapes, where
 // FULLY_CONNECTED (rank-2 filter) runs as a 1x1 conv over the input flattened to batches x accum_depth, and the

@@ -6,16 +6,7 @@ namespace qbuild {
 namespace ops {
 namespace {
 
-Status prepare_minmax(OpContext& ctx) {
-  const TensorView* a = ctx.input(0);
-  const TensorView* b = ctx.input(1);
-  const TensorView* out = ctx.output(0);
-  if (ctx.input_count() != 2 || ctx.output_count() != 1 || !is_int8(a) || !is_int8(b) || !is_int8(out) ||
-      a->rank > 4 || b->rank > 4 || out->rank > 4) {
-    return Status::kBadOpParams;
-  }
-  return from(k::check_broadcast(shape4(*a), shape4(*b), shape4(*out)));
-}
+Status prepare_minmax(OpContext& ctx) { return broadcast_io(ctx, TensorType::kInt8); }
 
 template <bool kMax>
 Status eval_minmax(OpContext& ctx) {

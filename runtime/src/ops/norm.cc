@@ -9,18 +9,11 @@ static_assert(sizeof(k::SquaredDifferenceParams) == 36, "update OP_DATA_BYTES in
 static_assert(sizeof(k::RsqrtParams) == 16, "update OP_DATA_BYTES in qbuild/tflite/plan.py");
 
 Status prepare_squared_difference(OpContext& ctx) {
-  const TensorView* a = ctx.input(0);
-  const TensorView* b = ctx.input(1);
-  const TensorView* out = ctx.output(0);
-  if (ctx.input_count() != 2 || ctx.output_count() != 1 || !is_int8(a) || !is_int8(b) || !is_int8(out) ||
-      a->rank > 4 || b->rank > 4 || out->rank > 4) {
-    return Status::kBadOpParams;
-  }
-  const Status s = from(k::check_broadcast(shape4(*a), shape4(*b), shape4(*out)));
+  const Status s = broadcast_io(ctx, TensorType::kInt8);
   if (s != Status::kOk) return s;
   auto* params = static_cast<k::SquaredDifferenceParams*>(ctx.alloc(sizeof(k::SquaredDifferenceParams)));
   if (!params) return Status::kArenaTooSmall;
-  return from(k::prepare_squared_difference(quant(*a), quant(*b), quant(*out), params));
+  return from(k::prepare_squared_difference(quant(*ctx.input(0)), quant(*ctx.input(1)), quant(*ctx.output(0)), params));
 }
 
 Status eval_squared_difference(OpContext& ctx) {
