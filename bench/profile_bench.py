@@ -127,12 +127,20 @@ def synthetic_model(name: str, path: Path) -> bytes:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(3)
     shape, body = SYNTHETIC[name]
     inp = keras.Input(shape=shape, batch_size=1)
-    model = keras.Model(inp, body(keras, inp))
+    return convert_int8_io(keras.Model(inp, body(keras, inp)), shape, path)
+
+
+def convert_int8_io(model, shape, path: Path) -> bytes:
+    """Full int8 conversion with int8 input and output, calibrated on 16 uniform [-1, 1) samples (seed 3); written to
+    `path`. The converter's own stdout lines go to stderr (they are not results)."""
+    import contextlib
+
+    import tensorflow as tf
+
     rng = np.random.default_rng(3)
     samples = [rng.uniform(-1, 1, (1, *shape)).astype(np.float32) for _ in range(16)]
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -141,7 +149,8 @@ def synthetic_model(name: str, path: Path) -> bytes:
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
-    data = conv.convert()
+    with contextlib.redirect_stdout(sys.stderr):
+        data = conv.convert()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return data

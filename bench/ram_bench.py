@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +35,7 @@ def resnet8(path: Path) -> bytes:
         return path.read_bytes()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import numpy as np
-    import tensorflow as tf
+    from profile_bench import convert_int8_io
 
     L = keras.layers
     keras.utils.set_random_seed(3)
@@ -52,20 +49,7 @@ def resnet8(path: Path) -> bytes:
         x = L.ReLU()(L.Add()([x, y]))
     x = L.AveragePooling2D(8)(x)
     out = L.Dense(10, activation="softmax")(L.Flatten()(x))
-    model = keras.Model(inp, out)
-    rng = np.random.default_rng(3)
-    samples = [rng.uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32) for _ in range(16)]
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([s] for s in samples)
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(sys.stderr):
-        data = conv.convert()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return data
+    return convert_int8_io(keras.Model(inp, out), (32, 32, 3), path)
 
 
 def bench_models(out: Path) -> dict[str, Path]:
@@ -89,20 +73,10 @@ def bench_models(out: Path) -> dict[str, Path]:
 
 
 def tflm_arena(data: bytes) -> int:
+    from runtime_bench import tflm_allocation_total
     from tflite_micro.python.tflite_micro import runtime
 
-    it = runtime.Interpreter.from_bytes(data, arena_size=8 << 20)
-    with tempfile.TemporaryFile() as f:  # print_allocations writes to fd 2
-        saved = os.dup(2)
-        os.dup2(f.fileno(), 2)
-        try:
-            it.print_allocations()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        f.seek(0)
-        text = f.read().decode(errors="replace")
-    return int(re.search(r"Arena allocation total (\d+) bytes", text).group(1))
+    return tflm_allocation_total(runtime.Interpreter.from_bytes(data, arena_size=8 << 20))
 
 
 def measure(path: Path, tool_dir: Path) -> dict:

@@ -70,14 +70,8 @@ def bench_models(out: Path) -> dict[str, Path]:
     return models
 
 
-def tflm_arena_and_time(data: bytes, inputs, repeat: int) -> tuple[int, float]:
-    from tflite_micro.python.tflite_micro import runtime
-
-    it = runtime.Interpreter.from_bytes(data, arena_size=8 << 20)
-    for i, x in enumerate(inputs):
-        it.set_input(x, i)
-    it.invoke()
-    # print_allocations writes to fd 2: capture it at the fd level.
+def tflm_allocation_total(it) -> int:
+    """The "Arena allocation total" of a TFLM interpreter's print_allocations (which writes to fd 2: captured there)."""
     with tempfile.TemporaryFile() as f:
         saved = os.dup(2)
         os.dup2(f.fileno(), 2)
@@ -88,7 +82,17 @@ def tflm_arena_and_time(data: bytes, inputs, repeat: int) -> tuple[int, float]:
             os.close(saved)
         f.seek(0)
         text = f.read().decode(errors="replace")
-    total = int(re.search(r"Arena allocation total (\d+) bytes", text).group(1))
+    return int(re.search(r"Arena allocation total (\d+) bytes", text).group(1))
+
+
+def tflm_arena_and_time(data: bytes, inputs, repeat: int) -> tuple[int, float]:
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(data, arena_size=8 << 20)
+    for i, x in enumerate(inputs):
+        it.set_input(x, i)
+    it.invoke()
+    total = tflm_allocation_total(it)
     best = float("inf")
     for _ in range(5):
         t0 = time.perf_counter()
