@@ -24,7 +24,7 @@ from qbuild.codegen.templates import environment
 from qbuild.errors import QbuildError
 from qbuild.fsutil import write_atomic
 from qbuild.target.prepare import prepare_on_host
-from qbuild.tflite.plan import INT16_OPS, MODEL_OBJECT_BYTES, plan_model, tensor_view_bytes
+from qbuild.tflite.plan import INT16_OPS, MODEL_OBJECT_BYTES, plan_model, prepared_table_bytes
 from qbuild.tflite.reader import read_model
 
 PREPARED_VERSION = 1  # qbuild::kPreparedVersion
@@ -110,10 +110,7 @@ def tables(tflite_path, tool_dir, symbol=None, shared_arena=None) -> dict:
 def figures(ctx: dict, pointer_size: int = 4) -> dict:
     """RAM and flash of the build-time path on a target with this pointer size (tables: views, nodes, op data and the
     PreparedModel header; RAM: the activation arena, the op state and the Model object)."""
-    nt, nops = len(ctx["tensors"]), len(ctx["ops"])
-    node = 12 + pointer_size if pointer_size == 4 else 24
-    header = 11 * 4 + 4 * pointer_size + (4 if pointer_size == 8 else 0)
-    flash = nt * tensor_view_bytes(pointer_size) + nops * node + len(ctx["op_data"]) + header
+    flash = prepared_table_bytes(len(ctx["tensors"]), len(ctx["ops"]), len(ctx["op_data"]), pointer_size)
     return {"ram_bytes": ctx["arena_bytes"] + ctx["state_bytes"] + MODEL_OBJECT_BYTES[pointer_size],
             "arena_bytes": ctx["arena_bytes"], "state_bytes": ctx["state_bytes"],
             "model_object_bytes": MODEL_OBJECT_BYTES[pointer_size], "table_flash_bytes": flash,

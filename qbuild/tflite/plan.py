@@ -31,6 +31,13 @@ MODEL_OBJECT_BYTES = {4: 76, 8: 112}  # sizeof(qbuild::Model): the application's
 def op_node_bytes(pointer_size: int) -> int:
     """sizeof(qbuild::OpNode): eval pointer, op position, op data and scratch offsets."""
     return 16 if pointer_size == 4 else 24
+
+
+def prepared_table_bytes(tensors: int, ops: int, op_data: int, pointer_size: int) -> int:
+    """Flash of the build-time path's tables: tensor views, op nodes, op data and the PreparedModel header (11
+    uint32 fields, padded to the pointer size, then 4 pointers)."""
+    header = _align(4 * 11, pointer_size) + 4 * pointer_size
+    return tensors * tensor_view_bytes(pointer_size) + ops * op_node_bytes(pointer_size) + op_data + header
 PLAN_RECORD_BYTES = 16  # sizeof(PlanBuffer): the planner's temporary records share the activation region
 
 # Persistent bytes per op (sizeof of the kernel params struct the glue allocates; static_asserts in runtime/src/ops).
@@ -278,14 +285,12 @@ def ram_figures(g: Graph, plan: Plan) -> dict:
     out = {"ram_bytes": plan.arena_bytes + MODEL_OBJECT_BYTES[ps], "build_time": None}
     built = plan_model(g, ps, search=True)
     nt, nops = len(g.tensors), len(g.ops)
-    views = nt * tensor_view_bytes(ps)
     host = plan if ps == 8 else plan_model(g, 8)  # the op data is the host prepare's bytes, padding included
     state = plan.state_bytes  # op state heads the op data; on the build-time path it moves to RAM
     op_data = host.persistent_bytes - _align(nt * tensor_view_bytes(8), 8) - nops * op_node_bytes(8) - state
-    header = 11 * 4 + _align(4 * 11, ps) - 4 * 11 + 4 * ps
     out["build_time"] = {"ram_bytes": built.activation_bytes + state + MODEL_OBJECT_BYTES[ps],
                          "arena_bytes": built.activation_bytes, "state_bytes": state, "bound_bytes": built.bound_bytes,
-                         "table_flash_bytes": views + nops * op_node_bytes(ps) + op_data + header,
+                         "table_flash_bytes": prepared_table_bytes(nt, nops, op_data, ps),
                          "op_data_bytes": op_data, "placement": built.placement_note}
     return out
 
