@@ -31,11 +31,17 @@ BYTES_PER_LINE = 16
 _HEX = ["0x%02x," % b for b in range(256)]
 
 
+def valid_c_name(name: str, max_len: int = SYMBOL_MAX) -> bool:
+    """Letters, digits and single '_', starting with a letter, at most max_len characters: every C name qbuild takes
+    from a user (a symbol prefix, a shared arena)."""
+    return len(name) <= max_len and _SYMBOL.fullmatch(name) is not None
+
+
 def check_symbol(symbol):
     """None/"" (the MLTK names) or a valid prefix; anything else is a one-line error."""
     if not symbol:
         return None
-    if len(symbol) > SYMBOL_MAX or not _SYMBOL.fullmatch(symbol):
+    if not valid_c_name(symbol):
         raise QbuildError(f"symbol {symbol!r} cannot prefix C names; use letters, digits and single '_' (start with a "
                           f"letter, at most {SYMBOL_MAX} characters), e.g. kws")
     return symbol

@@ -19,7 +19,7 @@ import struct
 import sys
 from pathlib import Path
 
-from qbuild.codegen.carray import array_body, naming
+from qbuild.codegen.carray import array_body, naming, valid_c_name
 from qbuild.codegen.templates import environment
 from qbuild.errors import QbuildError
 from qbuild.fsutil import write_atomic
@@ -30,7 +30,6 @@ from qbuild.tflite.reader import read_model
 PREPARED_VERSION = 1  # qbuild::kPreparedVersion
 NO_SCRATCH = "qbuild::kNoScratch"
 TEMPLATES = ("prepared_model.cc.j2", "prepared_model.h.j2")
-_C_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def fnv1a32(data: bytes) -> int:
@@ -62,9 +61,9 @@ def _hex_float(bits: int) -> str:
 def tables(tflite_path, tool_dir, symbol=None, shared_arena=None) -> dict:
     """The template context: the host prepare's dump, the build-time placement and the names. `shared_arena`: the C
     name of an activation array the application defines and several models' tables use (else the file has its own)."""
-    if shared_arena is not None and not _C_NAME.match(shared_arena):
-        raise QbuildError(f"shared arena name '{shared_arena}' is not a C identifier; pass a name like "
-                          "shared_tensor_arena")
+    if shared_arena is not None and not valid_c_name(shared_arena, 63):
+        raise QbuildError(f"shared arena name '{shared_arena}' is not a C identifier qbuild writes; use letters, digits "
+                          "and single '_' (start with a letter, at most 63 characters), e.g. shared_tensor_arena")
     data = Path(tflite_path).read_bytes()
     g = read_model(data, str(tflite_path))
     plan = plan_model(g, 4, search=True)
